@@ -1,0 +1,31 @@
+/* The connect() engine: candidates, the error queue, the policy, one socket.
+ *
+ * No interposition here: the preload layer decides which calls come in, and
+ * the engine calls the real connect() through se_sys. */
+#ifndef SOFTERR_CORE_ENGINE_H
+#define SOFTERR_CORE_ENGINE_H
+
+#include <sys/socket.h>
+
+#include "names.h"
+#include "settings.h"
+
+struct se_engine_ctx {
+	const struct se_settings *settings;
+	struct se_names *names;		/* NULL: the asked address alone */
+};
+
+/* connect() for fd, a blocking SOCK_STREAM TCP socket of family domain
+ * (AF_INET or AF_INET6) whose file status flags are flags, to sa, under ctx's policy: fails over on the same
+ * socket to the other candidates of sa's name that the socket can reach.
+ *
+ * Returns 0 with errno untouched, or -1 with errno set as connect() would:
+ * the most informative error of the attempts (a soft error's beats
+ * ETIMEDOUT; the last attempt's when it was refused or hit a hard error),
+ * EINTR as the kernel would give it, EINPROGRESS when SO_SNDTIMEO ran out.
+ * The socket's flags and the program's own IP_RECVERR/IPV6_RECVERR settings
+ * are as they were; on success the error queue is empty. */
+int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
+			int flags, const struct sockaddr *sa, socklen_t len);
+
+#endif

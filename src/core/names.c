@@ -1,0 +1,223 @@
+/* The candidate memory: a ring of recently resolved names. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+
+void se_names_init(struct se_names *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+}
+
+int se_addr_from_sockaddr(struct se_addr *a, const struct sockaddr *sa,
+			  socklen_t len)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		a->family = AF_INET;
+		memcpy(a->bytes, &s4->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			a->family = AF_INET;
+			memcpy(a->bytes, &s6->sin6_addr.s6_addr[12], 4);
+			return 0;
+		}
+		a->family = AF_INET6;
+		a->scope_id = s6->sin6_scope_id;
+		memcpy(a->bytes, &s6->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+bool se_addr_equal(const struct se_addr *a, const struct se_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return memcmp(a->bytes, b->bytes, 4) == 0;
+	return a->scope_id == b->scope_id && memcmp(a->bytes, b->bytes, 16) == 0;
+}
+
+socklen_t se_addr_to_sockaddr(const struct se_addr *a, uint16_t port,
+			      bool v4mapped, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET && !v4mapped) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = port;
+		memcpy(&s4->sin_addr, a->bytes, 4);
+		return sizeof(*s4);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = port;
+	if (a->family == AF_INET) {
+		s6->sin6_addr.s6_addr[10] = 0xff;
+		s6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&s6->sin6_addr.s6_addr[12], a->bytes, 4);
+	} else {
+		memcpy(&s6->sin6_addr, a->bytes, 16);
+		s6->sin6_scope_id = a->scope_id;
+	}
+	return sizeof(*s6);
+}
+
+const char *se_addr_str(const struct se_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static bool live(const struct se_name *e, uint64_t now_ms)
+{
+	return e->resolved_at_ms && now_ms - e->resolved_at_ms < SE_NAME_TTL_MS;
+}
+
+static bool in_round(uint64_t at_ms, uint64_t now_ms)
+{
+	return at_ms && now_ms - at_ms < SE_ROUND_MS;
+}
+
+static int find_addr(const struct se_name *e, const struct se_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (se_addr_equal(&e->addrs[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+void se_names_remember(struct se_names *m, const char *name,
+		       const struct se_addr *addrs, size_t n, uint64_t now_ms)
+{
+	struct se_name *e = NULL;
+	size_t i;
+
+	if (!name)
+		name = "";
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->used; i++)
+		if (m->slot[i].resolved_at_ms &&
+		    strncmp(m->slot[i].name, name, SE_NAME_LEN - 1) == 0 && *name) {
+			e = &m->slot[i];
+			break;
+		}
+	if (!e) {
+		e = &m->slot[m->next];
+		m->next = (m->next + 1) % SE_NAMES_MAX;
+		if (m->used < SE_NAMES_MAX)
+			__atomic_store_n(&m->used, m->used + 1, __ATOMIC_RELEASE);
+	}
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	for (i = 0; i < n && e->n < SE_NAME_ADDRS_MAX; i++)
+		if (find_addr(e, &addrs[i]) < 0)
+			e->addrs[e->n++].addr = addrs[i];
+	e->resolved_at_ms = now_ms ? now_ms : 1;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The newest live name holding a, and a's index in it; NULL if none.
+ * Called with the lock held. */
+static struct se_name *newest_holding(struct se_names *m,
+				      const struct se_addr *a,
+				      uint64_t now_ms, int *index)
+{
+	struct se_name *best = NULL;
+	unsigned i;
+	int k;
+
+	for (i = 0; i < m->used; i++) {
+		struct se_name *e = &m->slot[i];
+
+		if (!live(e, now_ms) ||
+		    (best && e->resolved_at_ms <= best->resolved_at_ms))
+			continue;
+		k = find_addr(e, a);
+		if (k >= 0) {
+			best = e;
+			*index = k;
+		}
+	}
+	return best;
+}
+
+void se_names_candidates(struct se_names *m, const struct se_addr *asked,
+			 uint64_t now_ms, struct se_candidates *out)
+{
+	struct se_name *e;
+	int k = 0;
+	size_t i;
+
+	out->name[0] = '\0';
+	out->persist_spent = false;
+	out->n = 1;
+	out->addr[0] = *asked;
+	if (__atomic_load_n(&m->used, __ATOMIC_RELAXED) == 0)
+		return;
+
+	pthread_mutex_lock(&m->lock);
+	e = newest_holding(m, asked, now_ms, &k);
+	if (e) {
+		memcpy(out->name, e->name, sizeof(out->name));
+		out->persist_spent = in_round(e->persisted_at_ms, now_ms);
+		for (i = 1; i < e->n; i++) {
+			const struct se_name_addr *c = &e->addrs[(k + i) % e->n];
+
+			if (!in_round(c->failed_at_ms, now_ms))
+				out->addr[out->n++] = c->addr;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void mark(struct se_names *m, const struct se_addr *a, uint64_t now_ms,
+		 bool persisted)
+{
+	unsigned i;
+	int k;
+
+	if (__atomic_load_n(&m->used, __ATOMIC_RELAXED) == 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->used; i++) {
+		struct se_name *e = &m->slot[i];
+
+		if (!live(e, now_ms) || (k = find_addr(e, a)) < 0)
+			continue;
+		if (persisted)
+			e->persisted_at_ms = now_ms;
+		else
+			e->addrs[k].failed_at_ms = now_ms;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void se_names_mark_failed(struct se_names *m, const struct se_addr *a,
+			  uint64_t now_ms)
+{
+	mark(m, a, now_ms, false);
+}
+
+void se_names_mark_persisted(struct se_names *m, const struct se_addr *a,
+			     uint64_t now_ms)
+{
+	mark(m, a, now_ms, true);
+}

@@ -1,0 +1,95 @@
+/* Memory of which addresses belong to one name: the candidates.
+ *
+ * getaddrinfo() and gethostbyname*() results are copied in, so the memory
+ * does not depend on the program's freeaddrinfo(). It is bounded in size
+ * (SE_NAMES_MAX names of SE_NAME_ADDRS_MAX addresses) and in time (a name is
+ * forgotten SE_NAME_TTL_MS after it was resolved). Thread-safe. */
+#ifndef SOFTERR_CORE_NAMES_H
+#define SOFTERR_CORE_NAMES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SE_NAMES_MAX 64
+#define SE_NAME_ADDRS_MAX 32
+#define SE_NAME_LEN 96
+#define SE_NAME_TTL_MS (120 * 1000)
+/* An address that failed, or a name on which persistence was spent, stays
+ * so for this long: the program's own loop over the other addresses right
+ * after a failed connect() then costs one quick attempt each. */
+#define SE_ROUND_MS (10 * 1000)
+
+/* An IP address; IPv4 also when it came as an IPv4-mapped IPv6 address. */
+struct se_addr {
+	sa_family_t family;		/* AF_INET or AF_INET6 */
+	uint32_t scope_id;		/* AF_INET6 only */
+	uint8_t bytes[16];		/* AF_INET: the first 4 */
+};
+
+struct se_name_addr {
+	struct se_addr addr;
+	uint64_t failed_at_ms;		/* 0: no failure this round */
+};
+
+struct se_name {
+	uint64_t resolved_at_ms;	/* 0: slot unused */
+	uint64_t persisted_at_ms;	/* 0: persistence not spent */
+	char name[SE_NAME_LEN];
+	size_t n;
+	struct se_name_addr addrs[SE_NAME_ADDRS_MAX];
+};
+
+struct se_names {
+	pthread_mutex_t lock;
+	unsigned next;			/* the slot the next name takes */
+	unsigned used;			/* slots ever filled, for a fast miss */
+	struct se_name slot[SE_NAMES_MAX];
+};
+
+/* What one connect() may try. */
+struct se_candidates {
+	char name[SE_NAME_LEN];		/* "" for an address with no known name */
+	bool persist_spent;
+	size_t n;			/* at least 1: the address asked for */
+	struct se_addr addr[SE_NAME_ADDRS_MAX];
+};
+
+void se_names_init(struct se_names *m);
+
+/* Fills a from sa; an IPv4-mapped IPv6 address becomes AF_INET. Returns 0,
+ * or -1 for a family other than AF_INET and AF_INET6 or a short len. */
+int se_addr_from_sockaddr(struct se_addr *a, const struct sockaddr *sa,
+			  socklen_t len);
+bool se_addr_equal(const struct se_addr *a, const struct se_addr *b);
+/* Writes a into ss with port (network order); v4mapped turns an IPv4 address
+ * into ::ffff:a.b.c.d for an AF_INET6 socket. Returns the sockaddr's length. */
+socklen_t se_addr_to_sockaddr(const struct se_addr *a, uint16_t port,
+			      bool v4mapped, struct sockaddr_storage *ss);
+/* "192.0.2.1" or "2001:db8::1". */
+const char *se_addr_str(const struct se_addr *a, char *buf, size_t len);
+
+/* Remembers name (may be NULL) with addrs in the resolver's order; duplicates
+ * are dropped, at most SE_NAME_ADDRS_MAX kept. A name already known is
+ * replaced, starting a new round. */
+void se_names_remember(struct se_names *m, const char *name,
+		       const struct se_addr *addrs, size_t n, uint64_t now_ms);
+
+/* The candidates for a connect() to asked: asked first, then the other
+ * addresses of the newest live name holding it that did not fail this round,
+ * those after asked in the resolver's order first, then those before. With no
+ * such name, asked alone. */
+void se_names_candidates(struct se_names *m, const struct se_addr *asked,
+			 uint64_t now_ms, struct se_candidates *out);
+
+/* Notes that a failed this round, in every live name holding it. */
+void se_names_mark_failed(struct se_names *m, const struct se_addr *a,
+			  uint64_t now_ms);
+/* Notes that a connect() persisted on a and gave up: the name's persistence
+ * is spent for this round. */
+void se_names_mark_persisted(struct se_names *m, const struct se_addr *a,
+			     uint64_t now_ms);
+
+#endif

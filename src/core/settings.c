@@ -1,0 +1,178 @@
+/* Parsing of settings; no I/O except through the callers' functions. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "settings.h"
+
+static const char *const policy_names[] = {
+	[SE_POLICY_KERNEL] = "kernel",
+	[SE_POLICY_RFC1122] = "rfc1122",
+	[SE_POLICY_ABORT] = "abort",
+	[SE_POLICY_CONFIRM] = "confirm",
+	[SE_POLICY_ADAPTIVE] = "adaptive",
+};
+
+#define N_POLICIES (sizeof(policy_names) / sizeof(policy_names[0]))
+
+const char *se_policy_name(enum se_policy p)
+{
+	return (unsigned)p < N_POLICIES ? policy_names[p] : "?";
+}
+
+void se_settings_defaults(struct se_settings *s)
+{
+	s->policy = SE_POLICY_ADAPTIVE;
+	s->max_soft_errors = 1;		/* BSD: abort on the second error */
+	s->max_syn_retransmits = 3;	/* BSD: after more than 3 SYN retransmits */
+	s->establish_timeout_ms = 75000; /* BSD's connection-establishment timer */
+	s->log = false;
+}
+
+/* A decimal count in [lo, hi]. */
+static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < lo || n > hi)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* A duration: a number with an optional unit ms or s (default s), in
+ * [lo_ms, hi_ms] milliseconds. Fractions of a second are allowed ("0.5"). */
+static int parse_duration_ms(const char *v, unsigned lo_ms, unsigned hi_ms,
+			     unsigned *out)
+{
+	char *end;
+	double d;
+
+	if ((*v < '0' || *v > '9') && *v != '.')
+		return -1;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		d *= 1000.0;
+	else
+		return -1;
+	if (!(d >= lo_ms && d <= hi_ms))
+		return -1;
+	*out = (unsigned)(d + 0.5);
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "on", "true" };
+	static const char *const no[] = { "0", "no", "off", "false" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int se_settings_set(struct se_settings *s, const char *key, const char *value,
+		    const char **why)
+{
+	const char *expect;
+	unsigned n;
+	size_t i;
+
+	if (strcmp(key, "policy") == 0) {
+		expect = "one of kernel, rfc1122, abort, confirm, adaptive";
+		for (i = 0; i < N_POLICIES; i++)
+			if (strcasecmp(value, policy_names[i]) == 0) {
+				s->policy = (enum se_policy)i;
+				return 0;
+			}
+	} else if (strcmp(key, "max_soft_errors") == 0) {
+		expect = "a whole number from 0 to 100";
+		if (parse_uint(value, 0, 100, &n) == 0) {
+			s->max_soft_errors = n;
+			return 0;
+		}
+	} else if (strcmp(key, "max_syn_retransmits") == 0) {
+		expect = "a whole number from 0 to 100";
+		if (parse_uint(value, 0, 100, &n) == 0) {
+			s->max_syn_retransmits = n;
+			return 0;
+		}
+	} else if (strcmp(key, "establish_timeout") == 0) {
+		expect = "a duration from 100ms to 3600s, such as 75 or 500ms";
+		if (parse_duration_ms(value, 100, 3600 * 1000, &n) == 0) {
+			s->establish_timeout_ms = n;
+			return 0;
+		}
+	} else if (strcmp(key, "log") == 0) {
+		bool b;
+
+		expect = "1, yes, on, true, 0, no, off or false";
+		if (parse_bool(value, &b) == 0) {
+			s->log = b;
+			return 0;
+		}
+	} else {
+		expect = "a known setting";
+	}
+	if (why)
+		*why = expect;
+	return -1;
+}
+
+static const struct {
+	const char *env;
+	const char *key;
+} env_keys[] = {
+	{ "SOFTERR_POLICY", "policy" },
+	{ "SOFTERR_MAX_SOFT_ERRORS", "max_soft_errors" },
+	{ "SOFTERR_MAX_SYN_RETRANSMITS", "max_syn_retransmits" },
+	{ "SOFTERR_ESTABLISH_TIMEOUT", "establish_timeout" },
+	{ "SOFTERR_LOG", "log" },
+};
+
+void se_settings_from_env(struct se_settings *s,
+			  char *(*getenv_fn)(const char *),
+			  void (*warn)(const char *msg))
+{
+	char msg[256];
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++) {
+		const char *v = getenv_fn(env_keys[i].env);
+
+		if (!v)
+			continue;
+		if (se_settings_set(s, env_keys[i].key, v, &why) == 0)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "softerr: %s=\"%.64s\" is not valid (expected %s); "
+			 "the value in force before is kept\n",
+			 env_keys[i].env, v, why);
+		warn(msg);
+	}
+}

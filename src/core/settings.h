@@ -1,0 +1,46 @@
+/* The library's settings, one source of truth for every way of giving them.
+ *
+ * Each setting has a key (the name a configuration file uses) and an
+ * environment variable. se_settings_set() is the one parser: the environment
+ * feeds it today, a configuration file can feed it the same keys later. */
+#ifndef SOFTERR_CORE_SETTINGS_H
+#define SOFTERR_CORE_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum se_policy {
+	SE_POLICY_KERNEL = 0,	/* observe and log only */
+	SE_POLICY_RFC1122,	/* a soft error never ends an attempt */
+	SE_POLICY_ABORT,	/* RFC 5461 4.1: the first soft error ends it */
+	SE_POLICY_CONFIRM,	/* RFC 5461 4.2: repeated confirmation */
+	SE_POLICY_ADAPTIVE,	/* abort with an alternative, else confirm */
+};
+
+struct se_settings {
+	enum se_policy policy;
+	unsigned max_soft_errors;	/* confirm: nsofterror must exceed it */
+	unsigned max_syn_retransmits;	/* confirm: nsynrexmit must exceed it */
+	unsigned establish_timeout_ms;	/* bounds one connect() */
+	bool log;			/* one debug line per managed connect */
+};
+
+/* Fills s with the defaults (adaptive, 1, 3, 75 s, no log). */
+void se_settings_defaults(struct se_settings *s);
+
+/* Sets key to value. Returns 0, or -1 when the key is unknown or the value
+ * bad: s is then untouched and *why (if why is not NULL) says what was
+ * expected, as a static string. */
+int se_settings_set(struct se_settings *s, const char *key, const char *value,
+		    const char **why);
+
+/* Reads every SOFTERR_* variable through getenv_fn (secure_getenv in the
+ * library). A bad value is reported once through warn(), naming the
+ * variable, and the value s held before is kept. */
+void se_settings_from_env(struct se_settings *s,
+			  char *(*getenv_fn)(const char *),
+			  void (*warn)(const char *msg));
+
+const char *se_policy_name(enum se_policy p);
+
+#endif

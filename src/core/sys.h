@@ -1,0 +1,22 @@
+/* The real functions behind the ones the library wraps, and small helpers
+ * around system calls that every part of the engine uses. */
+#ifndef SOFTERR_CORE_SYS_H
+#define SOFTERR_CORE_SYS_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct se_sys {
+	int (*connect)(int fd, const struct sockaddr *sa, socklen_t len);
+};
+
+/* The next definitions after the caller's (dlsym RTLD_NEXT). In the
+ * preloaded library these are libc's; in a test program linking the core,
+ * too. Filled by se_sys_init(); returns -1 if one could not be found. */
+extern struct se_sys se_sys;
+int se_sys_init(void);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t se_now_ms(void);
+
+#endif

@@ -1,0 +1,54 @@
+/* connect(): the policy for blocking TCP connects. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/engine.h"
+#include "core/sys.h"
+#include "preload.h"
+
+/* Is fd a TCP stream socket the library should handle? One getsockopt():
+ * SO_PROTOCOL is IPPROTO_TCP only for AF_INET/AF_INET6 stream sockets. */
+static bool is_tcp(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	       proto == IPPROTO_TCP;
+}
+
+SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct se_engine_ctx ctx;
+	int flags, saved, rc;
+
+	if (!se_ready()) {
+		if (se_sys.connect)
+			return se_sys.connect(fd, sa, len);
+		errno = ENOSYS;
+		return -1;
+	}
+	if (se_inside || !sa || len < sizeof(sa->sa_family) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    (se_settings.policy == SE_POLICY_KERNEL && !se_settings.log))
+		return se_sys.connect(fd, sa, len);
+
+	saved = errno;
+	if (!is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0 ||
+	    (flags & O_NONBLOCK)) {
+		errno = saved;
+		return se_sys.connect(fd, sa, len);
+	}
+	errno = saved;
+
+	ctx.settings = &se_settings;
+	ctx.names = &se_names;
+	se_inside++;
+	rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
+	se_inside--;
+	return rc;
+}

@@ -1,0 +1,90 @@
+/* gethostbyname(), gethostbyname2() and their _r forms: the same memory as
+ * getaddrinfo(). h_errno and errno are left as the real call set them. */
+#include "config.h"
+
+#include <errno.h>
+
+#include "preload.h"
+
+SE_EXPORT struct hostent *gethostbyname(const char *name)
+{
+	struct hostent *h;
+	int saved;
+
+	if (!se_ready()) {
+		if (se_real.gethostbyname)
+			return se_real.gethostbyname(name);
+		return NULL;
+	}
+	se_inside++;
+	h = se_real.gethostbyname(name);
+	se_inside--;
+	saved = errno;
+	se_remember_hostent(name, h);
+	errno = saved;
+	return h;
+}
+
+SE_EXPORT struct hostent *gethostbyname2(const char *name, int af)
+{
+	struct hostent *h;
+	int saved;
+
+	if (!se_ready()) {
+		if (se_real.gethostbyname2)
+			return se_real.gethostbyname2(name, af);
+		return NULL;
+	}
+	se_inside++;
+	h = se_real.gethostbyname2(name, af);
+	se_inside--;
+	saved = errno;
+	se_remember_hostent(name, h);
+	errno = saved;
+	return h;
+}
+
+SE_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
+			      size_t buflen, struct hostent **result,
+			      int *h_errnop)
+{
+	int rc, saved;
+
+	if (!se_ready()) {
+		if (se_real.gethostbyname_r)
+			return se_real.gethostbyname_r(name, ret, buf, buflen,
+						       result, h_errnop);
+		return ENOSYS;
+	}
+	se_inside++;
+	rc = se_real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+	se_inside--;
+	saved = errno;
+	if (rc == 0 && result)
+		se_remember_hostent(name, *result);
+	errno = saved;
+	return rc;
+}
+
+SE_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
+			       char *buf, size_t buflen,
+			       struct hostent **result, int *h_errnop)
+{
+	int rc, saved;
+
+	if (!se_ready()) {
+		if (se_real.gethostbyname2_r)
+			return se_real.gethostbyname2_r(name, af, ret, buf,
+							buflen, result, h_errnop);
+		return ENOSYS;
+	}
+	se_inside++;
+	rc = se_real.gethostbyname2_r(name, af, ret, buf, buflen, result,
+				      h_errnop);
+	se_inside--;
+	saved = errno;
+	if (rc == 0 && result)
+		se_remember_hostent(name, *result);
+	errno = saved;
+	return rc;
+}

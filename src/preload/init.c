@@ -1,0 +1,86 @@
+/* Lazy, once-only initialisation of the preloaded library. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "core/sys.h"
+#include "preload.h"
+
+struct se_real se_real;
+struct se_settings se_settings;
+struct se_names se_names;
+__thread int se_inside __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool ready;
+
+SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len);
+
+static void *next_symbol(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* The candidate memory's lock must not be held by a thread that does not
+ * exist in the child. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&se_names.lock);
+}
+
+static void after_fork(void)
+{
+	pthread_mutex_unlock(&se_names.lock);
+}
+
+static char *read_env(const char *name)
+{
+#ifdef HAVE_SECURE_GETENV
+	return secure_getenv(name);
+#else
+	return getenv(name);
+#endif
+}
+
+static void init(void)
+{
+	int saved = errno;
+
+	se_inside++;
+	se_settings_defaults(&se_settings);
+	se_settings_from_env(&se_settings, read_env, se_log_raw);
+	se_names_init(&se_names);
+
+	*(void **)&se_real.getaddrinfo = next_symbol("getaddrinfo");
+	*(void **)&se_real.gethostbyname = next_symbol("gethostbyname");
+	*(void **)&se_real.gethostbyname2 = next_symbol("gethostbyname2");
+	*(void **)&se_real.gethostbyname_r = next_symbol("gethostbyname_r");
+	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
+
+	if (se_sys_init() < 0 || se_sys.connect == connect ||
+	    !se_real.getaddrinfo || !se_real.gethostbyname ||
+	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
+	    !se_real.gethostbyname2_r) {
+		/* Without the real functions every call would fail or recurse:
+		 * say so, and keep out of the way (wrappers cannot pass through
+		 * either, so they fail with ENOSYS). */
+		se_log_raw("softerr: the real socket functions were not found; "
+			   "softerr is inactive\n");
+	} else {
+		pthread_atfork(before_fork, after_fork, after_fork);
+		ready = true;
+	}
+	se_inside--;
+	errno = saved;
+}
+
+bool se_ready(void)
+{
+	pthread_once(&once, init);
+	return ready;
+}

@@ -1,0 +1,40 @@
+/* What the wrappers share: lazy initialisation, the real functions, the
+ * settings, the candidate memory, and the guard against recursion. */
+#ifndef SOFTERR_PRELOAD_H
+#define SOFTERR_PRELOAD_H
+
+#include <netdb.h>
+#include <stdbool.h>
+
+#include "core/names.h"
+#include "core/settings.h"
+
+#define SE_EXPORT __attribute__((visibility("default")))
+
+struct se_real {
+	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
+			   struct addrinfo **);
+	struct hostent *(*gethostbyname)(const char *);
+	struct hostent *(*gethostbyname2)(const char *, int);
+	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t,
+			       struct hostent **, int *);
+	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *,
+				size_t, struct hostent **, int *);
+};
+
+extern struct se_real se_real;
+extern struct se_settings se_settings;
+extern struct se_names se_names;
+
+/* Set while this thread runs inside the library (or inside a call the
+ * library made): every wrapper then passes straight through. */
+extern __thread int se_inside __attribute__((tls_model("initial-exec")));
+
+/* Initialises once; true when the library may act (the real functions were
+ * found). Safe to call from every wrapper, first or not. */
+bool se_ready(void);
+
+/* Remembers a host entry's addresses under name. */
+void se_remember_hostent(const char *name, const struct hostent *h);
+
+#endif

@@ -1,0 +1,83 @@
+/* getaddrinfo() and gethostbyname*(): remember which addresses belong to a
+ * name. The memory holds copies, so the program's freeaddrinfo() (before,
+ * during or after its connects) needs no wrapper. Only names with more than
+ * one address are remembered: a lone address has no alternative anyway. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "core/sys.h"
+#include "preload.h"
+
+static void remember_addrinfo(const char *node, const struct addrinfo *res)
+{
+	struct se_addr addrs[SE_NAME_ADDRS_MAX];
+	size_t n = 0, i;
+
+	for (; res && n < SE_NAME_ADDRS_MAX; res = res->ai_next) {
+		struct se_addr a;
+
+		if (!res->ai_addr ||
+		    se_addr_from_sockaddr(&a, res->ai_addr, res->ai_addrlen) < 0)
+			continue;
+		for (i = 0; i < n && !se_addr_equal(&addrs[i], &a); i++)
+			;
+		if (i == n)
+			addrs[n++] = a;
+	}
+	if (n > 1)
+		se_names_remember(&se_names, node, addrs, n, se_now_ms());
+}
+
+SE_EXPORT int getaddrinfo(const char *node, const char *service,
+			  const struct addrinfo *hints, struct addrinfo **res)
+{
+	int rc;
+
+	if (!se_ready()) {
+		if (se_real.getaddrinfo)
+			return se_real.getaddrinfo(node, service, hints, res);
+		return EAI_SYSTEM;
+	}
+	se_inside++;
+	rc = se_real.getaddrinfo(node, service, hints, res);
+	se_inside--;
+	if (rc == 0 && node && !se_inside && se_settings.policy != SE_POLICY_KERNEL)
+		remember_addrinfo(node, *res);
+	return rc;
+}
+
+void se_remember_hostent(const char *name, const struct hostent *h)
+{
+	struct se_addr addrs[SE_NAME_ADDRS_MAX];
+	size_t n = 0;
+	char **p;
+
+	if (!h || !h->h_addr_list || se_inside ||
+	    se_settings.policy == SE_POLICY_KERNEL)
+		return;
+	if (!((h->h_addrtype == AF_INET && h->h_length == 4) ||
+	      (h->h_addrtype == AF_INET6 && h->h_length == 16)))
+		return;
+	for (p = h->h_addr_list; *p && n < SE_NAME_ADDRS_MAX; p++) {
+		struct sockaddr_in s4 = { .sin_family = AF_INET };
+		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+		struct sockaddr *sa;
+		socklen_t len;
+
+		if (h->h_addrtype == AF_INET) {
+			memcpy(&s4.sin_addr, *p, 4);
+			sa = (struct sockaddr *)&s4;
+			len = sizeof(s4);
+		} else {
+			memcpy(&s6.sin6_addr, *p, 16);
+			sa = (struct sockaddr *)&s6;
+			len = sizeof(s6);
+		}
+		se_addr_from_sockaddr(&addrs[n++], sa, len);
+	}
+	if (n > 1)
+		se_names_remember(&se_names, name, addrs, n, se_now_ms());
+}

@@ -1,0 +1,231 @@
+/* The candidate memory: order, bounds, expiry, rounds. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/names.h"
+#include "suites.h"
+
+static struct se_names m;
+
+static struct se_addr A(const char *s)
+{
+	struct se_addr a;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+
+	if (inet_pton(AF_INET, s, &s4.sin_addr) == 1)
+		ck_assert_int_eq(se_addr_from_sockaddr(&a, (struct sockaddr *)&s4, sizeof(s4)), 0);
+	else {
+		ck_assert_int_eq(inet_pton(AF_INET6, s, &s6.sin6_addr), 1);
+		ck_assert_int_eq(se_addr_from_sockaddr(&a, (struct sockaddr *)&s6, sizeof(s6)), 0);
+	}
+	return a;
+}
+
+static void want(const struct se_candidates *c, size_t n, const char *const *addrs)
+{
+	char buf[64];
+	size_t i;
+
+	ck_assert_uint_eq(c->n, n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(se_addr_str(&c->addr[i], buf, sizeof(buf)), addrs[i]);
+}
+
+static void setup(void)
+{
+	se_names_init(&m);
+}
+
+static void remember3(const char *name, uint64_t now)
+{
+	struct se_addr a[4] = { A("192.0.2.1"), A("2001:db8::1"), A("192.0.2.2"),
+				A("192.0.2.1") /* duplicate: dropped */ };
+
+	se_names_remember(&m, name, a, 4, now);
+}
+
+START_TEST(unknown_address_alone)
+{
+	struct se_candidates c;
+	struct se_addr a = A("198.51.100.7");
+
+	remember3("x.example", 1000);
+	se_names_candidates(&m, &a, 1000, &c);
+	want(&c, 1, (const char *[]){ "198.51.100.7" });
+	ck_assert_str_eq(c.name, "");
+}
+END_TEST
+
+START_TEST(resolver_order_after_asked)
+{
+	struct se_candidates c;
+	struct se_addr a = A("192.0.2.1"), b = A("2001:db8::1");
+
+	remember3("x.example", 1000);
+	se_names_candidates(&m, &a, 1500, &c);
+	want(&c, 3, (const char *[]){ "192.0.2.1", "2001:db8::1", "192.0.2.2" });
+	ck_assert_str_eq(c.name, "x.example");
+	/* Asked for the second: the third, then the first. */
+	se_names_candidates(&m, &b, 1500, &c);
+	want(&c, 3, (const char *[]){ "2001:db8::1", "192.0.2.2", "192.0.2.1" });
+}
+END_TEST
+
+START_TEST(v4mapped_matches_ipv4)
+{
+	struct se_candidates c;
+	struct se_addr a = A("::ffff:192.0.2.2");
+
+	ck_assert_int_eq(a.family, AF_INET);
+	remember3("x.example", 1000);
+	se_names_candidates(&m, &a, 1000, &c);
+	ck_assert_uint_eq(c.n, 3);
+}
+END_TEST
+
+START_TEST(expires)
+{
+	struct se_candidates c;
+	struct se_addr a = A("192.0.2.1");
+
+	remember3("x.example", 1000);
+	se_names_candidates(&m, &a, 1000 + SE_NAME_TTL_MS - 1, &c);
+	ck_assert_uint_eq(c.n, 3);
+	se_names_candidates(&m, &a, 1000 + SE_NAME_TTL_MS, &c);
+	ck_assert_uint_eq(c.n, 1);
+}
+END_TEST
+
+START_TEST(bounded_in_names)
+{
+	struct se_candidates c;
+	struct se_addr a = A("192.0.2.1");
+	char name[32];
+	int i;
+
+	remember3("first.example", 1000);
+	/* SE_NAMES_MAX other names push the first out. */
+	for (i = 0; i < SE_NAMES_MAX; i++) {
+		struct se_addr two[2] = { A("203.0.113.1"), A("203.0.113.2") };
+
+		snprintf(name, sizeof(name), "n%d.example", i);
+		se_names_remember(&m, name, two, 2, 1001);
+	}
+	se_names_candidates(&m, &a, 1002, &c);
+	ck_assert_uint_eq(c.n, 1);
+}
+END_TEST
+
+START_TEST(bounded_in_addresses)
+{
+	struct se_addr many[SE_NAME_ADDRS_MAX + 10];
+	struct se_candidates c;
+	char buf[32];
+	int i;
+
+	for (i = 0; i < SE_NAME_ADDRS_MAX + 10; i++) {
+		snprintf(buf, sizeof(buf), "198.51.100.%d", i + 1);
+		many[i] = A(buf);
+	}
+	se_names_remember(&m, "big.example", many, SE_NAME_ADDRS_MAX + 10, 5);
+	se_names_candidates(&m, &many[0], 5, &c);
+	ck_assert_uint_eq(c.n, SE_NAME_ADDRS_MAX);
+	/* One beyond the bound was never kept: asked alone. */
+	se_names_candidates(&m, &many[SE_NAME_ADDRS_MAX], 5, &c);
+	ck_assert_uint_eq(c.n, 1);
+}
+END_TEST
+
+START_TEST(newest_name_wins)
+{
+	struct se_candidates c;
+	struct se_addr a = A("192.0.2.1");
+	struct se_addr other[2] = { A("192.0.2.1"), A("198.51.100.9") };
+
+	remember3("old.example", 1000);
+	se_names_remember(&m, "new.example", other, 2, 2000);
+	se_names_candidates(&m, &a, 2000, &c);
+	ck_assert_str_eq(c.name, "new.example");
+	want(&c, 2, (const char *[]){ "192.0.2.1", "198.51.100.9" });
+}
+END_TEST
+
+START_TEST(failed_this_round_skipped_then_back)
+{
+	struct se_candidates c;
+	struct se_addr a = A("192.0.2.1"), b = A("2001:db8::1");
+
+	remember3("x.example", 1000);
+	se_names_mark_failed(&m, &a, 1100);
+	se_names_candidates(&m, &b, 1200, &c);
+	want(&c, 2, (const char *[]){ "2001:db8::1", "192.0.2.2" });
+	/* The address asked for is always tried, failed or not. */
+	se_names_candidates(&m, &a, 1200, &c);
+	ck_assert_uint_eq(c.n, 3);
+	/* The round is over: back in. */
+	se_names_candidates(&m, &b, 1100 + SE_ROUND_MS, &c);
+	ck_assert_uint_eq(c.n, 3);
+	/* Resolving again starts a new round at once. */
+	se_names_mark_failed(&m, &a, 1300);
+	remember3("x.example", 1400);
+	se_names_candidates(&m, &b, 1400, &c);
+	ck_assert_uint_eq(c.n, 3);
+}
+END_TEST
+
+START_TEST(persistence_spent)
+{
+	struct se_candidates c;
+	struct se_addr a = A("192.0.2.2");
+
+	remember3("x.example", 1000);
+	se_names_candidates(&m, &a, 1000, &c);
+	ck_assert(!c.persist_spent);
+	se_names_mark_persisted(&m, &a, 1500);
+	se_names_candidates(&m, &a, 1600, &c);
+	ck_assert(c.persist_spent);
+	se_names_candidates(&m, &a, 1500 + SE_ROUND_MS, &c);
+	ck_assert(!c.persist_spent);
+}
+END_TEST
+
+START_TEST(sockaddr_round_trip)
+{
+	struct sockaddr_storage ss;
+	struct se_addr a = A("192.0.2.5"), back;
+	socklen_t len;
+
+	len = se_addr_to_sockaddr(&a, htons(80), true, &ss);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_int_eq(se_addr_from_sockaddr(&back, (struct sockaddr *)&ss, len), 0);
+	ck_assert(se_addr_equal(&a, &back));
+	len = se_addr_to_sockaddr(&a, htons(80), false, &ss);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_int_eq(((struct sockaddr_in *)&ss)->sin_port, htons(80));
+	ck_assert_int_eq(se_addr_from_sockaddr(&back, (struct sockaddr *)&ss, 3), -1);
+}
+END_TEST
+
+Suite *names_suite(void)
+{
+	Suite *s = suite_create("names");
+	TCase *tc = tcase_create("memory");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, unknown_address_alone);
+	tcase_add_test(tc, resolver_order_after_asked);
+	tcase_add_test(tc, v4mapped_matches_ipv4);
+	tcase_add_test(tc, expires);
+	tcase_add_test(tc, bounded_in_names);
+	tcase_add_test(tc, bounded_in_addresses);
+	tcase_add_test(tc, newest_name_wins);
+	tcase_add_test(tc, failed_this_round_skipped_then_back);
+	tcase_add_test(tc, persistence_spent);
+	tcase_add_test(tc, sockaddr_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}

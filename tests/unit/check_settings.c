@@ -1,0 +1,127 @@
+/* Settings: good values, bad values, and the environment. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/settings.h"
+#include "suites.h"
+
+START_TEST(defaults)
+{
+	struct se_settings s;
+
+	se_settings_defaults(&s);
+	ck_assert_int_eq(s.policy, SE_POLICY_ADAPTIVE);
+	ck_assert_uint_eq(s.max_soft_errors, 1);
+	ck_assert_uint_eq(s.max_syn_retransmits, 3);
+	ck_assert_uint_eq(s.establish_timeout_ms, 75000);
+	ck_assert(!s.log);
+}
+END_TEST
+
+START_TEST(good_values)
+{
+	struct se_settings s;
+
+	se_settings_defaults(&s);
+	ck_assert_int_eq(se_settings_set(&s, "policy", "RFC1122", NULL), 0);
+	ck_assert_int_eq(s.policy, SE_POLICY_RFC1122);
+	ck_assert_int_eq(se_settings_set(&s, "policy", "abort", NULL), 0);
+	ck_assert_int_eq(s.policy, SE_POLICY_ABORT);
+	ck_assert_int_eq(se_settings_set(&s, "max_soft_errors", "0", NULL), 0);
+	ck_assert_uint_eq(s.max_soft_errors, 0);
+	ck_assert_int_eq(se_settings_set(&s, "max_syn_retransmits", "6", NULL), 0);
+	ck_assert_uint_eq(s.max_syn_retransmits, 6);
+	ck_assert_int_eq(se_settings_set(&s, "establish_timeout", "20", NULL), 0);
+	ck_assert_uint_eq(s.establish_timeout_ms, 20000);
+	ck_assert_int_eq(se_settings_set(&s, "establish_timeout", "1.5s", NULL), 0);
+	ck_assert_uint_eq(s.establish_timeout_ms, 1500);
+	ck_assert_int_eq(se_settings_set(&s, "establish_timeout", "250ms", NULL), 0);
+	ck_assert_uint_eq(s.establish_timeout_ms, 250);
+	ck_assert_int_eq(se_settings_set(&s, "log", "yes", NULL), 0);
+	ck_assert(s.log);
+	ck_assert_int_eq(se_settings_set(&s, "log", "0", NULL), 0);
+	ck_assert(!s.log);
+}
+END_TEST
+
+static const struct {
+	const char *key, *value;
+} bad[] = {
+	{ "policy", "" }, { "policy", "fast" }, { "policy", "abort " },
+	{ "max_soft_errors", "-1" }, { "max_soft_errors", "1x" },
+	{ "max_soft_errors", "101" }, { "max_soft_errors", "" },
+	{ "max_soft_errors", "99999999999999999999" },
+	{ "max_syn_retransmits", " 3" }, { "establish_timeout", "0" },
+	{ "establish_timeout", "10m" }, { "establish_timeout", "-5" },
+	{ "establish_timeout", "99ms" }, { "establish_timeout", "3601" },
+	{ "establish_timeout", "nan" }, { "establish_timeout", "inf" },
+	{ "log", "maybe" }, { "no_such_key", "1" },
+};
+
+START_TEST(bad_values_leave_settings_alone)
+{
+	struct se_settings s, before;
+	const char *why = NULL;
+
+	se_settings_defaults(&s);
+	before = s;
+	ck_assert_int_eq(se_settings_set(&s, bad[_i].key, bad[_i].value, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_mem_eq(&s, &before, sizeof(s));
+}
+END_TEST
+
+static char warned[512];
+static int nwarn;
+
+static void warn(const char *msg)
+{
+	nwarn++;
+	snprintf(warned, sizeof(warned), "%s", msg);
+}
+
+START_TEST(environment)
+{
+	struct se_settings s;
+
+	setenv("SOFTERR_POLICY", "confirm", 1);
+	setenv("SOFTERR_MAX_SOFT_ERRORS", "many", 1);
+	setenv("SOFTERR_ESTABLISH_TIMEOUT", "5", 1);
+	setenv("SOFTERR_LOG", "1", 1);
+	se_settings_defaults(&s);
+	se_settings_from_env(&s, getenv, warn);
+	ck_assert_int_eq(s.policy, SE_POLICY_CONFIRM);
+	ck_assert_uint_eq(s.max_soft_errors, 1);
+	ck_assert_uint_eq(s.establish_timeout_ms, 5000);
+	ck_assert(s.log);
+	ck_assert_int_eq(nwarn, 1);
+	ck_assert_ptr_nonnull(strstr(warned, "SOFTERR_MAX_SOFT_ERRORS=\"many\""));
+	ck_assert_ptr_nonnull(strstr(warned, "kept"));
+}
+END_TEST
+
+START_TEST(policy_names)
+{
+	ck_assert_str_eq(se_policy_name(SE_POLICY_KERNEL), "kernel");
+	ck_assert_str_eq(se_policy_name(SE_POLICY_ADAPTIVE), "adaptive");
+	ck_assert_str_eq(se_policy_name((enum se_policy)42), "?");
+}
+END_TEST
+
+Suite *settings_suite(void)
+{
+	Suite *s = suite_create("settings");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, good_values);
+	tcase_add_loop_test(tc, bad_values_leave_settings_alone, 0,
+			    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, environment);
+	tcase_add_test(tc, policy_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
