@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -69,7 +70,6 @@ struct run {
 	int soft_err;		/* the latest soft error's errno, any attempt */
 	int last_err;		/* how the latest attempt ended */
 	bool last_hard;
-	bool persisted;		/* a policy persisted on the last candidate */
 
 	enum { RUNNING, CONNECTED, FAILED, LEFT_IN_PROGRESS } state;
 	int fail_errno;
@@ -221,8 +221,8 @@ static void log_attempt_end(struct run *r, const char *what)
 {
 	if (!r->logging)
 		return;
-	se_line_add(&r->line, " -> %s after %llu ms;", what,
-		    (unsigned long long)(se_now_ms() - r->attempt_t0));
+	se_line_add(&r->line, " at %llu ms: %s;",
+		    (unsigned long long)(se_now_ms() - r->attempt_t0), what);
 }
 
 /* Ends the attempt in the kernel, whatever state it is in, and leaves the
@@ -301,12 +301,9 @@ static void end_attempt(struct run *r, int err, bool hard)
 	uint64_t now = se_now_ms();
 
 	if (r->logging)
-		log_attempt_end(r, hard ? "hard error, next" : "ended");
+		log_attempt_end(r, hard ? "hard, ended" : "ended");
 	r->last_err = err;
 	r->last_hard = hard;
-	if (!alternative(r) && !hard && r->soft_seen &&
-	    r->s->policy != SE_POLICY_ABORT && r->s->policy != SE_POLICY_KERNEL)
-		r->persisted = true;
 	reset_socket(r);
 	if (r->names)
 		se_names_mark_failed(r->names, a, now);
@@ -624,6 +621,23 @@ static int run_loop(struct run *r)
 	return 0;
 }
 
+/* One line per connect(): who, to what, under which policy, then each
+ * attempt as it went, then the outcome. */
+static void emit_log(struct run *r, const char *outcome)
+{
+	struct se_line out;
+	char abuf[INET6_ADDRSTRLEN];
+
+	se_line_init(&out);
+	se_line_add(&out, "softerr: connect fd %d to %s port %u, policy %s, "
+		    "%zu candidate%s:%s %s", r->fd,
+		    r->cand.name[0] ? r->cand.name :
+		    se_addr_str(&r->cand.addr[0], abuf, sizeof(abuf)),
+		    ntohs(r->port), se_policy_name(r->s->policy), r->cand.n,
+		    r->cand.n == 1 ? "" : "s", r->line.buf, outcome);
+	se_line_emit(&out);
+}
+
 static int result_errno(const struct run *r)
 {
 	if (r->fail_errno)
@@ -660,11 +674,8 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	r.deadline = r.t0 + r.s->establish_timeout_ms;
 	r.cand.n = 1;
 	r.cand.addr[0] = asked;
-	if (r.logging) {
+	if (r.logging)
 		se_line_init(&r.line);
-		se_line_add(&r.line, "softerr: connect fd %d port %u policy %s:", fd,
-			    ntohs(r.port), se_policy_name(r.s->policy));
-	}
 	start_attempt(&r);
 	if (r.state == FAILED && r.fail_errno == EALREADY) {
 		/* An attempt the program started earlier (and a signal cut short)
@@ -685,27 +696,31 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 		/* Something went wrong or is slow: now the name's other
 		 * addresses matter. */
 		load_candidates(&r);
-		if (r.logging && r.cand.name[0])
-			se_line_add(&r.line, " name \"%s\" (%zu candidates)",
-				    r.cand.name, r.cand.n);
 		if (run_loop(&r) < 0) {
 			/* No loop: wait the kernel's way on this attempt. */
 			restore_socket(&r);
 			if (r.logging)
-				se_line_emit(&r.line);
+				emit_log(&r, "no event loop, left to the kernel");
 			return se_sys.connect(fd, sa, len);
 		}
 	}
-	if (r.state == FAILED && r.persisted && r.names)
+	if (r.state == FAILED && r.names && r.soft_err && !r.last_hard &&
+	    r.s->policy == SE_POLICY_ADAPTIVE)
+		/* adaptive persisted on the last candidate and lost: the
+		 * program's own loop over the rest need not wait again. */
 		se_names_mark_persisted(r.names, &r.cand.addr[r.cur], se_now_ms());
 	restore_socket(&r);
 	if (r.logging) {
-		se_line_add(&r.line, " %s in %llu ms",
-			    r.state == CONNECTED ? "connected" : "failed",
-			    (unsigned long long)(se_now_ms() - r.t0));
-		if (r.state != CONNECTED)
-			se_line_add(&r.line, " (%s)", strerror(result_errno(&r)));
-		se_line_emit(&r.line);
+		char what[96];
+
+		if (r.state == CONNECTED)
+			snprintf(what, sizeof(what), "connected in %llu ms",
+				 (unsigned long long)(se_now_ms() - r.t0));
+		else
+			snprintf(what, sizeof(what), "failed in %llu ms: %s",
+				 (unsigned long long)(se_now_ms() - r.t0),
+				 strerror(result_errno(&r)));
+		emit_log(&r, what);
 	}
 	if (r.state == CONNECTED) {
 		errno = r.errno_in;

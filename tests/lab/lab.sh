@@ -1,0 +1,208 @@
+# The lab: three private network namespaces, sourced by the lab tests, the
+# demonstration and the benchmarks.
+#
+#   client 192.0.2.2, 2001:db8:1::2
+#     |  veth
+#   router 192.0.2.1 | 198.51.100.1, 2001:db8:1::1 | 2001:db8:2::1
+#     |  veth             (answers for 203.0.113.0/24 and 2001:db8:3::/64)
+#   server 198.51.100.2, 2001:db8:2::2, and the addresses below, port 8080
+#
+# What the router does with each destination:
+#   203.0.113.10  2001:db8:3::10   route unreachable: ICMP host / no-route (soft);
+#                                  Linux sends the IPv4 one at most once a second
+#                                  per client after a burst of 5 (route.error_cost,
+#                                  a kernel-wide setting left alone), so the tests
+#                                  that count on every answer use .13 instead
+#   203.0.113.11  2001:db8:3::11   route blackhole: silence
+#   203.0.113.12                   nft reject net-unreachable (soft, code 0)
+#   203.0.113.13  2001:db8:3::13   nft reject host-unreachable / addr-unreachable (soft)
+#   203.0.113.14  2001:db8:3::14   nft reject admin-prohibited (hard), SYNs counted
+#   203.0.113.15                   nft reject port-unreachable (hard)
+#   203.0.113.20, .21 ::20, ::21   the server
+#   203.0.113.30  2001:db8:3::30   the server, which lab_flap makes answer
+#                                  host-unreachable (soft) for a while
+# Only documentation prefixes; nothing outside the three namespaces and the
+# hosts file under /etc/netns/<client> is touched, and lab_down removes all
+# of it (lab_up installs the trap that calls it).
+
+LAB=se$$
+LAB_C=${LAB}c
+LAB_R=${LAB}r
+LAB_S=${LAB}s
+LAB_PORT=8080
+
+lab_down() {
+	for ns in "$LAB_C" "$LAB_R" "$LAB_S"; do
+		if ip netns pids "$ns" >/dev/null 2>&1; then
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+			ip netns del "$ns" 2>/dev/null
+		fi
+	done
+	rm -rf "/etc/netns/$LAB_C"
+	rmdir /etc/netns 2>/dev/null
+	return 0
+}
+
+lab_fail() {
+	echo "lab: $*" >&2
+	exit 99
+}
+
+# Runs a command in the client namespace.
+in_client() { ip netns exec "$LAB_C" "$@"; }
+in_router() { ip netns exec "$LAB_R" "$@"; }
+in_server() { ip netns exec "$LAB_S" "$@"; }
+
+lab_up() {
+	[ "$(id -u)" = 0 ] || lab_fail "the lab needs root (network namespaces)"
+	command -v nft >/dev/null || lab_fail "nft not found (Debian: nftables)"
+	trap lab_down EXIT
+	trap 'exit 130' INT TERM
+
+	ip netns add "$LAB_C" && ip netns add "$LAB_R" && ip netns add "$LAB_S" ||
+		lab_fail "cannot create namespaces"
+	ip link add "${LAB}a" netns "$LAB_C" type veth peer name "${LAB}b" netns "$LAB_R" &&
+	ip link add "${LAB}d" netns "$LAB_R" type veth peer name "${LAB}e" netns "$LAB_S" ||
+		lab_fail "cannot create veth pairs"
+
+	for ns in "$LAB_C" "$LAB_R" "$LAB_S"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
+			net.ipv6.conf.default.accept_ra=0 >/dev/null
+	done
+
+	ip -n "$LAB_C" addr add 192.0.2.2/24 dev "${LAB}a"
+	ip -n "$LAB_C" addr add 2001:db8:1::2/64 dev "${LAB}a" nodad
+	ip -n "$LAB_C" link set "${LAB}a" up
+	ip -n "$LAB_C" route add default via 192.0.2.1
+	ip -n "$LAB_C" -6 route add default via 2001:db8:1::1
+
+	ip -n "$LAB_R" addr add 192.0.2.1/24 dev "${LAB}b"
+	ip -n "$LAB_R" addr add 2001:db8:1::1/64 dev "${LAB}b" nodad
+	ip -n "$LAB_R" addr add 198.51.100.1/24 dev "${LAB}d"
+	ip -n "$LAB_R" addr add 2001:db8:2::1/64 dev "${LAB}d" nodad
+	ip -n "$LAB_R" link set "${LAB}b" up
+	ip -n "$LAB_R" link set "${LAB}d" up
+	# Forwarding, and ICMP without rate limits so that every SYN gets its
+	# answer: the tests count on it.
+	in_router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 ||
+		lab_fail "cannot set the router's sysctls"
+	ip -n "$LAB_R" route add 203.0.113.0/24 via 198.51.100.2
+	ip -n "$LAB_R" -6 route add 2001:db8:3::/64 via 2001:db8:2::2
+	ip -n "$LAB_R" route add unreachable 203.0.113.10/32
+	ip -n "$LAB_R" route add blackhole 203.0.113.11/32
+	ip -n "$LAB_R" -6 route add unreachable 2001:db8:3::10/128
+	ip -n "$LAB_R" -6 route add blackhole 2001:db8:3::11/128
+	in_router nft -f - <<-NFT || lab_fail "cannot load the router's nftables rules"
+	table inet selab {
+		counter syn14 { }
+		set flap4 { type ipv4_addr; }
+		set flap6 { type ipv6_addr; }
+		chain forward {
+			type filter hook forward priority 0; policy accept;
+			ip daddr @flap4 reject with icmp type host-unreachable
+			ip6 daddr @flap6 reject with icmpv6 type addr-unreachable
+			ip daddr 203.0.113.12 reject with icmp type net-unreachable
+			ip daddr 203.0.113.13 reject with icmp type host-unreachable
+			ip daddr 203.0.113.14 tcp flags syn counter name syn14 reject with icmp type admin-prohibited
+			ip daddr 203.0.113.15 reject with icmp type port-unreachable
+			ip6 daddr 2001:db8:3::13 reject with icmpv6 type addr-unreachable
+			ip6 daddr 2001:db8:3::14 reject with icmpv6 type admin-prohibited
+		}
+	}
+	NFT
+
+	ip -n "$LAB_S" addr add 198.51.100.2/24 dev "${LAB}e"
+	ip -n "$LAB_S" addr add 2001:db8:2::2/64 dev "${LAB}e" nodad
+	for a in 20 21 30; do
+		ip -n "$LAB_S" addr add "203.0.113.$a/32" dev lo
+		ip -n "$LAB_S" addr add "2001:db8:3::$a/128" dev lo nodad
+	done
+	ip -n "$LAB_S" link set "${LAB}e" up
+	ip -n "$LAB_S" route add default via 198.51.100.1
+	ip -n "$LAB_S" -6 route add default via 2001:db8:2::1
+
+	# Names with several addresses come from the client's own hosts file
+	# (ip netns exec mounts /etc/netns/<ns>/* over /etc). DNS goes nowhere.
+	mkdir -p "/etc/netns/$LAB_C"
+	cat >"/etc/netns/$LAB_C/hosts" <<-HOSTS
+	127.0.0.1 localhost
+	::1 localhost
+	203.0.113.20 live.lab
+	2001:db8:3::20 live6.lab
+	203.0.113.13 soft.lab
+	203.0.113.20 soft.lab
+	203.0.113.10 route.lab
+	203.0.113.20 route.lab
+	2001:db8:3::10 soft6.lab
+	2001:db8:3::20 soft6.lab
+	203.0.113.13 reject.lab
+	203.0.113.20 reject.lab
+	203.0.113.12 netunreach.lab
+	203.0.113.20 netunreach.lab
+	2001:db8:3::13 reject6.lab
+	2001:db8:3::20 reject6.lab
+	203.0.113.14 admin.lab
+	203.0.113.20 admin.lab
+	203.0.113.14 adminonly.lab
+	203.0.113.15 portonly.lab
+	203.0.113.13 dead.lab
+	203.0.113.12 dead.lab
+	203.0.113.11 hole.lab
+	203.0.113.20 hole.lab
+	203.0.113.30 flap.lab
+	2001:db8:3::30 flap6.lab
+	HOSTS
+	echo "nameserver 127.0.0.1" >"/etc/netns/$LAB_C/resolv.conf"
+
+	# The server, started apart from this shell's jobs so that lab_down's
+	# kill goes unannounced; it ends by itself after 10 minutes anyway.
+	setsid ip netns exec "$LAB_S" "$top_builddir/tests/lab/se-server" \
+		"$LAB_PORT" 600 </dev/null >/dev/null 2>&1 &
+	lab_wait_server
+}
+
+# Waits until the server answers (bounded: 5 s).
+lab_wait_server() {
+	local i
+	for i in $(seq 1 50); do
+		if in_client "$top_builddir/tests/lab/se-client" -4 live.lab "$LAB_PORT" \
+			>/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_fail "the server did not come up"
+}
+
+# lab_flap ADDR SECONDS: the router answers SYNs to ADDR (203.0.113.30 or
+# 2001:db8:3::30) with a soft ICMP error now, and lets them through after
+# SECONDS (lab_unflap ends it at once).
+lab_flap() {
+	local set=flap4
+	case $1 in *:*) set=flap6 ;; esac
+	in_router nft add element inet selab $set "{ $1 }"
+	( sleep "$2"; lab_unflap "$1" ) &
+	LAB_FLAP_PID=$!
+}
+
+lab_unflap() {
+	local set=flap4
+	case $1 in *:*) set=flap6 ;; esac
+	in_router nft delete element inet selab $set "{ $1 }" 2>/dev/null
+	return 0
+}
+
+lab_flap_wait() {
+	[ -n "${LAB_FLAP_PID:-}" ] && wait "$LAB_FLAP_PID" 2>/dev/null
+	LAB_FLAP_PID=
+}
+
+# The SYNs the router refused to 203.0.113.14 so far.
+lab_syn14() {
+	in_router nft list counter inet selab syn14 |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+now_ms() { date +%s%3N; }

@@ -1,0 +1,179 @@
+#!/bin/bash
+# Blocking connect() in the lab: every scenario is run without and with
+# libsofterr.so, with real ICMP from a real router namespace, and the
+# assertions compare the two. Needs root; run by `make check`.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
+. "$top_srcdir/tests/lab/lab.sh"
+
+CLIENT=$top_builddir/tests/lab/se-client
+[ -x "$CLIENT" ] || lab_fail "$CLIENT not built"
+[ -f "$SOFTERR_LIB" ] || lab_fail "$SOFTERR_LIB not built"
+
+passed=0
+failed=0
+# The kernel's first SYN retransmission comes after 1 s: "before it" is the
+# bar for failing over, with room for a slow machine.
+RETRANSMIT_MS=1000
+BEFORE_MS=900
+
+# run with|without [VAR=value ...] -- command [args]: runs in the client
+# namespace (bounded by 40 s); sets OUT (stdout and stderr), RC, MS.
+run() {
+	local mode=$1 envs=()
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	[ "$mode" = with ] && envs+=("LD_PRELOAD=$SOFTERR_LIB")
+	local t0
+	t0=$(now_ms)
+	OUT=$(in_client env "${envs[@]}" timeout 40 "$@" 2>&1 </dev/null)
+	RC=$?
+	MS=$(( $(now_ms) - t0 ))
+}
+
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "ok - $what"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $what"
+		echo "#   rc=$RC ${MS} ms; output:"
+		printf '%s\n' "$OUT" | sed 's/^/#   /'
+	fi
+}
+
+has() { printf '%s\n' "$OUT" | grep -q -- "$1"; }
+rc_is() { [ "$RC" = "$1" ]; }
+faster() { [ "$MS" -lt "$1" ]; }
+slower() { [ "$MS" -ge "$1" ]; }
+
+lab_up
+echo "# lab up: $LAB_C $LAB_R $LAB_S"
+
+# --- A soft error on the first address, near router ----------------------
+for fam in 4 6; do
+	name=soft.lab; [ $fam = 6 ] && name=reject6.lab
+	run without -- "$CLIENT" -$fam $name $LAB_PORT
+	check "IPv$fam soft error: without softerr the loop waits for the retransmission" \
+		eval 'rc_is 0 && slower $BEFORE_MS'
+	run with -- "$CLIENT" -$fam $name $LAB_PORT
+	check "IPv$fam soft error: with softerr connected before the first retransmission" \
+		eval 'rc_is 0 && faster $BEFORE_MS && has "result ok"'
+	run without -- "$CLIENT" -$fam --first $name $LAB_PORT
+	check "IPv$fam soft error: a first-address-only client fails without softerr" \
+		eval 'rc_is 1 && has "result fail EHOSTUNREACH"'
+	run with -- "$CLIENT" -$fam --first $name $LAB_PORT
+	check "IPv$fam soft error: a first-address-only client connects with softerr" \
+		eval 'rc_is 0 && faster $BEFORE_MS'
+done
+
+run with -- "$CLIENT" -4 --first netunreach.lab $LAB_PORT
+check "net-unreachable (code 0) is soft: failover" eval 'rc_is 0 && faster $BEFORE_MS'
+run with -- "$CLIENT" -6 --first soft6.lab $LAB_PORT
+check "ICMPv6 no-route from an unreachable route: failover" eval 'rc_is 0 && faster $BEFORE_MS'
+run with -- "$CLIENT" -4 --first admin.lab $LAB_PORT
+check "admin-prohibited (hard) on the first address: failover" eval 'rc_is 0 && faster $BEFORE_MS'
+
+# The debug line names the ICMP, its offender and the decision.
+run with SOFTERR_LOG=1 -- "$CLIENT" -4 --first soft.lab $LAB_PORT
+check "the debug line tells what happened" \
+	has 'to soft.lab port 8080, policy adaptive, 2 candidates: 203.0.113.13 soft host-unreachable (type 3 code 1) from 192.0.2.1 at [0-9]* ms: ended; 203.0.113.20 at [0-9]* ms: connected; connected in'
+
+# A bad setting is named once and the default is used.
+run with SOFTERR_POLICY=fastest -- "$CLIENT" -4 --first soft.lab $LAB_PORT
+check "a bad SOFTERR_POLICY is named once and the default applies" \
+	eval 'rc_is 0 && [ "$(printf "%s\n" "$OUT" | grep -c "SOFTERR_POLICY=\"fastest\" is not valid")" = 1 ]'
+
+# kernel policy: exactly what the kernel does.
+run with SOFTERR_POLICY=kernel -- "$CLIENT" -4 --first soft.lab $LAB_PORT
+check "policy kernel: no failover" eval 'rc_is 1 && has "result fail EHOSTUNREACH"'
+
+# --- Real, unmodified programs from Debian --------------------------------
+real_program() {
+	local what=$1 expect=$2
+	shift 2
+	run without -- "$@"
+	local rc0=$RC ms0=$MS
+	run with -- "$@"
+	check "$what: without softerr ${ms0} ms (rc $rc0), with ${MS} ms" \
+		eval '[ $rc0 = 0 ] && [ $ms0 -ge $BEFORE_MS ] && rc_is 0 && faster $BEFORE_MS && has "$expect"'
+}
+real_program "wget" "hello softerr" wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
+real_program "wget IPv6" "hello softerr" wget -6 -q -O - --tries=1 "http://reject6.lab:$LAB_PORT/"
+real_program "telnet" "Connected to soft.lab" telnet soft.lab $LAB_PORT
+# socat tries the first address only: without softerr it fails.
+run without -- sh -c "echo softerr-echo | socat - TCP:soft.lab:$LAB_PORT"
+rc0=$RC
+run with -- sh -c "echo softerr-echo | socat - TCP:soft.lab:$LAB_PORT"
+check "socat (first address only): fails without ($rc0), connects with softerr" \
+	eval '[ $rc0 != 0 ] && rc_is 0 && has softerr-echo && faster $BEFORE_MS'
+
+# --- Every candidate dead ------------------------------------------------
+run with SOFTERR_POLICY=abort -- "$CLIENT" -4 dead.lab $LAB_PORT
+check "all dead, abort: fast failure with a soft errno" \
+	eval 'rc_is 1 && has "result fail ENETUNREACH\|result fail EHOSTUNREACH" && faster $BEFORE_MS'
+run with SOFTERR_ESTABLISH_TIMEOUT=3 -- "$CLIENT" -4 dead.lab $LAB_PORT
+check "all dead, adaptive: persists on the last one until the timer, soft errno not ETIMEDOUT" \
+	eval 'rc_is 1 && has "result fail E[HN][OE]" && slower 2900 && faster 6000'
+
+# --- Hard errors are not retried on the same address ----------------------
+syn0=$(lab_syn14)
+run without -- "$CLIENT" -4 adminonly.lab $LAB_PORT
+syn1=$(lab_syn14)
+run with SOFTERR_POLICY=rfc1122 -- "$CLIENT" -4 adminonly.lab $LAB_PORT
+syn2=$(lab_syn14)
+check "hard error under rfc1122: fails at once after one SYN ($((syn2 - syn1)) SYNs; without softerr $((syn1 - syn0)) SYNs, ${MS} ms)" \
+	eval 'rc_is 1 && has "result fail EHOSTUNREACH" && faster $BEFORE_MS && [ $((syn2 - syn1)) = 1 ]'
+run with SOFTERR_POLICY=rfc1122 -- "$CLIENT" -4 portonly.lab $LAB_PORT
+check "port-unreachable is hard: ECONNREFUSED at once" \
+	eval 'rc_is 1 && has "result fail ECONNREFUSED" && faster $BEFORE_MS'
+
+# --- A route that answers unreachable for a while, then works -------------
+flap() {	# flap POLICY-or-"" FAMILY: runs the client through a 3 s flap
+	local envs=(-- ) mode=with
+	[ "$1" = none ] && mode=without
+	[ "$1" != none ] && envs=("SOFTERR_POLICY=$1" --)
+	local addr=203.0.113.30 name=flap.lab
+	[ "$2" = 6 ] && addr=2001:db8:3::30 name=flap6.lab
+	lab_flap $addr 3
+	run $mode "${envs[@]}" "$CLIENT" -$2 $name $LAB_PORT
+	lab_unflap $addr
+	lab_flap_wait
+}
+for fam in 4 6; do
+	flap none $fam
+	check "IPv$fam flapping route: without softerr the attempt fails (${MS} ms)" \
+		eval 'rc_is 1 && has "result fail E[HN]"'
+	flap adaptive $fam
+	check "IPv$fam flapping route: adaptive persists and connects (${MS} ms)" \
+		eval 'rc_is 0 && slower 2900'
+	flap rfc1122 $fam
+	check "IPv$fam flapping route: rfc1122 persists and connects (${MS} ms)" \
+		eval 'rc_is 0 && slower 2900'
+	flap abort $fam
+	check "IPv$fam flapping route: abort gives up at once (${MS} ms)" \
+		eval 'rc_is 1 && faster $BEFORE_MS'
+done
+flap confirm 4
+check "flapping route: confirm persists and connects (${MS} ms)" eval 'rc_is 0 && slower 2900'
+
+# --- An established connection and a later transient ICMP -----------------
+for mode in without with; do
+	( sleep 0.5; in_router nft add element inet selab flap4 '{ 203.0.113.20 }'
+	  sleep 3; lab_unflap 203.0.113.20 ) &
+	pid=$!
+	run $mode -- "$CLIENT" -4 --echo-after 2000 live.lab $LAB_PORT
+	wait $pid
+	lab_unflap 203.0.113.20
+	check "established connection survives a transient ICMP error ($mode softerr)" \
+		eval 'rc_is 0 && has "echo ok"'
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
