@@ -1,0 +1,85 @@
+#!/bin/bash
+# softerr's figures: failover time per scenario in the lab, and the cost of
+# the library on the healthy path, measured side by side in one run.
+# Run by `make bench` (root: it builds the lab's namespaces).
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
+. "$top_srcdir/tests/lab/lab.sh"
+
+BENCH=$top_builddir/bench/bench-connect
+CLIENT=$top_builddir/tests/lab/se-client
+ROUNDS=${ROUNDS:-15}
+CONNECTS=${CONNECTS:-100000}	# per arm, split over the rounds
+LOOKUPS=${LOOKUPS:-100000}
+RUNS=${RUNS:-15}		# failover runs per scenario
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ratio LABEL COMMAND...: ROUNDS rounds, bare and preloaded in turn (the
+# order swapped every round), each printing ns per operation. Prints the
+# medians of each arm and the median of the rounds' ratios (pairing the
+# two arms of a round cancels the machine's drift).
+ratio() {
+	local label=$1 bare=() pre=() r=() i a b
+	shift
+	for i in $(seq 1 "$ROUNDS"); do
+		if [ $((i % 2)) = 1 ]; then
+			a=$(taskset -c 0 "$@"); b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@")
+		else
+			b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@"); a=$(taskset -c 0 "$@")
+		fi
+		[ -n "$a" ] && [ -n "$b" ] || { echo "bench: $label failed" >&2; return 1; }
+		bare+=("$a"); pre+=("$b")
+		r+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b / a }')")
+	done
+	printf '%-48s %9s ns %9s ns   %.3f\n' "$label" \
+		"$(printf '%s\n' "${bare[@]}" | median)" \
+		"$(printf '%s\n' "${pre[@]}" | median)" \
+		"$(printf '%s\n' "${r[@]}" | median)"
+}
+
+lab_up
+# Listeners for the healthy-path loops: in the server namespace, and on
+# this machine's loopback (stopped at the end; they end by themselves after
+# 15 minutes anyway).
+lab_spawn "$LAB_S" "$BENCH" serve 9090
+( setsid "$BENCH" serve 9090 </dev/null >/dev/null 2>&1 & )
+sleep 0.3
+
+echo "softerr $(sed -n 's/^AC_INIT(\[softerr\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac"), $(uname -r), $(nproc) CPUs"
+echo
+echo "== Failover: connected through the second address (median of $RUNS, ms since getaddrinfo)"
+printf '%-50s %12s %12s\n' "first address" "without" "with softerr"
+scenario() {
+	local label=$1 fam=$2 name=$3 w=() wo i out
+	for i in $(seq 1 "$RUNS"); do
+		out=$(in_client env LD_PRELOAD="$SOFTERR_LIB" "$CLIENT" "-$fam" --first "$name" "$LAB_PORT")
+		w+=("$(printf '%s\n' "$out" | awk '/^result ok/ { print $4 }')")
+	done
+	for i in 1 2 3; do
+		out=$(in_client "$CLIENT" "-$fam" "$name" "$LAB_PORT")
+		wo+=("$(printf '%s\n' "$out" | awk '/^result ok/ { print $4 }')")
+	done
+	printf '%-50s %12s %12s\n' "$label" \
+		"$(printf '%s\n' "${wo[@]}" | median)" "$(printf '%s\n' "${w[@]}" | median)"
+}
+scenario "ICMP host-unreachable (nft reject), IPv4"       4 soft.lab
+scenario "ICMP net-unreachable (nft reject), IPv4"        4 netunreach.lab
+scenario "ICMPv6 address-unreachable (nft reject)"        6 reject6.lab
+scenario "ICMPv6 no-route (unreachable route)"            6 soft6.lab
+scenario "ICMP admin-prohibited (hard), IPv4"             4 admin.lab
+echo "(without: the program's own loop, which waits for the kernel's first"
+echo " SYN retransmission; with: a client that tries only the first address)"
+
+echo
+echo "== Healthy path: bare against preloaded, $ROUNDS interleaved rounds (medians)"
+printf '%-48s %12s %12s   %s\n' "" "bare" "softerr" "ratio"
+n=$((CONNECTS / ROUNDS))
+ratio "connect+close, loopback, x$CONNECTS" "$BENCH" connect "$n" 127.0.0.1 9090
+ratio "connect+close, lab via router, x$CONNECTS" ip netns exec "$LAB_C" "$BENCH" connect "$n" 203.0.113.21 9090
+ratio "getaddrinfo(localhost), hosts file, x$LOOKUPS" "$BENCH" gai $((LOOKUPS / ROUNDS)) localhost
+ratio "getaddrinfo(soft.lab), lab hosts file, x$LOOKUPS" ip netns exec "$LAB_C" "$BENCH" gai $((LOOKUPS / ROUNDS)) soft.lab
+pkill -f "$BENCH serve 9090"
+exit 0

@@ -50,6 +50,7 @@ struct run {
 	int errno_in;		/* errno at entry, given back on success */
 	unsigned lvl_ours;	/* RECVERR levels we turned on */
 	unsigned lvl_known;	/* RECVERR levels whose setting we know */
+	bool ask_recverr;	/* the program may have set RECVERR itself */
 
 	struct se_candidates cand;
 	bool cand_loaded;	/* cand holds the name's other addresses */
@@ -91,8 +92,8 @@ static int recverr_level(const struct run *r, const struct se_addr *a)
 static int set_recverr(int fd, unsigned lvl, int on)
 {
 	if (lvl == LVL_IPV6)
-		return setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof(on));
-	return setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
+		return se_sys.setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof(on));
+	return se_sys.setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
 }
 
 /* Turns the error queue on at lvl unless the program had it on already. */
@@ -103,7 +104,8 @@ static int want_recverr(struct run *r, unsigned lvl)
 
 	if (r->lvl_known & lvl)
 		return 0;
-	if (getsockopt(r->fd, lvl == LVL_IPV6 ? SOL_IPV6 : SOL_IP,
+	if (r->ask_recverr &&
+	    getsockopt(r->fd, lvl == LVL_IPV6 ? SOL_IPV6 : SOL_IP,
 		       lvl == LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR, &on, &len) < 0)
 		return -1;
 	r->lvl_known |= lvl;
@@ -307,6 +309,7 @@ static void end_attempt(struct run *r, int err, bool hard)
 	reset_socket(r);
 	if (r->names)
 		se_names_mark_failed(r->names, a, now);
+	load_candidates(r);
 	if (r->s->policy != SE_POLICY_KERNEL && r->cur + 1 < r->cand.n) {
 		r->cur++;
 		start_attempt(r);
@@ -663,6 +666,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	r.fd = fd;
 	r.domain = domain;
 	r.logging = r.s->log;
+	r.ask_recverr = ctx->program_may_use_recverr;
 	if (se_addr_from_sockaddr(&asked, sa, len) < 0)
 		return se_sys.connect(fd, sa, len);
 	r.port = ((const struct sockaddr_in *)sa)->sin_port;

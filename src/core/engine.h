@@ -5,6 +5,7 @@
 #ifndef SOFTERR_CORE_ENGINE_H
 #define SOFTERR_CORE_ENGINE_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "names.h"
@@ -13,6 +14,10 @@
 struct se_engine_ctx {
 	const struct se_settings *settings;
 	struct se_names *names;		/* NULL: the asked address alone */
+	/* false when the program cannot have turned IP_RECVERR/IPV6_RECVERR
+	 * on (it never called setsockopt() for them): the engine then need
+	 * not ask the socket before it turns them on and off. */
+	bool program_may_use_recverr;
 };
 
 /* connect() for fd, a blocking SOCK_STREAM TCP socket of family domain

@@ -104,6 +104,20 @@ static int find_addr(const struct se_name *e, const struct se_addr *a)
 	return -1;
 }
 
+/* Does e hold exactly addrs (n of them, duplicates already dropped)? */
+static bool same_addrs(const struct se_name *e, const struct se_addr *addrs,
+		       size_t n)
+{
+	size_t i;
+
+	if (e->n != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!se_addr_equal(&e->addrs[i].addr, &addrs[i]))
+			return false;
+	return true;
+}
+
 void se_names_remember(struct se_names *m, const char *name,
 		       const struct se_addr *addrs, size_t n, uint64_t now_ms)
 {
@@ -113,23 +127,33 @@ void se_names_remember(struct se_names *m, const char *name,
 	if (!name)
 		name = "";
 	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->used; i++)
+	for (i = 0; *name && i < m->used; i++)
 		if (m->slot[i].resolved_at_ms &&
-		    strncmp(m->slot[i].name, name, SE_NAME_LEN - 1) == 0 && *name) {
+		    strncmp(m->slot[i].name, name, SE_NAME_LEN - 1) == 0) {
 			e = &m->slot[i];
 			break;
 		}
-	if (!e) {
-		e = &m->slot[m->next];
-		m->next = (m->next + 1) % SE_NAMES_MAX;
-		if (m->used < SE_NAMES_MAX)
-			__atomic_store_n(&m->used, m->used + 1, __ATOMIC_RELEASE);
+	if (e && n <= SE_NAME_ADDRS_MAX && same_addrs(e, addrs, n)) {
+		/* The common case, the same answer again: a new round. */
+		for (i = 0; i < e->n; i++)
+			e->addrs[i].failed_at_ms = 0;
+	} else {
+		if (!e) {
+			e = &m->slot[m->next];
+			m->next = (m->next + 1) % SE_NAMES_MAX;
+			if (m->used < SE_NAMES_MAX)
+				__atomic_store_n(&m->used, m->used + 1,
+						 __ATOMIC_RELEASE);
+		}
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->n = 0;
+		for (i = 0; i < n && e->n < SE_NAME_ADDRS_MAX; i++)
+			if (find_addr(e, &addrs[i]) < 0) {
+				e->addrs[e->n].addr = addrs[i];
+				e->addrs[e->n++].failed_at_ms = 0;
+			}
 	}
-	memset(e, 0, sizeof(*e));
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	for (i = 0; i < n && e->n < SE_NAME_ADDRS_MAX; i++)
-		if (find_addr(e, &addrs[i]) < 0)
-			e->addrs[e->n++].addr = addrs[i];
+	e->persisted_at_ms = 0;
 	e->resolved_at_ms = now_ms ? now_ms : 1;
 	pthread_mutex_unlock(&m->lock);
 }

@@ -13,12 +13,15 @@ int se_sys_init(void)
 	 * about object-to-function pointer conversion. */
 	union {
 		void *p;
-		int (*fn)(int, const struct sockaddr *, socklen_t);
+		int (*connect)(int, const struct sockaddr *, socklen_t);
+		int (*setsockopt)(int, int, int, const void *, socklen_t);
 	} u;
 
 	u.p = dlsym(RTLD_NEXT, "connect");
-	se_sys.connect = u.fn;
-	return se_sys.connect ? 0 : -1;
+	se_sys.connect = u.connect;
+	u.p = dlsym(RTLD_NEXT, "setsockopt");
+	se_sys.setsockopt = u.setsockopt;
+	return se_sys.connect && se_sys.setsockopt ? 0 : -1;
 }
 
 uint64_t se_now_ms(void)

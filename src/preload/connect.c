@@ -3,12 +3,29 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/engine.h"
 #include "core/sys.h"
 #include "preload.h"
+
+/* Loopback has no router to send soft errors and no black hole to fall
+ * into: a connect() there is answered at once, so it is left alone and
+ * costs nothing. */
+static bool loopback(const struct sockaddr *sa, socklen_t len)
+{
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
 
 /* Is fd a TCP stream socket the library should handle? One getsockopt():
  * SO_PROTOCOL is IPPROTO_TCP only for AF_INET/AF_INET6 stream sockets. */
@@ -34,7 +51,8 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (se_inside || !sa || len < sizeof(sa->sa_family) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
-	    (se_settings.policy == SE_POLICY_KERNEL && !se_settings.log))
+	    (se_settings.policy == SE_POLICY_KERNEL && !se_settings.log) ||
+	    loopback(sa, len))
 		return se_sys.connect(fd, sa, len);
 
 	saved = errno;
@@ -47,6 +65,8 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	ctx.settings = &se_settings;
 	ctx.names = &se_names;
+	ctx.program_may_use_recverr =
+		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
 	se_inside++;
 	rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
 	se_inside--;

@@ -14,12 +14,15 @@
 struct se_real se_real;
 struct se_settings se_settings;
 struct se_names se_names;
+bool se_program_uses_recverr;
 __thread int se_inside __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool ready;
 
 SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len);
+SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
+			 socklen_t len);
 
 static void *next_symbol(const char *name)
 {
@@ -63,6 +66,7 @@ static void init(void)
 	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
 
 	if (se_sys_init() < 0 || se_sys.connect == connect ||
+	    se_sys.setsockopt == setsockopt ||
 	    !se_real.getaddrinfo || !se_real.gethostbyname ||
 	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
 	    !se_real.gethostbyname2_r) {

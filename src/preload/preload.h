@@ -23,6 +23,10 @@ struct se_real {
 };
 
 extern struct se_real se_real;
+/* Set once the program has called setsockopt() for IP_RECVERR or
+ * IPV6_RECVERR: from then on the engine asks each socket before it
+ * changes them. */
+extern bool se_program_uses_recverr;
 extern struct se_settings se_settings;
 extern struct se_names se_names;
 

@@ -156,11 +156,16 @@ lab_up() {
 	HOSTS
 	echo "nameserver 127.0.0.1" >"/etc/netns/$LAB_C/resolv.conf"
 
-	# The server, started apart from this shell's jobs so that lab_down's
-	# kill goes unannounced; it ends by itself after 10 minutes anyway.
-	setsid ip netns exec "$LAB_S" "$top_builddir/tests/lab/se-server" \
-		"$LAB_PORT" 600 </dev/null >/dev/null 2>&1 &
+	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_PORT" 600
 	lab_wait_server
+}
+
+# lab_spawn NS COMMAND...: starts a daemon in NS, apart from this shell's
+# jobs (lab_down's kill then goes unannounced). Daemons bound their own life.
+lab_spawn() {
+	local ns=$1
+	shift
+	( setsid ip netns exec "$ns" "$@" </dev/null >/dev/null 2>&1 & )
 }
 
 # Waits until the server answers (bounded: 5 s).

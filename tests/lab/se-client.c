@@ -7,6 +7,7 @@
  *   attempt ADDRESS ok|ERRNO-NAME MILLISECONDS
  * and a last line:
  *   result ok ADDRESS MILLISECONDS   or   result fail ERRNO-NAME MILLISECONDS
+ * (milliseconds since just before getaddrinfo(), to a tenth).
  * With --echo-after, once connected it sends a line, waits MS milliseconds,
  * sends another and prints "echo ok" if both come back. Exit status 0 when
  * connected (and echoed), 1 otherwise, 2 on bad usage. */
@@ -118,8 +119,8 @@ int main(int argc, char **argv)
 					  (void *)&((struct sockaddr_in *)&ss)->sin_addr :
 					  (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
 					  peer, sizeof(peer));
-			printf("attempt %s ok %.0f\n", addr, now_ms() - t0);
-			printf("result ok %s %.0f\n", peer, now_ms() - t0);
+			printf("attempt %s ok %.1f\n", addr, now_ms() - t0);
+			printf("result ok %s %.1f\n", peer, now_ms() - t0);
 			freeaddrinfo(res);
 			if (echo_after >= 0) {
 				struct timeval tv = { 15, 0 };
@@ -140,10 +141,10 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		err = errno;
-		printf("attempt %s %s %.0f\n", addr, errname(err), now_ms() - t0);
+		printf("attempt %s %s %.1f\n", addr, errname(err), now_ms() - t0);
 		close(fd);
 	}
 	freeaddrinfo(res);
-	printf("result fail %s %.0f\n", errname(err), now_ms() - t0);
+	printf("result fail %s %.1f\n", errname(err), now_ms() - t0);
 	return 1;
 }

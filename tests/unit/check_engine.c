@@ -29,6 +29,7 @@ static void setup(void)
 	se_names_init(&names);
 	ctx.settings = &settings;
 	ctx.names = &names;
+	ctx.program_may_use_recverr = true;
 	inet_pton(AF_INET, "127.0.0.3", &sa.sin_addr);
 	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(listener, 0);
@@ -125,6 +126,18 @@ START_TEST(programs_own_recverr_kept)
 	ck_assert_int_eq(setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on)), 0);
 	ck_assert_int_eq(engine_connect(fd, &sa, sizeof(sa)), 0);
 	ck_assert_int_eq(recverr(fd, SOL_IP, IP_RECVERR), 1);
+	close(fd);
+}
+END_TEST
+
+START_TEST(recverr_not_asked_when_program_never_set_it)
+{
+	struct sockaddr_in sa = v4("127.0.0.3");
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ctx.program_may_use_recverr = false;
+	ck_assert_int_eq(engine_connect(fd, &sa, sizeof(sa)), 0);
+	ck_assert_int_eq(recverr(fd, SOL_IP, IP_RECVERR), 0);
 	close(fd);
 }
 END_TEST
@@ -245,7 +258,8 @@ START_TEST(no_descriptor_leaks)
 	for (i = 0; i < 200; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0), c;
 
-		ck_assert_int_eq(engine_connect(fd, &dead, sizeof(dead)), 0);
+		ck_assert_msg(engine_connect(fd, &dead, sizeof(dead)) == 0,
+			      "connect %d: %s", i, strerror(errno));
 		close(fd);
 		c = accept(listener, NULL, NULL);
 		ck_assert_int_ge(c, 0);
@@ -263,6 +277,7 @@ Suite *engine_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, healthy_leaves_no_trace);
 	tcase_add_test(tc, programs_own_recverr_kept);
+	tcase_add_test(tc, recverr_not_asked_when_program_never_set_it);
 	tcase_add_test(tc, refused_alone);
 	tcase_add_test(tc, fails_over_on_the_same_socket);
 	tcase_add_test(tc, kernel_policy_does_not_fail_over);
