@@ -18,6 +18,7 @@
 #   203.0.113.13  2001:db8:3::13   nft reject host-unreachable / addr-unreachable (soft)
 #   203.0.113.14  2001:db8:3::14   nft reject admin-prohibited (hard), SYNs counted
 #   203.0.113.15                   nft reject port-unreachable (hard)
+#   203.0.113.16                   nft reject with a TCP reset (refused)
 #   203.0.113.20, .21 ::20, ::21   the server
 #   203.0.113.30  2001:db8:3::30   the server, which lab_flap makes answer
 #                                  host-unreachable (soft) for a while
@@ -107,6 +108,7 @@ lab_up() {
 			ip daddr 203.0.113.13 reject with icmp type host-unreachable
 			ip daddr 203.0.113.14 tcp flags syn counter name syn14 reject with icmp type admin-prohibited
 			ip daddr 203.0.113.15 reject with icmp type port-unreachable
+			ip daddr 203.0.113.16 meta l4proto tcp reject with tcp reset
 			ip6 daddr 2001:db8:3::13 reject with icmpv6 type addr-unreachable
 			ip6 daddr 2001:db8:3::14 reject with icmpv6 type admin-prohibited
 		}
@@ -147,6 +149,8 @@ lab_up() {
 	203.0.113.20 admin.lab
 	203.0.113.14 adminonly.lab
 	203.0.113.15 portonly.lab
+	203.0.113.16 refused.lab
+	203.0.113.20 refused.lab
 	203.0.113.13 dead.lab
 	203.0.113.12 dead.lab
 	203.0.113.11 hole.lab

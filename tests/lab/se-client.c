@@ -1,6 +1,7 @@
 /* A test client with the classic blocking getaddrinfo() loop.
  *
- *   se-client [-4|-6] [--first] [--echo-after MS] HOST PORT
+ *   se-client [-4|-6] [--first] [--echo-after MS] [--hostent|--hostent-r]
+ *             [--alarm MS|--alarm-restart MS] [--sndtimeo MS] HOST PORT
  *
  * Tries the addresses in the resolver's order (only the first with --first),
  * one blocking connect() each, and prints one line per attempt:
@@ -9,15 +10,21 @@
  *   result ok ADDRESS MILLISECONDS   or   result fail ERRNO-NAME MILLISECONDS
  * (milliseconds since just before getaddrinfo(), to a tenth).
  * With --echo-after, once connected it sends a line, waits MS milliseconds,
- * sends another and prints "echo ok" if both come back. Exit status 0 when
- * connected (and echoed), 1 otherwise, 2 on bad usage. */
+ * sends another and prints "echo ok" if both come back. --hostent resolves
+ * with gethostbyname2(), --hostent-r with gethostbyname2_r(), instead of
+ * getaddrinfo(). --alarm sends SIGALRM after MS to a handler installed
+ * without SA_RESTART (--alarm-restart: with it). --sndtimeo sets SO_SNDTIMEO
+ * before connect(). Exit status 0 when connected (and echoed), 1 otherwise,
+ * 2 on bad usage. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +55,68 @@ static const char *errname(int e)
 	return "EOTHER";
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Builds an addrinfo list from gethostbyname2() or gethostbyname2_r(), in
+ * the order they gave. */
+static struct addrinfo *resolve_hostent(const char *host, int family,
+					int port, int reentrant)
+{
+	static char buf[8192];
+	struct hostent he, *h = NULL;
+	struct addrinfo *head = NULL, **tail = &head;
+	int herr, i;
+
+	if (family == AF_UNSPEC)
+		family = AF_INET;
+	if (reentrant) {
+		if (gethostbyname2_r(host, family, &he, buf, sizeof(buf), &h, &herr) != 0)
+			h = NULL;
+	} else {
+		h = gethostbyname2(host, family);
+	}
+	if (!h)
+		return NULL;
+	for (i = 0; h->h_addr_list[i]; i++) {
+		struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in6));
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(ai + 1);
+		struct sockaddr_in *s4 = (struct sockaddr_in *)(ai + 1);
+
+		ai->ai_family = family;
+		ai->ai_socktype = SOCK_STREAM;
+		ai->ai_addr = (struct sockaddr *)(ai + 1);
+		if (family == AF_INET) {
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((uint16_t)port);
+			memcpy(&s4->sin_addr, h->h_addr_list[i], 4);
+			ai->ai_addrlen = sizeof(*s4);
+		} else {
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((uint16_t)port);
+			memcpy(&s6->sin6_addr, h->h_addr_list[i], 16);
+			ai->ai_addrlen = sizeof(*s6);
+		}
+		*tail = ai;
+		tail = &ai->ai_next;
+	}
+	return head;
+}
+
+static void free_list(struct addrinfo *res, int hostent)
+{
+	while (hostent && res) {
+		struct addrinfo *next = res->ai_next;
+
+		free(res);
+		res = next;
+	}
+	if (!hostent)
+		freeaddrinfo(res);
+}
+
 static int echo_line(int fd, const char *line)
 {
 	char buf[256];
@@ -69,6 +138,7 @@ int main(int argc, char **argv)
 {
 	struct addrinfo hints, *res, *ai;
 	int family = AF_UNSPEC, first = 0, echo_after = -1, i, rc, err = 0;
+	int hostent = 0, alarm_ms = 0, restart = 0, sndtimeo = 0;
 	double t0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -80,21 +150,51 @@ int main(int argc, char **argv)
 			first = 1;
 		else if (strcmp(argv[i], "--echo-after") == 0 && i + 1 < argc)
 			echo_after = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--hostent") == 0)
+			hostent = 1;
+		else if (strcmp(argv[i], "--hostent-r") == 0)
+			hostent = 2;
+		else if (strcmp(argv[i], "--alarm") == 0 && i + 1 < argc)
+			alarm_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--alarm-restart") == 0 && i + 1 < argc)
+			alarm_ms = atoi(argv[++i]), restart = 1;
+		else if (strcmp(argv[i], "--sndtimeo") == 0 && i + 1 < argc)
+			sndtimeo = atoi(argv[++i]);
 		else
 			break;
 	}
 	if (argc - i != 2) {
-		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] HOST PORT\n");
+		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] "
+			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
+			"[--sndtimeo MS] HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
 	t0 = now_ms();
-	rc = getaddrinfo(argv[i], argv[i + 1], &hints, &res);
-	if (rc != 0) {
-		printf("result fail resolve %s\n", gai_strerror(rc));
-		return 1;
+	if (hostent) {
+		res = resolve_hostent(argv[i], family, atoi(argv[i + 1]), hostent == 2);
+		if (!res) {
+			printf("result fail resolve\n");
+			return 1;
+		}
+	} else {
+		rc = getaddrinfo(argv[i], argv[i + 1], &hints, &res);
+		if (rc != 0) {
+			printf("result fail resolve %s\n", gai_strerror(rc));
+			return 1;
+		}
+	}
+	if (alarm_ms) {
+		struct sigaction sa;
+		struct itimerval it = { { 0, 0 }, { alarm_ms / 1000, (alarm_ms % 1000) * 1000 } };
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;
+		sa.sa_flags = restart ? SA_RESTART : 0;
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (ai = res; ai; ai = first ? NULL : ai->ai_next) {
@@ -109,6 +209,11 @@ int main(int argc, char **argv)
 			err = errno;
 			continue;
 		}
+		if (sndtimeo) {
+			struct timeval tv = { sndtimeo / 1000, (sndtimeo % 1000) * 1000 };
+
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof(ss);
@@ -121,7 +226,7 @@ int main(int argc, char **argv)
 					  peer, sizeof(peer));
 			printf("attempt %s ok %.1f\n", addr, now_ms() - t0);
 			printf("result ok %s %.1f\n", peer, now_ms() - t0);
-			freeaddrinfo(res);
+			free_list(res, hostent);
 			if (echo_after >= 0) {
 				struct timeval tv = { 15, 0 };
 
@@ -144,7 +249,7 @@ int main(int argc, char **argv)
 		printf("attempt %s %s %.1f\n", addr, errname(err), now_ms() - t0);
 		close(fd);
 	}
-	freeaddrinfo(res);
+	free_list(res, hostent);
 	printf("result fail %s %.1f\n", errname(err), now_ms() - t0);
 	return 1;
 }

@@ -94,6 +94,43 @@ check "a bad SOFTERR_POLICY is named once and the default applies" \
 run with SOFTERR_POLICY=kernel -- "$CLIENT" -4 --first soft.lab $LAB_PORT
 check "policy kernel: no failover" eval 'rc_is 1 && has "result fail EHOSTUNREACH"'
 
+# --- What must not change --------------------------------------------------
+PASSTHROUGH=$top_builddir/tests/lab/se-passthrough
+run without -- "$PASSTHROUGH" 203.0.113.20 2001:db8:3::20 $LAB_PORT refused.lab
+plain=$OUT
+run with -- "$PASSTHROUGH" 203.0.113.20 2001:db8:3::20 $LAB_PORT refused.lab
+check "non-TCP, non-blocking, bad arguments, errno, flags, close-on-exec, IP_RECVERR: as without softerr" \
+	eval '[ "$OUT" = "$plain" ] && has "descriptors left after 300 *0"'
+[ "$OUT" = "$plain" ] || diff <(echo "$plain") <(echo "$OUT") | sed 's/^/#   /'
+
+# Threads and fork(): 8 threads and a forked child failing over at once.
+run with -- "$top_builddir/tests/lab/se-threads" soft.lab $LAB_PORT 8 100
+check "8 threads x 100 failovers and a fork() in the middle: all connected, nothing leaked" \
+	eval 'rc_is 0 && has "threads ok 800, child ok" && has "descriptors left 0"'
+
+# --- gethostbyname*() feed the candidates too ----------------------------
+for how in --hostent --hostent-r; do
+	run with -- "$CLIENT" -4 --first $how soft.lab $LAB_PORT
+	check "candidates from ${how#--} (gethostbyname2${how#--hostent})" \
+		eval 'rc_is 0 && has "result ok 203.0.113.20" && faster $BEFORE_MS'
+done
+
+# --- Signals and SO_SNDTIMEO, as the kernel answers them -------------------
+run without -- "$CLIENT" -4 --first --alarm 300 hole.lab $LAB_PORT
+check "a signal without SA_RESTART: EINTR without softerr" eval 'has "attempt 203.0.113.11 EINTR"'
+run with -- "$CLIENT" -4 --first --alarm 300 hole.lab $LAB_PORT
+check "a signal without SA_RESTART: EINTR with softerr (${MS} ms)" \
+	eval 'has "attempt 203.0.113.11 EINTR" && faster 1500'
+run with SOFTERR_ESTABLISH_TIMEOUT=2 SOFTERR_POLICY=rfc1122 -- \
+	"$CLIENT" -4 --first --alarm-restart 300 hole.lab $LAB_PORT
+check "a signal with SA_RESTART: connect() goes on until its timer (${MS} ms)" \
+	eval 'has "attempt 203.0.113.11 ETIMEDOUT" && slower 1900'
+run without -- "$CLIENT" -4 --first --sndtimeo 500 hole.lab $LAB_PORT
+check "SO_SNDTIMEO: EINPROGRESS without softerr" eval 'has "attempt 203.0.113.11 EINPROGRESS"'
+run with -- "$CLIENT" -4 --first --sndtimeo 500 hole.lab $LAB_PORT
+check "SO_SNDTIMEO: EINPROGRESS with softerr (${MS} ms)" \
+	eval 'has "attempt 203.0.113.11 EINPROGRESS" && slower 450 && faster 1500'
+
 # --- Real, unmodified programs from Debian --------------------------------
 real_program() {
 	local what=$1 expect=$2
