@@ -1,9 +1,17 @@
 /* The blocking connect() engine.
  *
- * The attempt runs non-blocking. Healthy connects (the SYN answered at once,
- * as on loopback) finish after a single poll(); anything slower runs under a
- * private libev loop (poll backend: no descriptor of its own, nothing to
- * inherit across fork or exec) that watches the socket and the timers. */
+ * Every attempt runs non-blocking. A healthy connect (the SYN answered at
+ * once, as on a LAN) is over after a second connect() on the program's own
+ * socket. Anything slower runs under a private libev loop (poll backend: no
+ * descriptor of its own, nothing to inherit across fork or exec) that
+ * watches the attempts and the timers: the error queue of each socket, the
+ * policy's resends, the staggered start of the next candidate (RFC 8305)
+ * and the connection-establishment timer.
+ *
+ * The first attempt is made on the program's socket; later ones on it too
+ * when it is free and can reach the candidate, else on private sockets that
+ * carry what the program set on its own (sockrec.h). A private winner is put
+ * in the program's place with dup3(). */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -24,11 +33,13 @@
 #include "icmp.h"
 #include "log.h"
 #include "policy.h"
+#include "sockrec.h"
 #include "sys.h"
 
 #define RTO_INITIAL_MS 1000u	/* RFC 6298 initial RTO, as Linux uses */
 #define RTO_MAX_MS 60000u
 #define DRAIN_MAX 32		/* error queue entries read per wake-up */
+#define MAX_INFLIGHT 16		/* the bound of max_attempts */
 
 enum { LVL_IP = 1, LVL_IPV6 = 2 };
 
@@ -41,31 +52,50 @@ struct icmp_seen {
 	bool has_offender;
 };
 
-struct run {
-	const struct se_settings *s;
-	struct se_names *names;
-	int fd, domain;
-	uint16_t port;		/* network order */
-	int flags;		/* the program's file status flags */
-	int errno_in;		/* errno at entry, given back on success */
+struct run;
+
+/* One connection attempt to one candidate, on one socket. */
+struct attempt {
+	struct run *r;
+	int fd;			/* -1: this slot is free */
+	bool own;		/* the program's socket */
+	size_t cand;		/* index in r->cand */
+	int family;		/* of the socket */
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	unsigned lvl_ours;	/* RECVERR levels we turned on */
 	unsigned lvl_known;	/* RECVERR levels whose setting we know */
-	bool ask_recverr;	/* the program may have set RECVERR itself */
 
-	struct se_candidates cand;
-	bool cand_loaded;	/* cand holds the name's other addresses */
-	size_t cur;
-	struct sockaddr_storage ss;	/* the current candidate, as connected to */
-	socklen_t sslen;
-
-	/* the current attempt */
 	struct se_attempt_counts counts;
 	unsigned kernel_rexmit;	/* tcpi_total_retrans seen in this SYN's life */
 	bool alive;		/* in SYN-SENT in the kernel */
-	bool soft_seen;		/* this attempt saw a soft error */
-	uint64_t attempt_t0, resend_at;
+	bool soft_seen;
+	uint64_t t0, resend_at;
 	unsigned syn_index;	/* SYNs so far on TCP's backoff schedule */
 	struct icmp_seen icmp;	/* the last ICMP of this attempt */
+	ev_io io;
+};
+
+struct run {
+	const struct se_settings *s;
+	struct se_names *names;
+	int fd, domain;		/* the program's socket */
+	uint16_t port;		/* network order */
+	int flags;		/* the program's file status flags */
+	int errno_in;		/* errno at entry, given back on success */
+	bool ask_recverr;	/* the program may have set RECVERR itself */
+
+	struct se_candidates cand;
+	bool cand_loaded;
+	bool v6only;		/* the program's AF_INET6 socket is v6-only */
+	struct se_sockrec rec;	/* what the program set, for private sockets */
+	bool can_private;	/* attempts on private sockets are possible */
+	unsigned cap;		/* attempts in flight at most */
+	size_t next;		/* the next candidate to start */
+	uint64_t stagger_at;	/* when the next candidate starts anyway */
+
+	struct attempt att[MAX_INFLIGHT];
+	unsigned inflight;
 
 	uint64_t t0, deadline, sndtimeo_deadline;
 	int soft_err;		/* the latest soft error's errno, any attempt */
@@ -79,14 +109,37 @@ struct run {
 	struct se_line line;
 
 	struct ev_loop *loop;
-	ev_io io;
 	ev_timer timer;
 	bool fired;
 };
 
-static int recverr_level(const struct run *r, const struct se_addr *a)
+static uint64_t since(const struct run *r)
 {
-	return r->domain == AF_INET6 && a->family == AF_INET6 ? LVL_IPV6 : LVL_IP;
+	return se_now_ms() - r->t0;
+}
+
+static const char *addr_of(const struct attempt *at, char *buf, size_t len)
+{
+	return se_addr_str(&at->r->cand.addr[at->cand], buf, len);
+}
+
+static void note(struct attempt *at, const char *what)
+{
+	char abuf[INET6_ADDRSTRLEN];
+	struct run *r = at->r;
+
+	if (r->logging)
+		se_line_add(&r->line, " %s %s at %llu ms;", addr_of(at, abuf, sizeof(abuf)),
+			    what, (unsigned long long)since(r));
+}
+
+/* --- The error queue and the socket's state ------------------------------ */
+
+static unsigned recverr_level(const struct attempt *at)
+{
+	return at->family == AF_INET6 && at->ss.ss_family == AF_INET6 &&
+	       !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&at->ss)->sin6_addr)
+		? LVL_IPV6 : LVL_IP;
 }
 
 static int set_recverr(int fd, unsigned lvl, int on)
@@ -96,37 +149,37 @@ static int set_recverr(int fd, unsigned lvl, int on)
 	return se_sys.setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
 }
 
-/* Turns the error queue on at lvl unless the program had it on already. */
-static int want_recverr(struct run *r, unsigned lvl)
+/* Turns the error queue on at lvl unless it is on already. A private
+ * socket is asked (it holds what was replayed); the program's only when the
+ * program may have set it. */
+static int want_recverr(struct attempt *at, unsigned lvl)
 {
 	int on = 0;
 	socklen_t len = sizeof(on);
 
-	if (r->lvl_known & lvl)
+	if (at->lvl_known & lvl)
 		return 0;
-	if (r->ask_recverr &&
-	    getsockopt(r->fd, lvl == LVL_IPV6 ? SOL_IPV6 : SOL_IP,
+	if ((!at->own || at->r->ask_recverr) &&
+	    getsockopt(at->fd, lvl == LVL_IPV6 ? SOL_IPV6 : SOL_IP,
 		       lvl == LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR, &on, &len) < 0)
 		return -1;
-	r->lvl_known |= lvl;
+	at->lvl_known |= lvl;
 	if (on)
 		return 0;
-	if (set_recverr(r->fd, lvl, 1) < 0)
+	if (set_recverr(at->fd, lvl, 1) < 0)
 		return -1;
-	r->lvl_ours |= lvl;
+	at->lvl_ours |= lvl;
 	return 0;
 }
 
-/* Puts back what the program had: RECVERR off where we turned it on (which
- * also empties the queue) and its file status flags. */
-static void restore_socket(struct run *r)
+/* RECVERR off where we turned it on (which also empties the queue). */
+static void recverr_off(struct attempt *at)
 {
-	if (r->lvl_ours & LVL_IP)
-		set_recverr(r->fd, LVL_IP, 0);
-	if (r->lvl_ours & LVL_IPV6)
-		set_recverr(r->fd, LVL_IPV6, 0);
-	r->lvl_ours = 0;
-	fcntl(r->fd, F_SETFL, r->flags);
+	if (at->lvl_ours & LVL_IP)
+		set_recverr(at->fd, LVL_IP, 0);
+	if (at->lvl_ours & LVL_IPV6)
+		set_recverr(at->fd, LVL_IPV6, 0);
+	at->lvl_ours = 0;
 }
 
 static int sock_error(int fd)
@@ -157,9 +210,9 @@ static bool network_errno(int err)
 	return false;
 }
 
-/* Reads the error queue: the last ICMP of the batch into r->icmp, all of
- * them into seen[] (at most max). Returns how many. */
-static size_t drain_errqueue(struct run *r, struct icmp_seen *seen, size_t max)
+/* Reads fd's error queue into seen[] (at most max; the rest is dropped).
+ * Returns how many ICMP errors were read. */
+static size_t drain_errqueue(int fd, struct icmp_seen *seen, size_t max)
 {
 	size_t n = 0;
 	int i;
@@ -174,7 +227,7 @@ static size_t drain_errqueue(struct run *r, struct icmp_seen *seen, size_t max)
 		};
 		struct cmsghdr *cm;
 
-		if (recvmsg(r->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
 		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 			const struct sock_extended_err *ee;
@@ -200,45 +253,65 @@ static size_t drain_errqueue(struct run *r, struct icmp_seen *seen, size_t max)
 						      sizeof(struct sockaddr_in6)) == 0;
 			if (n < max)
 				seen[n++] = one;
-			r->icmp = one;
 		}
 	}
 	return n;
 }
 
-static void log_icmp(struct run *r, const struct icmp_seen *ic)
+static void log_icmp(struct attempt *at, const struct icmp_seen *ic)
 {
-	char nbuf[48], abuf[INET6_ADDRSTRLEN];
+	char nbuf[48], abuf[INET6_ADDRSTRLEN], what[160];
+	size_t len;
 
-	se_line_add(&r->line, " %s %s (type %u code %u)",
-		    se_icmp_class_name(ic->cls),
-		    se_icmp_name(ic->family, ic->type, ic->code, nbuf, sizeof(nbuf)),
-		    ic->type, ic->code);
-	if (ic->has_offender)
-		se_line_add(&r->line, " from %s",
-			    se_addr_str(&ic->offender, abuf, sizeof(abuf)));
-}
-
-static void log_attempt_end(struct run *r, const char *what)
-{
-	if (!r->logging)
+	if (!at->r->logging)
 		return;
-	se_line_add(&r->line, " at %llu ms: %s;",
-		    (unsigned long long)(se_now_ms() - r->attempt_t0), what);
+	len = (size_t)snprintf(what, sizeof(what), "%s %s (type %u code %u)",
+			       se_icmp_class_name(ic->cls),
+			       se_icmp_name(ic->family, ic->type, ic->code, nbuf, sizeof(nbuf)),
+			       ic->type, ic->code);
+	if (ic->has_offender && len < sizeof(what))
+		snprintf(what + len, sizeof(what) - len, " from %s",
+			 se_addr_str(&ic->offender, abuf, sizeof(abuf)));
+	note(at, what);
 }
 
-/* Ends the attempt in the kernel, whatever state it is in, and leaves the
+/* Ends the attempt in the kernel whatever state it is in, and leaves the
  * socket ready for another connect(): AF_UNSPEC cancels a SYN-SENT attempt
  * and resets a failed one; SO_ERROR then clears what that left behind. */
-static void reset_socket(struct run *r)
+static void reset_socket(struct attempt *at)
 {
 	struct sockaddr sa = { .sa_family = AF_UNSPEC };
-	struct icmp_seen junk[1];
 
-	se_sys.connect(r->fd, &sa, sizeof(sa));
-	sock_error(r->fd);
-	drain_errqueue(r, junk, 0);
-	r->alive = false;
+	se_sys.connect(at->fd, &sa, sizeof(sa));
+	sock_error(at->fd);
+	drain_errqueue(at->fd, NULL, 0);
+	at->alive = false;
+}
+
+/* --- Candidates ---------------------------------------------------------- */
+
+/* Can the program's socket reach a? Its own family, and IPv4 through mapped
+ * addresses on an AF_INET6 socket that allows them. */
+static bool own_reaches(const struct run *r, const struct se_addr *a)
+{
+	return a->family == r->domain ||
+	       (r->domain == AF_INET6 && a->family == AF_INET && !r->v6only);
+}
+
+/* The family of a socket that reaches a: the program's when it can. */
+static int family_for(const struct run *r, const struct se_addr *a)
+{
+	return own_reaches(r, a) ? r->domain : a->family;
+}
+
+static bool reachable(const struct run *r, const struct se_addr *a)
+{
+	if (own_reaches(r, a))
+		return true;
+	if (!r->can_private)
+		return false;
+	/* A local address the program bound fixes the family. */
+	return !r->rec.bound || r->rec.local.sin6_family == a->family;
 }
 
 /* Loads the other addresses of the asked one's name, once, when the run
@@ -246,47 +319,50 @@ static void reset_socket(struct run *r)
 static void load_candidates(struct run *r)
 {
 	struct se_addr asked = r->cand.addr[0];
-	bool v6only = false;
 	size_t i, n;
 
 	if (r->cand_loaded)
 		return;
-	if (r->names && r->s->policy != SE_POLICY_KERNEL) {
-		se_names_candidates(r->names, &asked, se_now_ms(), &r->cand);
-	} else {
-		r->cand.name[0] = '\0';
-		r->cand.persist_spent = false;
-		r->cand.n = 1;
-	}
-	if (r->cand.n > 1 && r->domain == AF_INET6) {
+	r->cand_loaded = true;
+	if (!r->names || r->s->policy == SE_POLICY_KERNEL)
+		return;
+	se_names_candidates(r->names, &asked, se_now_ms(), &r->cand);
+	if (r->cand.n == 1)
+		return;
+	if (r->domain == AF_INET6) {
 		int on = 0;
 		socklen_t len = sizeof(on);
 
 		if (getsockopt(r->fd, SOL_IPV6, IPV6_V6ONLY, &on, &len) == 0)
-			v6only = on != 0;
+			r->v6only = on != 0;
 	}
-	/* Keep what this socket can reach: its own family, and IPv4 through
-	 * mapped addresses on an AF_INET6 socket that allows them. */
-	for (i = n = 1; i < r->cand.n; i++) {
-		const struct se_addr *a = &r->cand.addr[i];
-
-		if (a->family == r->domain ||
-		    (r->domain == AF_INET6 && a->family == AF_INET && !v6only))
-			r->cand.addr[n++] = *a;
-	}
+	/* Private sockets need to know all the program set on its own, and
+	 * cannot share a local port it bound. */
+	r->can_private = se_sockrec_get(r->fd, &r->rec) == 0 &&
+			 se_sockrec_port(&r->rec) == 0;
+	r->cap = r->can_private && r->s->race ? r->s->max_attempts : 1;
+	if (r->cap > MAX_INFLIGHT)
+		r->cap = MAX_INFLIGHT;
+	se_candidates_interleave(&r->cand);
+	for (i = n = 1; i < r->cand.n; i++)
+		if (reachable(r, &r->cand.addr[i]))
+			r->cand.addr[n++] = r->cand.addr[i];
 	r->cand.n = n;
-	r->cand_loaded = true;
 }
 
-static bool alternative(struct run *r)
+/* Is there another way to connect besides at: an untried candidate or
+ * another attempt in flight? */
+static bool alternative(struct run *r, const struct attempt *at)
 {
 	load_candidates(r);
-	if (r->cur + 1 < r->cand.n)
+	if (r->next < r->cand.n || r->inflight > 1)
 		return true;
 	/* Persistence was spent on this name moments ago: do not spend it
 	 * again on each address the program tries after that. */
 	return r->s->policy == SE_POLICY_ADAPTIVE && r->cand.persist_spent;
 }
+
+/* --- Attempts ------------------------------------------------------------ */
 
 static void finish(struct run *r, int state, int err)
 {
@@ -294,133 +370,301 @@ static void finish(struct run *r, int state, int err)
 	r->fail_errno = err;
 }
 
-static void start_attempt(struct run *r);
-
-/* The current attempt is over; the next candidate starts, or the run fails. */
-static void end_attempt(struct run *r, int err, bool hard)
+/* Frees at's slot: a private socket is closed, the program's is reset. */
+static void release(struct attempt *at)
 {
-	const struct se_addr *a = &r->cand.addr[r->cur];
-	uint64_t now = se_now_ms();
+	struct run *r = at->r;
 
-	if (r->logging)
-		log_attempt_end(r, hard ? "hard, ended" : "ended");
-	r->last_err = err;
-	r->last_hard = hard;
-	reset_socket(r);
-	if (r->names)
-		se_names_mark_failed(r->names, a, now);
-	load_candidates(r);
-	if (r->s->policy != SE_POLICY_KERNEL && r->cur + 1 < r->cand.n) {
-		r->cur++;
-		start_attempt(r);
+	if (at->fd < 0)
 		return;
+	if (r->loop)
+		ev_io_stop(r->loop, &at->io);
+	if (at->own) {
+		reset_socket(at);
+		recverr_off(at);
+	} else {
+		close(at->fd);
 	}
-	finish(r, FAILED, 0);
+	at->fd = -1;
+	r->inflight--;
 }
 
-/* The attempt is established. A second connect() moves the socket from
- * "connecting" to "connected" as a blocking connect() leaves it (a third
- * then says EISCONN, as the kernel's would); slow is true when a soft error
- * may have been recorded for an earlier candidate, which SO_ERROR clears. */
-static void connected(struct run *r, bool slow)
+/* at is over; the next candidate starts at once (advance()). */
+static void end_attempt(struct attempt *at, int err, bool hard)
 {
+	struct run *r = at->r;
+
+	note(at, hard ? "hard, ended" : "ended");
+	r->last_err = err;
+	r->last_hard = hard;
+	if (r->names)
+		se_names_mark_failed(r->names, &r->cand.addr[at->cand], se_now_ms());
+	release(at);
+	r->stagger_at = se_now_ms();
+	if (r->s->policy == SE_POLICY_KERNEL)
+		finish(r, FAILED, 0);
+}
+
+/* at is established: it wins, the others are closed, and the winner is put
+ * in the program's place. */
+static void connected(struct attempt *at, bool slow)
+{
+	struct run *r = at->r;
+	unsigned i;
+
+	/* A second connect() moves the socket from "connecting" to
+	 * "connected" as a blocking connect() leaves it (a third then says
+	 * EISCONN, as the kernel's would). SO_ERROR clears a soft error the
+	 * kernel may have recorded for an earlier candidate. */
 	if (slow) {
-		sock_error(r->fd);
-		se_sys.connect(r->fd, (struct sockaddr *)&r->ss, r->sslen);
+		sock_error(at->fd);
+		se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen);
 	}
-	if (r->logging)
-		log_attempt_end(r, "connected");
+	note(at, "connected");
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (&r->att[i] != at && r->att[i].fd >= 0) {
+			note(&r->att[i], "cancelled");
+			release(&r->att[i]);
+		}
+	if (r->loop)
+		ev_io_stop(r->loop, &at->io);
+	recverr_off(at);
+	if (!at->own) {
+		int cloexec = fcntl(r->fd, F_GETFD), rc;
+
+		fcntl(at->fd, F_SETFL, r->flags);
+		do
+			rc = dup3(at->fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
+				  O_CLOEXEC : 0);
+		while (rc < 0 && (errno == EINTR || errno == EBUSY));
+		if (rc < 0) {
+			int err = errno;
+
+			note(at, "could not be put in place");
+			close(at->fd);
+			at->fd = -1;
+			r->inflight--;
+			finish(r, FAILED, err);
+			return;
+		}
+		close(at->fd);
+	}
+	at->fd = -1;
+	r->inflight--;
 	finish(r, CONNECTED, 0);
 }
 
-static void send_syn(struct run *r)
+static struct attempt *free_slot(struct run *r)
 {
-	const struct se_addr *a = &r->cand.addr[r->cur];
+	unsigned i;
 
-	r->sslen = se_addr_to_sockaddr(a, r->port,
-				       r->domain == AF_INET6 && a->family == AF_INET,
-				       &r->ss);
-	r->kernel_rexmit = 0;
-	r->resend_at = 0;
-	if (se_sys.connect(r->fd, (struct sockaddr *)&r->ss, r->sslen) == 0) {
-		connected(r, true);
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd < 0)
+			return &r->att[i];
+	return NULL;
+}
+
+static bool own_busy(const struct run *r)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && r->att[i].own)
+			return true;
+	return false;
+}
+
+/* Sends the attempt's SYN (again). */
+static void send_syn(struct attempt *at)
+{
+	struct run *r = at->r;
+
+	at->kernel_rexmit = 0;
+	at->resend_at = 0;
+	if (se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen) == 0) {
+		connected(at, true);
 		return;
 	}
 	if (errno == EINPROGRESS) {
-		r->alive = true;
+		at->alive = true;
+		if (r->loop)
+			ev_io_start(r->loop, &at->io);
 		return;
 	}
-	if (!network_errno(errno) && r->cur == 0 && r->syn_index == 0) {
-		/* Not about the network (EBADF, EISCONN, EADDRINUSE...): the
-		 * program hears it exactly as the kernel said it. */
-		finish(r, FAILED, errno);
-		r->last_err = errno;
+	if (!network_errno(errno) && at->own && at->cand == 0 && at->syn_index == 0) {
+		/* Not about the network (EBADF, EISCONN, EALREADY...): the
+		 * program hears it exactly as the kernel said it, and its
+		 * socket is left as it was. */
+		int err = errno;
+
+		recverr_off(at);
+		at->fd = -1;
+		r->inflight--;
+		r->last_err = err;
+		finish(r, FAILED, err);
 		return;
 	}
-	end_attempt(r, errno, true);
+	end_attempt(at, errno, true);
 }
 
-static void start_attempt(struct run *r)
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* Starts candidate c on the program's socket (own) or a private one.
+ * Returns false if no socket could be had for it. */
+static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 {
-	const struct se_addr *a = &r->cand.addr[r->cur];
+	const struct se_addr *a = &r->cand.addr[c];
+	const char *why = NULL;
+	int on = 0;
 
-	memset(&r->counts, 0, sizeof(r->counts));
-	r->soft_seen = false;
-	r->syn_index = 0;
-	memset(&r->icmp, 0, sizeof(r->icmp));
-	r->attempt_t0 = se_now_ms();
-	if (want_recverr(r, recverr_level(r, a)) < 0) {
-		/* Without the error queue this attempt is the kernel's alone. */
-		if (r->logging)
-			se_line_add(&r->line, " (no error queue: %s)", strerror(errno));
-	}
-	if (r->logging) {
-		char abuf[INET6_ADDRSTRLEN];
+	memset(at, 0, sizeof(*at));
+	at->r = r;
+	at->cand = c;
+	at->own = own;
+	at->family = family_for(r, a);
+	at->t0 = se_now_ms();
+	if (own) {
+		at->fd = r->fd;
+	} else {
+		at->fd = se_sys.socket(at->family, SOCK_STREAM | SOCK_NONBLOCK |
+				       SOCK_CLOEXEC, IPPROTO_TCP);
+		if (at->fd < 0)
+			why = "no socket";
+		else if (se_sockrec_apply(&r->rec, at->fd, at->family, &why) < 0 ||
+			 (at->family == AF_INET6 && a->family == AF_INET &&
+			  se_sys.setsockopt(at->fd, SOL_IPV6, IPV6_V6ONLY, &on,
+					    sizeof(on)) < 0)) {
+			close(at->fd);
+			at->fd = -1;
+		}
+		if (at->fd < 0) {
+			if (r->logging) {
+				char abuf[INET6_ADDRSTRLEN];
 
-		se_line_add(&r->line, " %s", se_addr_str(a, abuf, sizeof(abuf)));
+				se_line_add(&r->line, " %s skipped: %s;",
+					    se_addr_str(a, abuf, sizeof(abuf)),
+					    why ? why : strerror(errno));
+			}
+			return false;
+		}
 	}
-	send_syn(r);
+	r->inflight++;
+	at->sslen = se_addr_to_sockaddr(a, r->port,
+					at->family == AF_INET6 && a->family == AF_INET,
+					&at->ss);
+	ev_io_init(&at->io, io_cb, at->fd, EV_WRITE);
+	at->io.data = at;
+	if (want_recverr(at, recverr_level(at)) < 0 && r->logging)
+		se_line_add(&r->line, " (no error queue: %s)", strerror(errno));
+	note(at, own ? "sent" : "sent on a new socket");
+	send_syn(at);
+	return true;
+}
+
+/* Could the next candidate start now, time aside? Without private
+ * sockets it waits for the program's socket to be free. */
+static bool startable(const struct run *r)
+{
+	return r->next < r->cand.n && r->inflight < r->cap &&
+	       (r->can_private ||
+		(own_reaches(r, &r->cand.addr[r->next]) && !own_busy(r)));
+}
+
+/* One attempt at a time (a bound local port, SOFTERR_RACE=off, or no
+ * private sockets): the attempt that stays silent for the attempt delay
+ * gives way to the next candidate; the last one is left to run. Returns
+ * that attempt, if there is one. */
+static struct attempt *silent_one(struct run *r)
+{
+	unsigned i;
+
+	if (r->cap != 1 || r->inflight != 1 || r->next >= r->cand.n)
+		return NULL;
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && r->att[i].alive && !r->att[i].soft_seen)
+			return &r->att[i];
+	return NULL;
+}
+
+/* Starts what is due: the next candidate when nothing is in flight or the
+ * attempt delay has passed, within the cap; ends the run when nothing is
+ * left to wait for. */
+static void advance(struct run *r)
+{
+	unsigned i;
+
+	struct attempt *silent = silent_one(r);
+
+	if (r->state == RUNNING && silent && se_now_ms() >= r->stagger_at) {
+		note(silent, "silent, gives way");
+		end_attempt(silent, ETIMEDOUT, false);
+	}
+	while (r->state == RUNNING && startable(r) &&
+	       (r->inflight == 0 || se_now_ms() >= r->stagger_at)) {
+		size_t c = r->next;
+		bool own = own_reaches(r, &r->cand.addr[c]) && !own_busy(r);
+		struct attempt *at = free_slot(r);
+
+		if (!at)
+			break;
+		r->next++;
+		r->stagger_at = se_now_ms() + r->s->attempt_delay_ms;
+		if (!start_attempt(r, at, c, own))
+			r->stagger_at = se_now_ms();
+	}
+	if (r->state != RUNNING || r->inflight > 0)
+		return;
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0)
+			return;
+	if (r->next >= r->cand.n)
+		finish(r, FAILED, 0);
 }
 
 /* The next SYN on TCP's backoff schedule counted from the attempt's first
  * SYN (1 s, 3 s, 7 s, ...), at or after now. */
-static uint64_t next_syn_time(struct run *r, uint64_t now)
+static uint64_t next_syn_time(struct attempt *at, uint64_t now)
 {
-	uint64_t t = r->attempt_t0, rto = RTO_INITIAL_MS;
+	uint64_t t = at->t0, rto = RTO_INITIAL_MS;
 	unsigned i;
 
-	for (i = 0; i <= r->syn_index || t < now; i++) {
+	for (i = 0; i <= at->syn_index || t < now; i++) {
 		t += rto;
 		if (rto < RTO_MAX_MS)
 			rto *= 2;
 	}
-	r->syn_index = i;
+	at->syn_index = i;
 	return t;
 }
 
-static void act(struct run *r, enum se_action a, int err)
+static void act(struct attempt *at, enum se_action a, int err)
 {
+	char what[64];
+
 	switch (a) {
 	case SE_ACT_WAIT:
 		return;
 	case SE_ACT_END:
-		end_attempt(r, err, false);
+		end_attempt(at, err, false);
 		return;
 	case SE_ACT_RESEND:
-		reset_socket(r);
-		r->resend_at = next_syn_time(r, se_now_ms());
-		if (r->logging)
-			se_line_add(&r->line, " resend in %llu ms,",
-				    (unsigned long long)(r->resend_at - se_now_ms()));
+		reset_socket(at);
+		if (at->r->loop)
+			ev_io_stop(at->r->loop, &at->io);
+		at->resend_at = next_syn_time(at, se_now_ms());
+		snprintf(what, sizeof(what), "persists, SYN again in %llu ms,",
+			 (unsigned long long)(at->resend_at - se_now_ms()));
+		note(at, what);
 		return;
 	}
 }
 
-/* Something happened on the socket: errors queued, connected, or failed.
+/* Something happened on at's socket: errors queued, connected, or failed.
  * ended_err: the attempt is known to have failed with this errno (a
  * connect() said so and reset the socket); 0 when the socket must tell. */
-static void on_socket(struct run *r, int ended_err)
+static void on_socket(struct attempt *at, int ended_err)
 {
+	struct run *r = at->r;
 	struct icmp_seen seen[DRAIN_MAX];
 	struct tcp_info ti;
 	socklen_t tlen = sizeof(ti);
@@ -429,24 +673,24 @@ static void on_socket(struct run *r, int ended_err)
 	int err = 0;
 	enum se_action a;
 
-	n = drain_errqueue(r, seen, DRAIN_MAX);
+	n = drain_errqueue(at->fd, seen, DRAIN_MAX);
 	memset(&ti, 0, sizeof(ti));
 	if (ended_err)
 		ti.tcpi_state = TCP_CLOSE;
-	else if (getsockopt(r->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
+	else if (getsockopt(at->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
 		ti.tcpi_state = TCP_CLOSE;
 	if (ti.tcpi_state == TCP_ESTABLISHED) {
-		connected(r, true);
+		connected(at, true);
 		return;
 	}
-	while (r->kernel_rexmit < ti.tcpi_total_retrans) {
-		r->kernel_rexmit++;
-		se_policy_step(r->s, &r->counts, SE_EV_REXMIT, alternative(r));
+	while (at->kernel_rexmit < ti.tcpi_total_retrans) {
+		at->kernel_rexmit++;
+		se_policy_step(r->s, &at->counts, SE_EV_REXMIT, alternative(r, at));
 	}
 	ended = ti.tcpi_state == TCP_CLOSE;
 	if (ended) {
-		r->alive = false;
-		err = ended_err ? ended_err : sock_error(r->fd);
+		at->alive = false;
+		err = ended_err ? ended_err : sock_error(at->fd);
 	}
 	for (i = 0; i < n; i++)
 		if (seen[i].cls == SE_ICMP_SOFT)
@@ -454,90 +698,120 @@ static void on_socket(struct run *r, int ended_err)
 	for (i = 0; i < n; i++) {
 		const struct icmp_seen *ic = &seen[i];
 
-		if (r->logging)
-			log_icmp(r, ic);
+		at->icmp = *ic;
+		log_icmp(at, ic);
 		if (ic->cls == SE_ICMP_IGNORE)
 			continue;
 		if (ic->cls == SE_ICMP_HARD) {
-			end_attempt(r, ic->err ? ic->err : err, true);
+			end_attempt(at, ic->err ? ic->err : err, true);
 			return;
 		}
-		r->soft_seen = true;
+		at->soft_seen = true;
 		r->soft_err = ic->err;
-		a = se_policy_step(r->s, &r->counts,
+		a = se_policy_step(r->s, &at->counts,
 				   ended && i == last_soft ? SE_EV_SOFT_ENDED : SE_EV_SOFT,
-				   alternative(r));
+				   alternative(r, at));
 		if (a != SE_ACT_WAIT || (ended && i == last_soft)) {
-			act(r, a, ic->err);
+			act(at, a, ic->err);
 			return;
 		}
 	}
 	if (!ended)
 		return;
-	if (r->soft_seen && (err == 0 || err == r->icmp.err)) {
+	if (at->soft_seen && (err == 0 || err == at->icmp.err)) {
 		/* Ended by a soft error an earlier wake-up counted. */
-		a = se_policy_step(r->s, &r->counts, SE_EV_ENDED, alternative(r));
-		act(r, a, r->icmp.err);
+		a = se_policy_step(r->s, &at->counts, SE_EV_ENDED, alternative(r, at));
+		act(at, a, at->icmp.err);
 		return;
 	}
 	/* Refused (RST), or the kernel gave up on its own retransmissions. */
-	end_attempt(r, err ? err : ECONNABORTED, err != ETIMEDOUT);
+	end_attempt(at, err ? err : ECONNABORTED, err != ETIMEDOUT);
 }
 
-static void on_resend(struct run *r)
-{
-	se_policy_step(r->s, &r->counts, SE_EV_REXMIT, alternative(r));
-	if (r->logging)
-		se_line_add(&r->line, " SYN again;");
-	send_syn(r);
-}
+/* --- Time ---------------------------------------------------------------- */
 
-static uint64_t next_wake(const struct run *r)
+static uint64_t next_wake(struct run *r)
 {
 	uint64_t t = r->deadline;
+	unsigned i;
 
 	if (r->sndtimeo_deadline && r->sndtimeo_deadline < t)
 		t = r->sndtimeo_deadline;
-	if (r->resend_at && r->resend_at < t)
-		t = r->resend_at;
+	if ((startable(r) || silent_one(r)) && r->stagger_at < t)
+		t = r->stagger_at;
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && r->att[i].resend_at && r->att[i].resend_at < t)
+			t = r->att[i].resend_at;
 	return t;
+}
+
+/* The program's attempt, if it is in flight. */
+static struct attempt *own_attempt(struct run *r)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && r->att[i].own)
+			return &r->att[i];
+	return NULL;
 }
 
 static void on_time(struct run *r)
 {
 	uint64_t now = se_now_ms();
+	struct attempt *own;
+	unsigned i;
 
-	if (r->resend_at && now >= r->resend_at && now < r->deadline &&
-	    (!r->sndtimeo_deadline || now < r->sndtimeo_deadline)) {
-		on_resend(r);
-		return;
-	}
-	if (r->sndtimeo_deadline && now >= r->sndtimeo_deadline &&
-	    r->sndtimeo_deadline <= r->deadline && r->alive) {
-		/* SO_SNDTIMEO ran out: the kernel answers EINPROGRESS and lets
-		 * the attempt go on. */
-		if (r->logging)
-			se_line_add(&r->line, " SO_SNDTIMEO ran out, still trying;");
-		finish(r, LEFT_IN_PROGRESS, EINPROGRESS);
-		return;
-	}
-	if (now >= r->deadline ||
-	    (r->sndtimeo_deadline && now >= r->sndtimeo_deadline)) {
-		if (r->logging)
-			log_attempt_end(r, "establishment timer ran out");
+	if (now >= r->deadline) {
+		for (i = 0; i < MAX_INFLIGHT; i++)
+			if (r->att[i].fd >= 0) {
+				note(&r->att[i], "establishment timer ran out");
+				release(&r->att[i]);
+			}
 		r->last_err = ETIMEDOUT;
 		r->last_hard = false;
-		reset_socket(r);
 		finish(r, FAILED, 0);
+		return;
+	}
+	if (r->sndtimeo_deadline && now >= r->sndtimeo_deadline) {
+		/* SO_SNDTIMEO ran out: the kernel answers EINPROGRESS and lets
+		 * its attempt go on; the private ones end here. */
+		own = own_attempt(r);
+		for (i = 0; i < MAX_INFLIGHT; i++)
+			if (r->att[i].fd >= 0 && (&r->att[i] != own || !own->alive))
+				release(&r->att[i]);
+		if (own && own->fd >= 0) {
+			note(own, "SO_SNDTIMEO ran out, left to the kernel");
+			ev_io_stop(r->loop, &own->io);
+			recverr_off(own);
+			own->fd = -1;
+			r->inflight--;
+			finish(r, LEFT_IN_PROGRESS, EINPROGRESS);
+		} else {
+			r->last_err = ETIMEDOUT;
+			r->last_hard = false;
+			finish(r, FAILED, 0);
+		}
+		return;
+	}
+	for (i = 0; i < MAX_INFLIGHT && r->state == RUNNING; i++) {
+		struct attempt *at = &r->att[i];
+
+		if (at->fd >= 0 && at->resend_at && now >= at->resend_at) {
+			se_policy_step(r->s, &at->counts, SE_EV_REXMIT, alternative(r, at));
+			note(at, "SYN again");
+			send_syn(at);
+		}
 	}
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct run *r = w->data;
+	struct attempt *at = w->data;
 
-	r->fired = true;
-	on_socket(r, 0);
+	at->r->fired = true;
+	if (at->r->state == RUNNING && at->fd >= 0)
+		on_socket(at, 0);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -571,6 +845,26 @@ static bool restartable(const struct run *r)
 	return true;
 }
 
+/* Interrupted: the program's attempt goes on in the kernel as after an
+ * interrupted connect(); the private ones end. */
+static void interrupted(struct run *r)
+{
+	struct attempt *own = own_attempt(r);
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && (&r->att[i] != own || !own->alive))
+			release(&r->att[i]);
+	if (own && own->fd >= 0) {
+		note(own, "interrupted, left to the kernel");
+		ev_io_stop(r->loop, &own->io);
+		recverr_off(own);
+		own->fd = -1;
+		r->inflight--;
+	}
+	finish(r, LEFT_IN_PROGRESS, EINTR);
+}
+
 static uint64_t sndtimeo_ms(int fd)
 {
 	struct timeval tv = { 0, 0 };
@@ -586,24 +880,27 @@ static uint64_t sndtimeo_ms(int fd)
 static int run_loop(struct run *r)
 {
 	uint64_t snd = sndtimeo_ms(r->fd);
+	unsigned i;
 
 	if (snd)
 		r->sndtimeo_deadline = r->t0 + snd;
 	r->loop = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
 	if (!r->loop)
 		return -1;
-	ev_io_init(&r->io, io_cb, r->fd, EV_WRITE);
-	r->io.data = r;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && r->att[i].alive)
+			ev_io_start(r->loop, &r->att[i].io);
 
 	while (r->state == RUNNING) {
-		uint64_t now = se_now_ms(), wake = next_wake(r);
+		uint64_t now, wake;
 
-		if (r->alive && !ev_is_active(&r->io))
-			ev_io_start(r->loop, &r->io);
-		else if (!r->alive && ev_is_active(&r->io))
-			ev_io_stop(r->loop, &r->io);
+		advance(r);
+		if (r->state != RUNNING)
+			break;
+		now = se_now_ms();
+		wake = next_wake(r);
 		ev_timer_stop(r->loop, &r->timer);
 		ev_now_update(r->loop);
 		ev_timer_set(&r->timer, wake > now ? (double)(wake - now) / 1000.0 : 0., 0.);
@@ -611,21 +908,22 @@ static int run_loop(struct run *r)
 
 		r->fired = false;
 		ev_run(r->loop, EVRUN_ONCE);
-		if (!r->fired && r->state == RUNNING && !restartable(r)) {
-			if (r->logging)
-				se_line_add(&r->line, " interrupted;");
-			finish(r, LEFT_IN_PROGRESS, EINTR);
-		}
+		if (!r->fired && r->state == RUNNING && !restartable(r))
+			interrupted(r);
 	}
-	ev_io_stop(r->loop, &r->io);
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0)
+			release(&r->att[i]);
 	ev_timer_stop(r->loop, &r->timer);
 	ev_loop_destroy(r->loop);
 	r->loop = NULL;
 	return 0;
 }
 
-/* One line per connect(): who, to what, under which policy, then each
- * attempt as it went, then the outcome. */
+/* --- The whole connect() ------------------------------------------------- */
+
+/* One line per connect(): who, to what, under which policy, then what each
+ * attempt did, then the outcome. */
 static void emit_log(struct run *r, const char *outcome)
 {
 	struct se_line out;
@@ -656,10 +954,13 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			int flags, const struct sockaddr *sa, socklen_t len)
 {
 	struct run r;
-	struct se_addr asked;
+	struct attempt *first;
+	unsigned i;
 	int err;
 
 	memset(&r, 0, sizeof(r));
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		r.att[i].fd = -1;
 	r.errno_in = errno;
 	r.s = ctx->settings;
 	r.names = ctx->names;
@@ -667,8 +968,10 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	r.domain = domain;
 	r.logging = r.s->log;
 	r.ask_recverr = ctx->program_may_use_recverr;
-	if (se_addr_from_sockaddr(&asked, sa, len) < 0)
+	r.cap = 1;
+	if (se_addr_from_sockaddr(&r.cand.addr[0], sa, len) < 0)
 		return se_sys.connect(fd, sa, len);
+	r.cand.n = 1;
 	r.port = ((const struct sockaddr_in *)sa)->sin_port;
 	r.flags = flags;
 	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
@@ -676,25 +979,26 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 
 	r.t0 = se_now_ms();
 	r.deadline = r.t0 + r.s->establish_timeout_ms;
-	r.cand.n = 1;
-	r.cand.addr[0] = asked;
 	if (r.logging)
 		se_line_init(&r.line);
-	start_attempt(&r);
+	first = &r.att[0];
+	r.next = 1;
+	start_attempt(&r, first, 0, true);
+	r.stagger_at = r.t0 + r.s->attempt_delay_ms;
 	if (r.state == FAILED && r.fail_errno == EALREADY) {
 		/* An attempt the program started earlier (and a signal cut short)
 		 * is still going: a blocking connect() waits for it. */
-		restore_socket(&r);
+		fcntl(fd, F_SETFL, flags);
 		return se_sys.connect(fd, sa, len);
 	}
-	if (r.state == RUNNING && r.alive) {
-		/* Healthy and near (loopback, a LAN): the handshake is often
-		 * over already, and a second connect() both tells it and
-		 * leaves the socket as a blocking connect() would. */
-		if (se_sys.connect(fd, (struct sockaddr *)&r.ss, r.sslen) == 0)
-			connected(&r, false);
+	if (r.state == RUNNING && first->fd >= 0 && first->alive) {
+		/* Healthy and near (a LAN): the handshake is often over
+		 * already, and a second connect() both tells it and leaves the
+		 * socket as a blocking connect() would. */
+		if (se_sys.connect(fd, (struct sockaddr *)&first->ss, first->sslen) == 0)
+			connected(first, false);
 		else if (errno != EALREADY)
-			on_socket(&r, errno);
+			on_socket(first, errno);
 	}
 	if (r.state == RUNNING) {
 		/* Something went wrong or is slow: now the name's other
@@ -702,9 +1006,13 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 		load_candidates(&r);
 		if (run_loop(&r) < 0) {
 			/* No loop: wait the kernel's way on this attempt. */
-			restore_socket(&r);
+			for (i = 1; i < MAX_INFLIGHT; i++)
+				release(&r.att[i]);
 			if (r.logging)
 				emit_log(&r, "no event loop, left to the kernel");
+			if (first->fd >= 0)
+				recverr_off(first);
+			fcntl(fd, F_SETFL, flags);
 			return se_sys.connect(fd, sa, len);
 		}
 	}
@@ -712,17 +1020,20 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	    r.s->policy == SE_POLICY_ADAPTIVE)
 		/* adaptive persisted on the last candidate and lost: the
 		 * program's own loop over the rest need not wait again. */
-		se_names_mark_persisted(r.names, &r.cand.addr[r.cur], se_now_ms());
-	restore_socket(&r);
+		se_names_mark_persisted(r.names, &r.cand.addr[0], se_now_ms());
+	if (first->fd >= 0 && r.state != CONNECTED)
+		release(first);
+	fcntl(fd, F_SETFL, flags);
 	if (r.logging) {
 		char what[96];
 
 		if (r.state == CONNECTED)
 			snprintf(what, sizeof(what), "connected in %llu ms",
-				 (unsigned long long)(se_now_ms() - r.t0));
+				 (unsigned long long)since(&r));
 		else
-			snprintf(what, sizeof(what), "failed in %llu ms: %s",
-				 (unsigned long long)(se_now_ms() - r.t0),
+			snprintf(what, sizeof(what), "%s in %llu ms: %s",
+				 r.state == FAILED ? "failed" : "returned",
+				 (unsigned long long)since(&r),
 				 strerror(result_errno(&r)));
 		emit_log(&r, what);
 	}

@@ -245,3 +245,22 @@ void se_names_mark_persisted(struct se_names *m, const struct se_addr *a,
 {
 	mark(m, a, now_ms, true);
 }
+
+void se_candidates_interleave(struct se_candidates *c)
+{
+	struct se_addr same[SE_NAME_ADDRS_MAX], other[SE_NAME_ADDRS_MAX];
+	size_t ns = 0, no = 0, i, j, k, n = 1;
+
+	for (i = 1; i < c->n; i++) {
+		if (c->addr[i].family == c->addr[0].family)
+			same[ns++] = c->addr[i];
+		else
+			other[no++] = c->addr[i];
+	}
+	for (j = k = 0; j < no || k < ns;) {
+		if (j < no)
+			c->addr[n++] = other[j++];
+		if (k < ns)
+			c->addr[n++] = same[k++];
+	}
+}

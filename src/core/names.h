@@ -84,6 +84,10 @@ void se_names_remember(struct se_names *m, const char *name,
 void se_names_candidates(struct se_names *m, const struct se_addr *asked,
 			 uint64_t now_ms, struct se_candidates *out);
 
+/* RFC 8305 section 4: keeps the first candidate, then alternates families
+ * starting with the other one, each family in its own order. */
+void se_candidates_interleave(struct se_candidates *c);
+
 /* Notes that a failed this round, in every live name holding it. */
 void se_names_mark_failed(struct se_names *m, const struct se_addr *a,
 			  uint64_t now_ms);

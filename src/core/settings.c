@@ -31,6 +31,9 @@ void se_settings_defaults(struct se_settings *s)
 	s->max_soft_errors = 1;		/* BSD: abort on the second error */
 	s->max_syn_retransmits = 3;	/* BSD: after more than 3 SYN retransmits */
 	s->establish_timeout_ms = 75000; /* BSD's connection-establishment timer */
+	s->attempt_delay_ms = 250;	/* RFC 8305's recommended delay */
+	s->max_attempts = 4;
+	s->race = true;
 	s->log = false;
 }
 
@@ -127,6 +130,26 @@ int se_settings_set(struct se_settings *s, const char *key, const char *value,
 			s->establish_timeout_ms = n;
 			return 0;
 		}
+	} else if (strcmp(key, "attempt_delay") == 0) {
+		expect = "a duration from 10ms to 2s, such as 250ms or 0.5";
+		if (parse_duration_ms(value, 10, 2000, &n) == 0) {
+			s->attempt_delay_ms = n;
+			return 0;
+		}
+	} else if (strcmp(key, "max_attempts") == 0) {
+		expect = "a whole number from 1 to 16";
+		if (parse_uint(value, 1, 16, &n) == 0) {
+			s->max_attempts = n;
+			return 0;
+		}
+	} else if (strcmp(key, "race") == 0) {
+		bool b;
+
+		expect = "1, yes, on, true, 0, no, off or false";
+		if (parse_bool(value, &b) == 0) {
+			s->race = b;
+			return 0;
+		}
 	} else if (strcmp(key, "log") == 0) {
 		bool b;
 
@@ -151,6 +174,9 @@ static const struct {
 	{ "SOFTERR_MAX_SOFT_ERRORS", "max_soft_errors" },
 	{ "SOFTERR_MAX_SYN_RETRANSMITS", "max_syn_retransmits" },
 	{ "SOFTERR_ESTABLISH_TIMEOUT", "establish_timeout" },
+	{ "SOFTERR_ATTEMPT_DELAY", "attempt_delay" },
+	{ "SOFTERR_MAX_ATTEMPTS", "max_attempts" },
+	{ "SOFTERR_RACE", "race" },
 	{ "SOFTERR_LOG", "log" },
 };
 

@@ -22,10 +22,14 @@ struct se_settings {
 	unsigned max_soft_errors;	/* confirm: nsofterror must exceed it */
 	unsigned max_syn_retransmits;	/* confirm: nsynrexmit must exceed it */
 	unsigned establish_timeout_ms;	/* bounds one connect() */
+	unsigned attempt_delay_ms;	/* silence before the next attempt starts */
+	unsigned max_attempts;		/* attempts in flight at once */
+	bool race;			/* staggered parallel attempts */
 	bool log;			/* one debug line per managed connect */
 };
 
-/* Fills s with the defaults (adaptive, 1, 3, 75 s, no log). */
+/* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4, race on,
+ * no log). */
 void se_settings_defaults(struct se_settings *s);
 
 /* Sets key to value. Returns 0, or -1 when the key is unknown or the value

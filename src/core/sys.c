@@ -15,13 +15,20 @@ int se_sys_init(void)
 		void *p;
 		int (*connect)(int, const struct sockaddr *, socklen_t);
 		int (*setsockopt)(int, int, int, const void *, socklen_t);
+		int (*bind)(int, const struct sockaddr *, socklen_t);
+		int (*socket)(int, int, int);
 	} u;
 
 	u.p = dlsym(RTLD_NEXT, "connect");
 	se_sys.connect = u.connect;
 	u.p = dlsym(RTLD_NEXT, "setsockopt");
 	se_sys.setsockopt = u.setsockopt;
-	return se_sys.connect && se_sys.setsockopt ? 0 : -1;
+	u.p = dlsym(RTLD_NEXT, "bind");
+	se_sys.bind = u.bind;
+	u.p = dlsym(RTLD_NEXT, "socket");
+	se_sys.socket = u.socket;
+	return se_sys.connect && se_sys.setsockopt && se_sys.bind &&
+	       se_sys.socket ? 0 : -1;
 }
 
 uint64_t se_now_ms(void)

@@ -10,6 +10,8 @@ struct se_sys {
 	int (*connect)(int fd, const struct sockaddr *sa, socklen_t len);
 	int (*setsockopt)(int fd, int level, int name, const void *val,
 			  socklen_t len);
+	int (*bind)(int fd, const struct sockaddr *sa, socklen_t len);
+	int (*socket)(int domain, int type, int protocol);
 };
 
 /* The next definitions after the caller's (dlsym RTLD_NEXT). In the

@@ -23,6 +23,8 @@ static bool ready;
 SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len);
 SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 			 socklen_t len);
+SE_EXPORT int socket(int domain, int type, int protocol);
+SE_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len);
 
 static void *next_symbol(const char *name)
 {
@@ -66,7 +68,8 @@ static void init(void)
 	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
 
 	if (se_sys_init() < 0 || se_sys.connect == connect ||
-	    se_sys.setsockopt == setsockopt ||
+	    se_sys.setsockopt == setsockopt || se_sys.socket == socket ||
+	    se_sys.bind == bind ||
 	    !se_real.getaddrinfo || !se_real.gethostbyname ||
 	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
 	    !se_real.gethostbyname2_r) {

@@ -20,6 +20,7 @@
 #   203.0.113.15                   nft reject port-unreachable (hard)
 #   203.0.113.16                   nft reject with a TCP reset (refused)
 #   203.0.113.20, .21 ::20, ::21   the server
+#   203.0.113.40 - .47             route blackhole: silence
 #   203.0.113.30  2001:db8:3::30   the server, which lab_flap makes answer
 #                                  host-unreachable (soft) for a while
 # Only documentation prefixes; nothing outside the three namespaces and the
@@ -95,6 +96,7 @@ lab_up() {
 	ip -n "$LAB_R" route add blackhole 203.0.113.11/32
 	ip -n "$LAB_R" -6 route add unreachable 2001:db8:3::10/128
 	ip -n "$LAB_R" -6 route add blackhole 2001:db8:3::11/128
+	ip -n "$LAB_R" route add blackhole 203.0.113.40/29
 	in_router nft -f - <<-NFT || lab_fail "cannot load the router's nftables rules"
 	table inet selab {
 		counter syn14 { }
@@ -155,6 +157,24 @@ lab_up() {
 	203.0.113.12 dead.lab
 	203.0.113.11 hole.lab
 	203.0.113.20 hole.lab
+	203.0.113.11 holeonly.lab
+	2001:db8:3::11 hole6.lab
+	2001:db8:3::20 hole6.lab
+	2001:db8:3::11 bhmix.lab
+	203.0.113.20 bhmix.lab
+	203.0.113.11 bhmix4.lab
+	2001:db8:3::20 bhmix4.lab
+	203.0.113.11 bhicmp.lab
+	203.0.113.13 bhicmp.lab
+	203.0.113.20 bhicmp.lab
+	203.0.113.11 allholes.lab
+	2001:db8:3::11 allholes.lab
+	203.0.113.40 manyholes.lab
+	203.0.113.41 manyholes.lab
+	203.0.113.42 manyholes.lab
+	203.0.113.43 manyholes.lab
+	203.0.113.44 manyholes.lab
+	203.0.113.20 manyholes.lab
 	203.0.113.30 flap.lab
 	2001:db8:3::30 flap6.lab
 	HOSTS
@@ -201,6 +221,17 @@ lab_unflap() {
 	case $1 in *:*) set=flap6 ;; esac
 	in_router nft delete element inet selab $set "{ $1 }" 2>/dev/null
 	return 0
+}
+
+# lab_prefer_ipv4 on|off: the client's resolver sorts IPv4 first (a
+# gai.conf of the client namespace) or as by default.
+lab_prefer_ipv4() {
+	if [ "$1" = on ]; then
+		printf 'precedence ::ffff:0:0/96 100\nprecedence ::1/128 50\nprecedence ::/0 40\n' \
+			>"/etc/netns/$LAB_C/gai.conf"
+	else
+		rm -f "/etc/netns/$LAB_C/gai.conf"
+	fi
 }
 
 lab_flap_wait() {

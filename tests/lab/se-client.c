@@ -1,7 +1,8 @@
 /* A test client with the classic blocking getaddrinfo() loop.
  *
  *   se-client [-4|-6] [--first] [--echo-after MS] [--hostent|--hostent-r]
- *             [--alarm MS|--alarm-restart MS] [--sndtimeo MS] HOST PORT
+ *             [--alarm MS|--alarm-restart MS] [--sndtimeo MS]
+ *             [--setup] [--bind ADDR[,PORT]] HOST PORT
  *
  * Tries the addresses in the resolver's order (only the first with --first),
  * one blocking connect() each, and prints one line per attempt:
@@ -14,7 +15,10 @@
  * with gethostbyname2(), --hostent-r with gethostbyname2_r(), instead of
  * getaddrinfo(). --alarm sends SIGALRM after MS to a handler installed
  * without SA_RESTART (--alarm-restart: with it). --sndtimeo sets SO_SNDTIMEO
- * before connect(). Exit status 0 when connected (and echoed), 1 otherwise,
+ * before connect(). --setup creates the socket close-on-exec and sets
+ * TCP_NODELAY, SO_KEEPALIVE and SO_RCVBUF 65536 before connect(), --bind
+ * binds it; once connected, a line "socket ..." tells what the connected
+ * descriptor has. Exit status 0 when connected (and echoed), 1 otherwise,
  * 2 on bad usage. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -53,6 +60,42 @@ static const char *errname(int e)
 	case EAGAIN: return "EAGAIN";
 	}
 	return "EOTHER";
+}
+
+static int opt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	getsockopt(fd, level, name, &v, &len);
+	return v;
+}
+
+/* What the program's descriptor holds after connect(). */
+static void describe(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char local[INET6_ADDRSTRLEN] = "?";
+	int port = 0, domain = opt(fd, SOL_SOCKET, SO_DOMAIN);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, local, sizeof(local));
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, local, sizeof(local));
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+	}
+	printf("socket family=%s nodelay=%d keepalive=%d rcvbuf=%d local=%s port=%d "
+	       "cloexec=%d nonblock=%d recverr=%d\n",
+	       domain == AF_INET ? "inet" : domain == AF_INET6 ? "inet6" : "?",
+	       opt(fd, IPPROTO_TCP, TCP_NODELAY), opt(fd, SOL_SOCKET, SO_KEEPALIVE),
+	       opt(fd, SOL_SOCKET, SO_RCVBUF), local, port,
+	       !!(fcntl(fd, F_GETFD) & FD_CLOEXEC), !!(fcntl(fd, F_GETFL) & O_NONBLOCK),
+	       opt(fd, domain == AF_INET6 ? SOL_IPV6 : SOL_IP,
+		   domain == AF_INET6 ? IPV6_RECVERR : IP_RECVERR));
 }
 
 static void on_alarm(int sig)
@@ -138,7 +181,8 @@ int main(int argc, char **argv)
 {
 	struct addrinfo hints, *res, *ai;
 	int family = AF_UNSPEC, first = 0, echo_after = -1, i, rc, err = 0;
-	int hostent = 0, alarm_ms = 0, restart = 0, sndtimeo = 0;
+	int hostent = 0, alarm_ms = 0, restart = 0, sndtimeo = 0, setup = 0;
+	const char *bind_to = NULL;
 	double t0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -160,13 +204,17 @@ int main(int argc, char **argv)
 			alarm_ms = atoi(argv[++i]), restart = 1;
 		else if (strcmp(argv[i], "--sndtimeo") == 0 && i + 1 < argc)
 			sndtimeo = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--setup") == 0)
+			setup = 1;
+		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
+			bind_to = argv[++i];
 		else
 			break;
 	}
 	if (argc - i != 2) {
 		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] "
 			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
-			"[--sndtimeo MS] HOST PORT\n");
+			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -199,7 +247,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (ai = res; ai; ai = first ? NULL : ai->ai_next) {
 		char addr[INET6_ADDRSTRLEN];
-		int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		int fd = socket(ai->ai_family, ai->ai_socktype | (setup ? SOCK_CLOEXEC : 0),
+				ai->ai_protocol);
 		const void *a = ai->ai_family == AF_INET ?
 			(const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
 			(const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
@@ -208,6 +257,46 @@ int main(int argc, char **argv)
 		if (fd < 0) {
 			err = errno;
 			continue;
+		}
+		if (setup) {
+			int on = 1, buf = 65536;
+
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		}
+		if (bind_to) {
+			char la[64], *comma;
+			struct sockaddr_storage ls;
+			socklen_t ll;
+			int on = 1;
+
+			snprintf(la, sizeof(la), "%s", bind_to);
+			comma = strchr(la, ',');
+			if (comma)
+				*comma++ = '\0';
+			memset(&ls, 0, sizeof(ls));
+			if (ai->ai_family == AF_INET) {
+				struct sockaddr_in *l4 = (struct sockaddr_in *)&ls;
+
+				l4->sin_family = AF_INET;
+				inet_pton(AF_INET, la, &l4->sin_addr);
+				l4->sin_port = htons((uint16_t)(comma ? atoi(comma) : 0));
+				ll = sizeof(*l4);
+			} else {
+				struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)&ls;
+
+				l6->sin6_family = AF_INET6;
+				inet_pton(AF_INET6, la, &l6->sin6_addr);
+				l6->sin6_port = htons((uint16_t)(comma ? atoi(comma) : 0));
+				ll = sizeof(*l6);
+			}
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+			if (bind(fd, (struct sockaddr *)&ls, ll) < 0) {
+				printf("bind %s failed: %s\n", bind_to, strerror(errno));
+				close(fd);
+				continue;
+			}
 		}
 		if (sndtimeo) {
 			struct timeval tv = { sndtimeo / 1000, (sndtimeo % 1000) * 1000 };
@@ -226,6 +315,8 @@ int main(int argc, char **argv)
 					  peer, sizeof(peer));
 			printf("attempt %s ok %.1f\n", addr, now_ms() - t0);
 			printf("result ok %s %.1f\n", peer, now_ms() - t0);
+			if (setup || bind_to)
+				describe(fd);
 			free_list(res, hostent);
 			if (echo_after >= 0) {
 				struct timeval tv = { 15, 0 };

@@ -210,6 +210,36 @@ START_TEST(sockaddr_round_trip)
 }
 END_TEST
 
+START_TEST(interleaves_families)
+{
+	struct se_candidates c;
+	const char *order[] = { "2001:db8::1", "2001:db8::2", "2001:db8::3",
+				"192.0.2.1", "192.0.2.2" };
+	size_t i;
+
+	c.n = 5;
+	for (i = 0; i < 5; i++)
+		c.addr[i] = A(order[i]);
+	se_candidates_interleave(&c);
+	want(&c, 5, (const char *[]){ "2001:db8::1", "192.0.2.1", "2001:db8::2",
+				      "192.0.2.2", "2001:db8::3" });
+	/* One family: unchanged. */
+	c.n = 3;
+	for (i = 0; i < 3; i++)
+		c.addr[i] = A(order[i]);
+	se_candidates_interleave(&c);
+	want(&c, 3, (const char *[]){ "2001:db8::1", "2001:db8::2", "2001:db8::3" });
+	/* IPv4 first, IPv6 after. */
+	c.n = 4;
+	c.addr[0] = A("192.0.2.1");
+	c.addr[1] = A("192.0.2.2");
+	c.addr[2] = A("2001:db8::1");
+	c.addr[3] = A("2001:db8::2");
+	se_candidates_interleave(&c);
+	want(&c, 4, (const char *[]){ "192.0.2.1", "2001:db8::1", "192.0.2.2", "2001:db8::2" });
+}
+END_TEST
+
 Suite *names_suite(void)
 {
 	Suite *s = suite_create("names");
@@ -226,6 +256,7 @@ Suite *names_suite(void)
 	tcase_add_test(tc, failed_this_round_skipped_then_back);
 	tcase_add_test(tc, persistence_spent);
 	tcase_add_test(tc, sockaddr_round_trip);
+	tcase_add_test(tc, interleaves_families);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,9 @@ START_TEST(defaults)
 	ck_assert_uint_eq(s.max_soft_errors, 1);
 	ck_assert_uint_eq(s.max_syn_retransmits, 3);
 	ck_assert_uint_eq(s.establish_timeout_ms, 75000);
+	ck_assert_uint_eq(s.attempt_delay_ms, 250);
+	ck_assert_uint_eq(s.max_attempts, 4);
+	ck_assert(s.race);
 	ck_assert(!s.log);
 }
 END_TEST
@@ -40,6 +43,14 @@ START_TEST(good_values)
 	ck_assert_uint_eq(s.establish_timeout_ms, 1500);
 	ck_assert_int_eq(se_settings_set(&s, "establish_timeout", "250ms", NULL), 0);
 	ck_assert_uint_eq(s.establish_timeout_ms, 250);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "10ms", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 10);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "2", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 2000);
+	ck_assert_int_eq(se_settings_set(&s, "max_attempts", "16", NULL), 0);
+	ck_assert_uint_eq(s.max_attempts, 16);
+	ck_assert_int_eq(se_settings_set(&s, "race", "off", NULL), 0);
+	ck_assert(!s.race);
 	ck_assert_int_eq(se_settings_set(&s, "log", "yes", NULL), 0);
 	ck_assert(s.log);
 	ck_assert_int_eq(se_settings_set(&s, "log", "0", NULL), 0);
@@ -58,6 +69,9 @@ static const struct {
 	{ "establish_timeout", "10m" }, { "establish_timeout", "-5" },
 	{ "establish_timeout", "99ms" }, { "establish_timeout", "3601" },
 	{ "establish_timeout", "nan" }, { "establish_timeout", "inf" },
+	{ "attempt_delay", "9ms" }, { "attempt_delay", "2001ms" },
+	{ "attempt_delay", "3" }, { "max_attempts", "0" }, { "max_attempts", "17" },
+	{ "race", "sometimes" },
 	{ "log", "maybe" }, { "no_such_key", "1" },
 };
 

@@ -8,5 +8,6 @@ Suite *policy_suite(void);
 Suite *names_suite(void);
 Suite *settings_suite(void);
 Suite *engine_suite(void);
+Suite *sockrec_suite(void);
 
 #endif

@@ -1,0 +1,53 @@
+# What the lab tests share: running a command in the client namespace with
+# or without the library, and TAP-like assertions. Sourced after lab.sh.
+
+CLIENT=$top_builddir/tests/lab/se-client
+[ -x "$CLIENT" ] || lab_fail "$CLIENT not built"
+[ -f "$SOFTERR_LIB" ] || lab_fail "$SOFTERR_LIB not built"
+
+passed=0
+failed=0
+# The kernel's first SYN retransmission comes after 1 s: "before it" is the
+# bar for failing over, with room for a slow machine.
+BEFORE_MS=900
+
+# run with|without [VAR=value ...] -- command [args]: runs in the client
+# namespace (bounded by $RUN_LIMIT seconds, 40 unless set); sets OUT (stdout
+# and stderr), RC, MS.
+run() {
+	local mode=$1 envs=() t0
+	shift
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	[ "$mode" = with ] && envs+=("LD_PRELOAD=$SOFTERR_LIB")
+	t0=$(now_ms)
+	OUT=$(in_client env "${envs[@]}" timeout "${RUN_LIMIT:-40}" "$@" 2>&1 </dev/null)
+	RC=$?
+	MS=$(( $(now_ms) - t0 ))
+}
+
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "ok - $what"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $what"
+		echo "#   rc=$RC ${MS} ms; output:"
+		printf '%s\n' "$OUT" | sed 's/^/#   /'
+	fi
+}
+
+has() { printf '%s\n' "$OUT" | grep -q -- "$1"; }
+count() { printf '%s\n' "$OUT" | grep -o -- "$1" | wc -l; }
+rc_is() { [ "$RC" = "$1" ]; }
+faster() { [ "$MS" -lt "$1" ]; }
+slower() { [ "$MS" -ge "$1" ]; }
+
+# The closing line; the exit status says whether everything passed.
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}

@@ -1,0 +1,98 @@
+#!/bin/bash
+# Staggered parallel attempts for blocking connect(): addresses that never
+# answer (black holes), in the lab, without and with libsofterr.so. Needs
+# root; run by `make check`.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
+. "$top_srcdir/tests/lab/lab.sh"
+. "$top_srcdir/tests/lab/harness.sh"
+
+lab_up
+echo "# lab up: $LAB_C $LAB_R $LAB_S"
+# The attempt delay is 250 ms: "raced" means connected after it, and well
+# before the kernel would have given up on the black hole (127 s).
+DELAY=250
+RACED_MS=1500
+# Without the library a black hole holds connect() for about two minutes:
+# the runs without it are cut off at 3 s.
+WAITED_MS=2900
+
+without_cut() { RUN_LIMIT=3 run without -- "$@"; }
+
+# --- One family -------------------------------------------------------------
+for name in hole.lab hole6.lab; do
+	without_cut "$CLIENT" $name $LAB_PORT
+	check "$name: without softerr still waiting on the black hole when cut off at 3 s" \
+		eval 'rc_is 124 && slower $WAITED_MS'
+	run with -- "$CLIENT" $name $LAB_PORT
+	check "$name: with softerr connected through the second address (${MS} ms)" \
+		eval 'rc_is 0 && has "result ok .*:*20 " && slower $DELAY && faster $RACED_MS'
+done
+
+# --- Both families ----------------------------------------------------------
+run with -- "$CLIENT" --setup bhmix.lab $LAB_PORT
+check "IPv6 black hole first, IPv4 second: connected on the program's IPv6 socket (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok ::ffff:203.0.113.20" && has "socket family=inet6" && faster $RACED_MS'
+lab_prefer_ipv4 on
+run with -- "$CLIENT" --setup bhmix4.lab $LAB_PORT
+lab_prefer_ipv4 off
+check "IPv4 black hole first, IPv6 second: an IPv6 winner in the program's IPv4 descriptor (${MS} ms)" \
+	eval 'rc_is 0 && has "attempt 203.0.113.11 ok" && has "result ok 2001:db8:3::20" && has "socket family=inet6" && faster $RACED_MS'
+
+# --- Black hole, ICMP, and a live one --------------------------------------
+run with SOFTERR_LOG=1 -- "$CLIENT" -4 --first bhicmp.lab $LAB_PORT
+check "black hole, soft ICMP, live: the ICMP ends its attempt and the next starts at once (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok 203.0.113.20" && has "203.0.113.13 soft host-unreachable" && has "203.0.113.13 ended" && has "203.0.113.11 cancelled" && faster $RACED_MS'
+
+# --- Every address a black hole ---------------------------------------------
+run with SOFTERR_ESTABLISH_TIMEOUT=2 -- "$CLIENT" --first allholes.lab $LAB_PORT
+check "all black holes: ETIMEDOUT when the establishment timer ends (${MS} ms)" \
+	eval 'rc_is 1 && has "result fail ETIMEDOUT" && slower 1900 && faster 3500'
+
+# --- The cap on attempts in flight -----------------------------------------
+run with SOFTERR_LOG=1 SOFTERR_ATTEMPT_DELAY=100ms SOFTERR_ESTABLISH_TIMEOUT=2 -- \
+	"$CLIENT" -4 --first manyholes.lab $LAB_PORT
+check "five black holes before the live one, cap 4: four attempts, then the timer (${MS} ms)" \
+	eval 'rc_is 1 && [ "$(count " sent")" = 4 ] && has "result fail ETIMEDOUT"'
+run with SOFTERR_LOG=1 SOFTERR_ATTEMPT_DELAY=100ms SOFTERR_MAX_ATTEMPTS=6 -- \
+	"$CLIENT" -4 --first manyholes.lab $LAB_PORT
+check "the same with SOFTERR_MAX_ATTEMPTS=6: the sixth connects (${MS} ms)" \
+	eval 'rc_is 0 && [ "$(count " sent")" = 6 ] && has "result ok 203.0.113.20" && slower 500'
+
+# --- What the program set up travels with the winner -----------------------
+run with -- "$CLIENT" -4 --first --setup --bind 192.0.2.2 hole.lab $LAB_PORT
+check "TCP_NODELAY, SO_KEEPALIVE, SO_RCVBUF, bind(), close-on-exec and blocking mode on the winning socket" \
+	eval 'rc_is 0 && has "result ok 203.0.113.20" && has "socket family=inet nodelay=1 keepalive=1 rcvbuf=131072 local=192.0.2.2 port=[0-9]* cloexec=1 nonblock=0 recverr=0"'
+run with -- "$CLIENT" -4 --first --bind 192.0.2.2 hole.lab $LAB_PORT
+check "a descriptor without close-on-exec stays without it" \
+	eval 'rc_is 0 && has "nodelay=0 keepalive=0 .* cloexec=0 nonblock=0"'
+run with -- "$CLIENT" -4 --first --bind 192.0.2.2,40000 hole.lab $LAB_PORT
+check "a bound local port: one attempt at a time on the program's socket (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok 203.0.113.20" && has "local=192.0.2.2 port=40000" && slower $DELAY && faster $RACED_MS'
+run with SOFTERR_RACE=off SOFTERR_LOG=1 -- "$CLIENT" -4 --first hole.lab $LAB_PORT
+check "SOFTERR_RACE=off: the silent attempt gives way after the delay, one at a time (${MS} ms)" \
+	eval 'rc_is 0 && has "203.0.113.11 silent, gives way" && has "result ok 203.0.113.20" && slower $DELAY && faster $RACED_MS'
+
+# --- Real, unmodified programs ---------------------------------------------
+real_program() {
+	local what=$1 expect=$2
+	shift 2
+	without_cut "$@"
+	local rc0=$RC ms0=$MS
+	run with -- "$@"
+	check "$what: without softerr cut off after ${ms0} ms (rc $rc0), with ${MS} ms" \
+		eval '[ $rc0 != 0 ] && [ $ms0 -ge $WAITED_MS ] && rc_is 0 && faster $RACED_MS && has "$expect"'
+}
+real_program "wget" "hello softerr" wget -q -O - --tries=1 "http://hole.lab:$LAB_PORT/"
+real_program "telnet" "Connected to hole.lab" telnet hole.lab $LAB_PORT
+real_program "socat" "softerr-echo" sh -c "echo softerr-echo | socat - TCP:hole.lab:$LAB_PORT"
+
+# --- 10,000 races, 4 threads and a forked child: nothing leaked -------------
+RUN_LIMIT=120 run with SOFTERR_ATTEMPT_DELAY=10ms -- \
+	"$top_builddir/tests/lab/se-threads" hole.lab $LAB_PORT 4 2500
+check "10,000 races in 4 threads (and 2,500 in a child): all connected, no descriptor left (${MS} ms)" \
+	eval 'rc_is 0 && has "threads ok 10000, child ok" && has "descriptors left 0"'
+
+summary
