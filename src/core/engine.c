@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -112,6 +113,59 @@ struct run {
 	ev_timer timer;
 	bool fired;
 };
+
+/* What this thread's run holds that outlives its stack frame: the private
+ * sockets (with their inode, to know them again) and the loop. A program
+ * whose signal handler longjmp()s out of connect() (wget --timeout does)
+ * leaves them behind; se_engine_reclaim() frees them. */
+static __thread struct {
+	struct ev_loop *loop;
+	int fd[MAX_INFLIGHT];
+	ino_t ino[MAX_INFLIGHT];
+} held __attribute__((tls_model("initial-exec")));
+
+static void hold_fd(int fd)
+{
+	struct stat st;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (held.fd[i] <= 0) {
+			held.fd[i] = fd + 1;	/* 0: a free entry */
+			held.ino[i] = fstat(fd, &st) == 0 ? st.st_ino : 0;
+			return;
+		}
+}
+
+/* Closes a private socket the run made. */
+static void close_private(int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (held.fd[i] == fd + 1)
+			held.fd[i] = 0;
+	close(fd);
+}
+
+void se_engine_reclaim(void)
+{
+	struct stat st;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++) {
+		int fd = held.fd[i] - 1;
+
+		held.fd[i] = 0;
+		/* Closed only if the number still holds our socket. */
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == held.ino[i])
+			close(fd);
+	}
+	if (held.loop) {
+		ev_loop_destroy(held.loop);
+		held.loop = NULL;
+	}
+}
 
 static uint64_t since(const struct run *r)
 {
@@ -383,7 +437,7 @@ static void release(struct attempt *at)
 		reset_socket(at);
 		recverr_off(at);
 	} else {
-		close(at->fd);
+		close_private(at->fd);
 	}
 	at->fd = -1;
 	r->inflight--;
@@ -441,13 +495,13 @@ static void connected(struct attempt *at, bool slow)
 			int err = errno;
 
 			note(at, "could not be put in place");
-			close(at->fd);
+			close_private(at->fd);
 			at->fd = -1;
 			r->inflight--;
 			finish(r, FAILED, err);
 			return;
 		}
-		close(at->fd);
+		close_private(at->fd);
 	}
 	at->fd = -1;
 	r->inflight--;
@@ -509,13 +563,40 @@ static void send_syn(struct attempt *at)
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 
+/* A new non-blocking socket of family for a, set up as the program set up
+ * its own. Returns it, or -1 with *why. */
+static int private_socket(struct run *r, int family, const struct se_addr *a,
+			  const char **why)
+{
+	int fd, off = 0;
+
+	fd = se_sys.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			   IPPROTO_TCP);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	hold_fd(fd);
+	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
+		close_private(fd);
+		return -1;
+	}
+	/* IPv4 through a mapped address, even where bindv6only=1. */
+	if (family == AF_INET6 && a->family == AF_INET &&
+	    se_sys.setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0) {
+		*why = "IPV6_V6ONLY cannot be turned off";
+		close_private(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Starts candidate c on the program's socket (own) or a private one.
  * Returns false if no socket could be had for it. */
 static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 {
 	const struct se_addr *a = &r->cand.addr[c];
-	const char *why = NULL;
-	int on = 0;
+	const char *why = "?";
 
 	memset(at, 0, sizeof(*at));
 	at->r = r;
@@ -523,30 +604,15 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 	at->own = own;
 	at->family = family_for(r, a);
 	at->t0 = se_now_ms();
-	if (own) {
-		at->fd = r->fd;
-	} else {
-		at->fd = se_sys.socket(at->family, SOCK_STREAM | SOCK_NONBLOCK |
-				       SOCK_CLOEXEC, IPPROTO_TCP);
-		if (at->fd < 0)
-			why = "no socket";
-		else if (se_sockrec_apply(&r->rec, at->fd, at->family, &why) < 0 ||
-			 (at->family == AF_INET6 && a->family == AF_INET &&
-			  se_sys.setsockopt(at->fd, SOL_IPV6, IPV6_V6ONLY, &on,
-					    sizeof(on)) < 0)) {
-			close(at->fd);
-			at->fd = -1;
-		}
-		if (at->fd < 0) {
-			if (r->logging) {
-				char abuf[INET6_ADDRSTRLEN];
+	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
+	if (at->fd < 0) {
+		if (r->logging) {
+			char abuf[INET6_ADDRSTRLEN];
 
-				se_line_add(&r->line, " %s skipped: %s;",
-					    se_addr_str(a, abuf, sizeof(abuf)),
-					    why ? why : strerror(errno));
-			}
-			return false;
+			se_line_add(&r->line, " %s skipped: %s;",
+				    se_addr_str(a, abuf, sizeof(abuf)), why);
 		}
+		return false;
 	}
 	r->inflight++;
 	at->sslen = se_addr_to_sockaddr(a, r->port,
@@ -887,6 +953,7 @@ static int run_loop(struct run *r)
 	r->loop = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
 	if (!r->loop)
 		return -1;
+	held.loop = r->loop;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
 	for (i = 0; i < MAX_INFLIGHT; i++)
@@ -915,6 +982,7 @@ static int run_loop(struct run *r)
 		if (r->att[i].fd >= 0)
 			release(&r->att[i]);
 	ev_timer_stop(r->loop, &r->timer);
+	held.loop = NULL;
 	ev_loop_destroy(r->loop);
 	r->loop = NULL;
 	return 0;

@@ -33,4 +33,10 @@ struct se_engine_ctx {
 int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			int flags, const struct sockaddr *sa, socklen_t len);
 
+/* Frees what this thread's last run left behind when a signal handler
+ * longjmp()ed out of it: its private sockets and its loop. The program's
+ * own socket is left as it is (the program may have closed it, and the
+ * number may hold something else now). */
+void se_engine_reclaim(void);
+
 #endif

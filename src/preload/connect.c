@@ -49,15 +49,18 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (se_inside || !sa || len < sizeof(sa->sa_family) ||
+	if (!sa || len < sizeof(sa->sa_family) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    (se_settings.policy == SE_POLICY_KERNEL && !se_settings.log) ||
 	    loopback(sa, len))
 		return se_sys.connect(fd, sa, len);
 
+	if (!SE_ENTER())
+		return se_sys.connect(fd, sa, len);
 	saved = errno;
 	if (!is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0 ||
 	    (flags & O_NONBLOCK)) {
+		se_leave();
 		errno = saved;
 		return se_sys.connect(fd, sa, len);
 	}
@@ -67,8 +70,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.names = &se_names;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
-	se_inside++;
 	rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
-	se_inside--;
+	se_leave();
 	return rc;
 }

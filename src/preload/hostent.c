@@ -16,12 +16,13 @@ SE_EXPORT struct hostent *gethostbyname(const char *name)
 			return se_real.gethostbyname(name);
 		return NULL;
 	}
-	se_inside++;
+	if (!SE_ENTER())
+		return se_real.gethostbyname(name);
 	h = se_real.gethostbyname(name);
-	se_inside--;
 	saved = errno;
 	se_remember_hostent(name, h);
 	errno = saved;
+	se_leave();
 	return h;
 }
 
@@ -35,12 +36,13 @@ SE_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 			return se_real.gethostbyname2(name, af);
 		return NULL;
 	}
-	se_inside++;
+	if (!SE_ENTER())
+		return se_real.gethostbyname2(name, af);
 	h = se_real.gethostbyname2(name, af);
-	se_inside--;
 	saved = errno;
 	se_remember_hostent(name, h);
 	errno = saved;
+	se_leave();
 	return h;
 }
 
@@ -56,13 +58,15 @@ SE_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 						       result, h_errnop);
 		return ENOSYS;
 	}
-	se_inside++;
+	if (!SE_ENTER())
+		return se_real.gethostbyname_r(name, ret, buf, buflen, result,
+					       h_errnop);
 	rc = se_real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
-	se_inside--;
 	saved = errno;
 	if (rc == 0 && result)
 		se_remember_hostent(name, *result);
 	errno = saved;
+	se_leave();
 	return rc;
 }
 
@@ -78,13 +82,15 @@ SE_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
 							buflen, result, h_errnop);
 		return ENOSYS;
 	}
-	se_inside++;
+	if (!SE_ENTER())
+		return se_real.gethostbyname2_r(name, af, ret, buf, buflen,
+						result, h_errnop);
 	rc = se_real.gethostbyname2_r(name, af, ret, buf, buflen, result,
 				      h_errnop);
-	se_inside--;
 	saved = errno;
 	if (rc == 0 && result)
 		se_remember_hostent(name, *result);
 	errno = saved;
+	se_leave();
 	return rc;
 }

@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/engine.h"
 #include "core/log.h"
 #include "core/sys.h"
 #include "preload.h"
@@ -16,6 +19,8 @@ struct se_settings se_settings;
 struct se_names se_names;
 bool se_program_uses_recverr;
 __thread int se_inside __attribute__((tls_model("initial-exec")));
+/* The frame of the wrapper that entered the library, while se_inside. */
+static __thread void *se_frame __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static bool ready;
@@ -56,7 +61,6 @@ static void init(void)
 {
 	int saved = errno;
 
-	se_inside++;
 	se_settings_defaults(&se_settings);
 	se_settings_from_env(&se_settings, read_env, se_log_raw);
 	se_names_init(&se_names);
@@ -82,8 +86,35 @@ static void init(void)
 		pthread_atfork(before_fork, after_fork, after_fork);
 		ready = true;
 	}
-	se_inside--;
 	errno = saved;
+}
+
+/* Is this thread running on its alternate signal stack? */
+static bool on_altstack(void)
+{
+	stack_t ss;
+
+	return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}
+
+bool se_enter(void *frame)
+{
+	if (se_inside) {
+		/* The stack grows down: a deeper frame is a nested call. */
+		if ((uintptr_t)frame < (uintptr_t)se_frame || on_altstack())
+			return false;
+		/* The frame that entered is gone: a longjmp() left it. */
+		se_engine_reclaim();
+	}
+	se_inside = 1;
+	se_frame = frame;
+	return true;
+}
+
+void se_leave(void)
+{
+	se_inside = 0;
+	se_frame = NULL;
 }
 
 bool se_ready(void)

@@ -34,6 +34,16 @@ extern struct se_names se_names;
  * library made): every wrapper then passes straight through. */
 extern __thread int se_inside __attribute__((tls_model("initial-exec")));
 
+/* Enters the library from a wrapper, which must then se_leave(). Returns
+ * false when the call is nested in the library's own work (a signal
+ * handler, a resolver module) and must pass straight through. A call that
+ * finds the library still marked busy from a frame that no longer exists
+ * (a signal handler longjmp()ed out of it) frees what that call left and
+ * enters. */
+#define SE_ENTER() se_enter(__builtin_frame_address(0))
+bool se_enter(void *frame);
+void se_leave(void);
+
 /* Initialises once; true when the library may act (the real functions were
  * found). Safe to call from every wrapper, first or not. */
 bool se_ready(void);

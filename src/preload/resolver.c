@@ -41,11 +41,16 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 			return se_real.getaddrinfo(node, service, hints, res);
 		return EAI_SYSTEM;
 	}
-	se_inside++;
+	if (!SE_ENTER())
+		return se_real.getaddrinfo(node, service, hints, res);
 	rc = se_real.getaddrinfo(node, service, hints, res);
-	se_inside--;
-	if (rc == 0 && node && !se_inside && se_settings.policy != SE_POLICY_KERNEL)
+	if (rc == 0 && node && se_settings.policy != SE_POLICY_KERNEL) {
+		int saved = errno;
+
 		remember_addrinfo(node, *res);
+		errno = saved;
+	}
+	se_leave();
 	return rc;
 }
 
@@ -55,8 +60,7 @@ void se_remember_hostent(const char *name, const struct hostent *h)
 	size_t n = 0;
 	char **p;
 
-	if (!h || !h->h_addr_list || se_inside ||
-	    se_settings.policy == SE_POLICY_KERNEL)
+	if (!h || !h->h_addr_list || se_settings.policy == SE_POLICY_KERNEL)
 		return;
 	if (!((h->h_addrtype == AF_INET && h->h_length == 4) ||
 	      (h->h_addrtype == AF_INET6 && h->h_length == 16)))

@@ -21,7 +21,7 @@ SE_EXPORT int socket(int domain, int type, int protocol)
 		return -1;
 	}
 	fd = se_sys.socket(domain, type, protocol);
-	if (fd >= 0 && !se_inside)
+	if (fd >= 0)
 		se_sockrec_socket(fd, domain, type);
 	return fd;
 }
@@ -37,7 +37,7 @@ SE_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 		return -1;
 	}
 	rc = se_sys.bind(fd, sa, len);
-	if (rc == 0 && !se_inside)
+	if (rc == 0)
 		se_sockrec_bind(fd, sa, len);
 	return rc;
 }

@@ -23,8 +23,6 @@ SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	}
 	int rc;
 
-	if (se_inside)
-		return se_sys.setsockopt(fd, level, name, val, len);
 	if ((level == SOL_IP && name == IP_RECVERR) ||
 	    (level == SOL_IPV6 && name == IPV6_RECVERR))
 		__atomic_store_n(&se_program_uses_recverr, true, __ATOMIC_RELAXED);

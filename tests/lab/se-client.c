@@ -2,7 +2,7 @@
  *
  *   se-client [-4|-6] [--first] [--echo-after MS] [--hostent|--hostent-r]
  *             [--alarm MS|--alarm-restart MS] [--sndtimeo MS]
- *             [--setup] [--bind ADDR[,PORT]] HOST PORT
+ *             [--setup] [--bind ADDR[,PORT]] [--longjmp MS] HOST PORT
  *
  * Tries the addresses in the resolver's order (only the first with --first),
  * one blocking connect() each, and prints one line per attempt:
@@ -18,9 +18,14 @@
  * before connect(). --setup creates the socket close-on-exec and sets
  * TCP_NODELAY, SO_KEEPALIVE and SO_RCVBUF 65536 before connect(), --bind
  * binds it; once connected, a line "socket ..." tells what the connected
- * descriptor has. Exit status 0 when connected (and echoed), 1 otherwise,
- * 2 on bad usage. */
+ * descriptor has. --longjmp gives each connect() MS milliseconds and then
+ * siglongjmp()s out of it from a SIGALRM handler, as wget --timeout does
+ * (the attempt then reads "attempt ADDRESS jumped"), and tells at the end
+ * how many descriptors were left open. Exit status 0 when connected (and
+ * echoed), 1 otherwise, 2 on bad usage. */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <setjmp.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -103,9 +108,34 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+static sigjmp_buf jump;
+
+/* The options (file scope: they live across sigsetjmp()). */
+static int family = AF_UNSPEC, first, echo_after = -1, err;
+static int hostent, alarm_ms, restart, sndtimeo, setup, jump_ms, fds_before;
+static const char *bind_to;
+
+static void on_alarm_jump(int sig)
+{
+	(void)sig;
+	siglongjmp(jump, 1);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* Builds an addrinfo list from gethostbyname2() or gethostbyname2_r(), in
  * the order they gave. */
-static struct addrinfo *resolve_hostent(const char *host, int family,
+static struct addrinfo *resolve_hostent(const char *host, int fam,
 					int port, int reentrant)
 {
 	static char buf[8192];
@@ -113,13 +143,13 @@ static struct addrinfo *resolve_hostent(const char *host, int family,
 	struct addrinfo *head = NULL, **tail = &head;
 	int herr, i;
 
-	if (family == AF_UNSPEC)
-		family = AF_INET;
+	if (fam == AF_UNSPEC)
+		fam = AF_INET;
 	if (reentrant) {
-		if (gethostbyname2_r(host, family, &he, buf, sizeof(buf), &h, &herr) != 0)
+		if (gethostbyname2_r(host, fam, &he, buf, sizeof(buf), &h, &herr) != 0)
 			h = NULL;
 	} else {
-		h = gethostbyname2(host, family);
+		h = gethostbyname2(host, fam);
 	}
 	if (!h)
 		return NULL;
@@ -128,10 +158,10 @@ static struct addrinfo *resolve_hostent(const char *host, int family,
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(ai + 1);
 		struct sockaddr_in *s4 = (struct sockaddr_in *)(ai + 1);
 
-		ai->ai_family = family;
+		ai->ai_family = fam;
 		ai->ai_socktype = SOCK_STREAM;
 		ai->ai_addr = (struct sockaddr *)(ai + 1);
-		if (family == AF_INET) {
+		if (fam == AF_INET) {
 			s4->sin_family = AF_INET;
 			s4->sin_port = htons((uint16_t)port);
 			memcpy(&s4->sin_addr, h->h_addr_list[i], 4);
@@ -148,15 +178,15 @@ static struct addrinfo *resolve_hostent(const char *host, int family,
 	return head;
 }
 
-static void free_list(struct addrinfo *res, int hostent)
+static void free_list(struct addrinfo *res, int from_hostent)
 {
-	while (hostent && res) {
+	while (from_hostent && res) {
 		struct addrinfo *next = res->ai_next;
 
 		free(res);
 		res = next;
 	}
-	if (!hostent)
+	if (!from_hostent)
 		freeaddrinfo(res);
 }
 
@@ -180,9 +210,9 @@ static int echo_line(int fd, const char *line)
 int main(int argc, char **argv)
 {
 	struct addrinfo hints, *res, *ai;
-	int family = AF_UNSPEC, first = 0, echo_after = -1, i, rc, err = 0;
-	int hostent = 0, alarm_ms = 0, restart = 0, sndtimeo = 0, setup = 0;
-	const char *bind_to = NULL;
+	int i, rc;
+
+	fds_before = count_fds();
 	double t0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -206,6 +236,8 @@ int main(int argc, char **argv)
 			sndtimeo = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--setup") == 0)
 			setup = 1;
+		else if (strcmp(argv[i], "--longjmp") == 0 && i + 1 < argc)
+			jump_ms = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
 			bind_to = argv[++i];
 		else
@@ -214,7 +246,8 @@ int main(int argc, char **argv)
 	if (argc - i != 2) {
 		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] "
 			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
-			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] HOST PORT\n");
+			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] [--longjmp MS] "
+			"HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -303,7 +336,23 @@ int main(int argc, char **argv)
 
 			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		}
+		if (jump_ms) {
+			struct itimerval it = { { 0, 0 }, { jump_ms / 1000, (jump_ms % 1000) * 1000 } };
+
+			signal(SIGALRM, on_alarm_jump);
+			if (sigsetjmp(jump, 1)) {
+				printf("attempt %s jumped %.1f\n", addr, now_ms() - t0);
+				close(fd);
+				continue;
+			}
+			setitimer(ITIMER_REAL, &it, NULL);
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			if (jump_ms) {
+				struct itimerval off = { { 0, 0 }, { 0, 0 } };
+
+				setitimer(ITIMER_REAL, &off, NULL);
+			}
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof(ss);
 			char peer[INET6_ADDRSTRLEN] = "?";
@@ -318,6 +367,11 @@ int main(int argc, char **argv)
 			if (setup || bind_to)
 				describe(fd);
 			free_list(res, hostent);
+			if (jump_ms) {
+				close(fd);
+				printf("descriptors left %d\n", count_fds() - fds_before);
+				return 0;
+			}
 			if (echo_after >= 0) {
 				struct timeval tv = { 15, 0 };
 

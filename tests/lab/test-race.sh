@@ -89,6 +89,20 @@ real_program "wget" "hello softerr" wget -q -O - --tries=1 "http://hole.lab:$LAB
 real_program "telnet" "Connected to hole.lab" telnet hole.lab $LAB_PORT
 real_program "socat" "softerr-echo" sh -c "echo softerr-echo | socat - TCP:hole.lab:$LAB_PORT"
 
+# --- A signal handler that longjmp()s out of connect() (wget --timeout) ----
+run with SOFTERR_RACE=off SOFTERR_ATTEMPT_DELAY=2 SOFTERR_LOG=1 -- \
+	"$CLIENT" -4 --longjmp 400 longjmp.lab $LAB_PORT
+check "longjmp out of connect() twice: the library recovers for the third, nothing left open" \
+	eval 'rc_is 0 && has "attempt 203.0.113.11 jumped" && has "attempt 203.0.113.41 jumped" && has "connect fd [0-9]* to 203.0.113.20 port 8080.*connected in" && has "descriptors left 0"'
+run with SOFTERR_ATTEMPT_DELAY=300ms -- "$CLIENT" -4 --longjmp 400 longjmp.lab $LAB_PORT
+check "longjmp out of a race: its private socket is closed on the next call (${MS} ms)" \
+	eval 'rc_is 0 && has "attempt 203.0.113.11 jumped" && has "result ok 203.0.113.20" && has "descriptors left 0"'
+RUN_LIMIT=10 run without -- wget -T 1 --tries=1 -q -O - "http://longjmp.lab:$LAB_PORT/"
+rc0=$RC ms0=$MS
+run with -- wget -T 1 --tries=1 -q -O - "http://longjmp.lab:$LAB_PORT/"
+check "wget -T 1 through two black holes: ${ms0} ms without softerr, ${MS} ms with" \
+	eval '[ $rc0 = 0 ] && [ $ms0 -ge 1900 ] && rc_is 0 && has "hello softerr" && faster 1000'
+
 # --- 10,000 races, 4 threads and a forked child: nothing leaked -------------
 RUN_LIMIT=120 run with SOFTERR_ATTEMPT_DELAY=10ms -- \
 	"$top_builddir/tests/lab/se-threads" hole.lab $LAB_PORT 4 2500
