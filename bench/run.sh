@@ -10,12 +10,14 @@ SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
 
 BENCH=$top_builddir/bench/bench-connect
 CLIENT=$top_builddir/tests/lab/se-client
-ROUNDS=${ROUNDS:-15}
+ROUNDS=${ROUNDS:-21}
 CONNECTS=${CONNECTS:-100000}	# per arm, split over the rounds
 LOOKUPS=${LOOKUPS:-100000}
 RUNS=${RUNS:-15}		# failover runs per scenario
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The first and third quartiles, "q1-q3".
+quartiles() { sort -n | awk '{ v[NR] = $1 } END { printf "%s-%s\n", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }'; }
 
 # ratio LABEL COMMAND...: ROUNDS rounds, bare and preloaded in turn (the
 # order swapped every round), each printing ns per operation. Prints the
@@ -34,18 +36,19 @@ ratio() {
 		bare+=("$a"); pre+=("$b")
 		r+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b / a }')")
 	done
-	printf '%-48s %9s ns %9s ns   %.3f\n' "$label" \
+	printf '%-48s %9s ns %9s ns   %.3f  (%s)\n' "$label" \
 		"$(printf '%s\n' "${bare[@]}" | median)" \
 		"$(printf '%s\n' "${pre[@]}" | median)" \
-		"$(printf '%s\n' "${r[@]}" | median)"
+		"$(printf '%s\n' "${r[@]}" | median)" \
+		"$(printf '%s\n' "${r[@]}" | quartiles)"
 }
 
 lab_up
 # Listeners for the healthy-path loops: in the server namespace, and on
 # this machine's loopback (stopped at the end; they end by themselves after
 # 15 minutes anyway).
-lab_spawn "$LAB_S" "$BENCH" serve 9090
-( setsid "$BENCH" serve 9090 </dev/null >/dev/null 2>&1 & )
+lab_spawn "$LAB_S" taskset -c 1 "$BENCH" serve 9090
+( setsid taskset -c 1 "$BENCH" serve 9090 </dev/null >/dev/null 2>&1 & )
 sleep 0.3
 
 echo "softerr $(sed -n 's/^AC_INIT(\[softerr\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac"), $(uname -r), $(nproc) CPUs"
@@ -74,12 +77,48 @@ echo "(without: the program's own loop, which waits for the kernel's first"
 echo " SYN retransmission; with: a client that tries only the first address)"
 
 echo
+echo "== Black hole first: connected through the second (median of $RUNS, ms)"
+printf '%-50s %12s %12s\n' "first address" "without" "with softerr"
+hole() {
+	local label=$1 name=$2 w=() i out
+	for i in $(seq 1 "$RUNS"); do
+		out=$(in_client env LD_PRELOAD="$SOFTERR_LIB" "$CLIENT" --first "$name" "$LAB_PORT")
+		w+=("$(printf '%s\n' "$out" | awk '/^result ok/ { print $4 }')")
+	done
+	printf '%-50s %12s %12s\n' "$label" "> 3000 (127 s)" "$(printf '%s\n' "${w[@]}" | median)"
+}
+hole "black hole, IPv4 (then IPv4)"                     hole.lab
+hole "black hole, IPv6 (then IPv6)"                     hole6.lab
+hole "black hole, IPv6 (then IPv4)"                     bhmix.lab
+hole "black hole, then ICMP, then live"                 bhicmp.lab
+echo "(attempt delay 250 ms; without softerr connect() waits for the kernel's"
+echo " 6 SYN retransmissions, about 127 s: the lab test cuts it off at 3 s)"
+
+echo
 echo "== Healthy path: bare against preloaded, $ROUNDS interleaved rounds (medians)"
-printf '%-48s %12s %12s   %s\n' "" "bare" "softerr" "ratio"
+printf '%-48s %12s %12s   %s\n' "" "bare" "softerr" "ratio (quartiles)"
 n=$((CONNECTS / ROUNDS))
 ratio "connect+close, loopback, x$CONNECTS" "$BENCH" connect "$n" 127.0.0.1 9090
 ratio "connect+close, lab via router, x$CONNECTS" ip netns exec "$LAB_C" "$BENCH" connect "$n" 203.0.113.21 9090
 ratio "getaddrinfo(localhost), hosts file, x$LOOKUPS" "$BENCH" gai $((LOOKUPS / ROUNDS)) localhost
 ratio "getaddrinfo(soft.lab), lab hosts file, x$LOOKUPS" ip netns exec "$LAB_C" "$BENCH" gai $((LOOKUPS / ROUNDS)) soft.lab
 pkill -f "$BENCH serve 9090"
+
+# The library's own work on the healthy path, in instructions (callgrind:
+# exact and repeatable, unlike time; system calls count as one each).
+if command -v valgrind >/dev/null 2>&1; then
+	( setsid taskset -c 1 "$BENCH" serve 9092 </dev/null >/dev/null 2>&1 & )
+	sleep 0.3
+	instr() {	# instr [preload] N: instructions of N loopback connects
+		LD_PRELOAD=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+			"$BENCH" connect "$2" 127.0.0.1 9092 2>&1 |
+			sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+	}
+	a=$(( $(instr "" 2000) - $(instr "" 1000) ))
+	b=$(( $(instr "$SOFTERR_LIB" 2000) - $(instr "$SOFTERR_LIB" 1000) ))
+	echo
+	echo "== User-space instructions per socket+connect+setsockopt+close, loopback"
+	echo "bare $((a / 1000)), with softerr $((b / 1000)) (callgrind)"
+	pkill -f "$BENCH serve 9092"
+fi
 exit 0

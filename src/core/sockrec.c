@@ -37,7 +37,7 @@ static void release(struct slot *s)
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 }
 
-void se_sockrec_socket(int fd, int domain, int type)
+void se_sockrec_socket(int fd, int domain, int type, int protocol)
 {
 	struct slot *s = claim(fd);
 
@@ -45,8 +45,15 @@ void se_sockrec_socket(int fd, int domain, int type)
 		return;
 	memset(&s->rec, 0, sizeof(s->rec));
 	s->rec.tracked = (domain == AF_INET || domain == AF_INET6) &&
-			 (type & 0xf) == SOCK_STREAM;
+			 (type & 0xf) == SOCK_STREAM &&
+			 (protocol == 0 || protocol == IPPROTO_TCP);
 	release(s);
+}
+
+bool se_sockrec_is_tcp(int fd)
+{
+	return fd >= 0 && fd < SE_SOCKREC_FDS &&
+	       __atomic_load_n(&slots[fd].rec.tracked, __ATOMIC_RELAXED);
 }
 
 void se_sockrec_setsockopt(int fd, int level, int name, const void *val,

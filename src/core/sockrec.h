@@ -37,8 +37,12 @@ struct se_sockrec {
 	struct se_sockopt opt[SE_SOCKREC_OPTS];
 };
 
-/* socket() returned fd for (domain, type): starts or ends its record. */
-void se_sockrec_socket(int fd, int domain, int type);
+/* socket() returned fd for (domain, type, protocol): starts or ends its
+ * record. */
+void se_sockrec_socket(int fd, int domain, int type, int protocol);
+/* Did socket() make fd as a TCP stream socket (AF_INET or AF_INET6,
+ * protocol 0 or IPPROTO_TCP)? False when it is not known. */
+bool se_sockrec_is_tcp(int fd);
 /* setsockopt()/bind() succeeded on fd: adds to its record. */
 void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 			   socklen_t len);

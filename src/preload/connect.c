@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "core/engine.h"
+#include "core/sockrec.h"
 #include "core/sys.h"
 #include "preload.h"
 
@@ -27,13 +28,18 @@ static bool loopback(const struct sockaddr *sa, socklen_t len)
 	return false;
 }
 
-/* Is fd a TCP stream socket the library should handle? One getsockopt():
- * SO_PROTOCOL is IPPROTO_TCP only for AF_INET/AF_INET6 stream sockets. */
+/* Is fd a TCP stream socket the library should handle? socket() told us,
+ * or one getsockopt() does: SO_PROTOCOL is IPPROTO_TCP only for AF_INET and
+ * AF_INET6 stream sockets. (A number whose socket was closed and reused by
+ * accept() or open() keeps its mark; connect() on those fails the same with
+ * the library as without.) */
 static bool is_tcp(int fd)
 {
 	int proto = 0;
 	socklen_t len = sizeof(proto);
 
+	if (se_sockrec_is_tcp(fd))
+		return true;
 	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
 	       proto == IPPROTO_TCP;
 }

@@ -22,7 +22,7 @@ SE_EXPORT int socket(int domain, int type, int protocol)
 	}
 	fd = se_sys.socket(domain, type, protocol);
 	if (fd >= 0)
-		se_sockrec_socket(fd, domain, type);
+		se_sockrec_socket(fd, domain, type, protocol);
 	return fd;
 }
 

@@ -29,16 +29,24 @@ START_TEST(only_tcp_streams_are_tracked)
 	struct se_sockrec rec;
 	int on = 1;
 
-	se_sockrec_socket(5, AF_INET, SOCK_DGRAM);
+	se_sockrec_socket(5, AF_INET, SOCK_DGRAM, 0);
 	se_sockrec_setsockopt(5, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	ck_assert_int_eq(se_sockrec_get(5, &rec), -1);
-	se_sockrec_socket(5, AF_UNIX, SOCK_STREAM);
+	se_sockrec_socket(5, AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(se_sockrec_get(5, &rec), -1);
-	se_sockrec_socket(5, AF_INET6, SOCK_STREAM | SOCK_CLOEXEC);
+	se_sockrec_socket(5, AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_eq(se_sockrec_get(5, &rec), 0);
 	ck_assert_uint_eq(rec.n, 0);
+	ck_assert(se_sockrec_is_tcp(5));
+	/* SCTP and MPTCP are stream sockets too, but not TCP. */
+	se_sockrec_socket(5, AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+	ck_assert(!se_sockrec_is_tcp(5));
+	se_sockrec_socket(5, AF_INET, SOCK_STREAM, 262);
+	ck_assert(!se_sockrec_is_tcp(5));
+	se_sockrec_socket(5, AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	ck_assert(se_sockrec_is_tcp(5));
 	/* Out of range: nothing known. */
-	se_sockrec_socket(SE_SOCKREC_FDS, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(SE_SOCKREC_FDS, AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(se_sockrec_get(SE_SOCKREC_FDS, &rec), -1);
 	ck_assert_int_eq(se_sockrec_get(-1, &rec), -1);
 }
@@ -49,7 +57,7 @@ START_TEST(records_in_order_and_replaces)
 	struct se_sockrec rec;
 	int on = 1, off = 0, buf = 65536;
 
-	se_sockrec_socket(7, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(7, AF_INET, SOCK_STREAM, 0);
 	se_sockrec_setsockopt(7, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	se_sockrec_setsockopt(7, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	se_sockrec_setsockopt(7, IPPROTO_TCP, TCP_NODELAY, &off, sizeof(off));
@@ -59,7 +67,7 @@ START_TEST(records_in_order_and_replaces)
 	ck_assert_int_eq(*(int *)rec.opt[0].val, 0);
 	ck_assert_int_eq(rec.opt[1].name, SO_RCVBUF);
 	/* A new socket() on the number starts over. */
-	se_sockrec_socket(7, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(7, AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(se_sockrec_get(7, &rec), 0);
 	ck_assert_uint_eq(rec.n, 0);
 }
@@ -72,11 +80,11 @@ START_TEST(what_cannot_be_recorded_makes_it_unusable)
 	int i, on = 1;
 
 	memset(big, 0, sizeof(big));
-	se_sockrec_socket(8, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(8, AF_INET, SOCK_STREAM, 0);
 	se_sockrec_setsockopt(8, IPPROTO_TCP, TCP_MD5SIG, big, sizeof(big));
 	ck_assert_int_eq(se_sockrec_get(8, &rec), -1);
 
-	se_sockrec_socket(9, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(9, AF_INET, SOCK_STREAM, 0);
 	for (i = 0; i <= SE_SOCKREC_OPTS; i++)
 		se_sockrec_setsockopt(9, SOL_SOCKET, 1000 + i, &on, sizeof(on));
 	ck_assert_int_eq(se_sockrec_get(9, &rec), -1);
@@ -88,7 +96,7 @@ START_TEST(bound_port)
 	struct se_sockrec rec;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(40000) };
 
-	se_sockrec_socket(10, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(10, AF_INET, SOCK_STREAM, 0);
 	se_sockrec_get(10, &rec);
 	ck_assert_uint_eq(se_sockrec_port(&rec), 0);
 	se_sockrec_bind(10, (struct sockaddr *)&sa, sizeof(sa));
@@ -108,7 +116,7 @@ START_TEST(replays_onto_a_new_socket)
 	int on = 1, buf = 65536, tos = 0x20, fd;
 
 	inet_pton(AF_INET, "127.0.0.1", &local.sin_addr);
-	se_sockrec_socket(11, AF_INET, SOCK_STREAM);
+	se_sockrec_socket(11, AF_INET, SOCK_STREAM, 0);
 	se_sockrec_setsockopt(11, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	se_sockrec_setsockopt(11, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	se_sockrec_setsockopt(11, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
@@ -145,7 +153,7 @@ START_TEST(ipv6_options_to_an_ipv4_socket)
 	const char *why = NULL;
 	int tclass = 0x28, only = 1, hops = 7, fd;
 
-	se_sockrec_socket(12, AF_INET6, SOCK_STREAM);
+	se_sockrec_socket(12, AF_INET6, SOCK_STREAM, 0);
 	se_sockrec_setsockopt(12, SOL_IPV6, IPV6_V6ONLY, &only, sizeof(only));
 	se_sockrec_setsockopt(12, SOL_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass));
 	se_sockrec_setsockopt(12, SOL_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops));
