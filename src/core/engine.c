@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -25,12 +24,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "engine.h"
+#include "errq.h"
 #include "icmp.h"
 #include "log.h"
 #include "policy.h"
@@ -39,19 +38,7 @@
 
 #define RTO_INITIAL_MS 1000u	/* RFC 6298 initial RTO, as Linux uses */
 #define RTO_MAX_MS 60000u
-#define DRAIN_MAX 32		/* error queue entries read per wake-up */
 #define MAX_INFLIGHT 16		/* the bound of max_attempts */
-
-enum { LVL_IP = 1, LVL_IPV6 = 2 };
-
-struct icmp_seen {
-	enum se_icmp_class cls;
-	int family;
-	uint8_t type, code;
-	int err;
-	struct se_addr offender;
-	bool has_offender;
-};
 
 struct run;
 
@@ -73,7 +60,7 @@ struct attempt {
 	bool soft_seen;
 	uint64_t t0, resend_at;
 	unsigned syn_index;	/* SYNs so far on TCP's backoff schedule */
-	struct icmp_seen icmp;	/* the last ICMP of this attempt */
+	struct se_icmp_seen icmp;	/* the last ICMP of this attempt */
 	ev_io io;
 };
 
@@ -145,7 +132,7 @@ static void close_private(int fd)
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (held.fd[i] == fd + 1)
 			held.fd[i] = 0;
-	close(fd);
+	se_sys.close(fd);
 }
 
 void se_engine_reclaim(void)
@@ -159,7 +146,7 @@ void se_engine_reclaim(void)
 		held.fd[i] = 0;
 		/* Closed only if the number still holds our socket. */
 		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == held.ino[i])
-			close(fd);
+			se_sys.close(fd);
 	}
 	if (held.loop) {
 		ev_loop_destroy(held.loop);
@@ -193,14 +180,7 @@ static unsigned recverr_level(const struct attempt *at)
 {
 	return at->family == AF_INET6 && at->ss.ss_family == AF_INET6 &&
 	       !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&at->ss)->sin6_addr)
-		? LVL_IPV6 : LVL_IP;
-}
-
-static int set_recverr(int fd, unsigned lvl, int on)
-{
-	if (lvl == LVL_IPV6)
-		return se_sys.setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof(on));
-	return se_sys.setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
+		? SE_LVL_IPV6 : SE_LVL_IP;
 }
 
 /* Turns the error queue on at lvl unless it is on already. A private
@@ -214,13 +194,13 @@ static int want_recverr(struct attempt *at, unsigned lvl)
 	if (at->lvl_known & lvl)
 		return 0;
 	if ((!at->own || at->r->ask_recverr) &&
-	    getsockopt(at->fd, lvl == LVL_IPV6 ? SOL_IPV6 : SOL_IP,
-		       lvl == LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR, &on, &len) < 0)
+	    se_sys.getsockopt(at->fd, lvl == SE_LVL_IPV6 ? SOL_IPV6 : SOL_IP,
+		       lvl == SE_LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR, &on, &len) < 0)
 		return -1;
 	at->lvl_known |= lvl;
 	if (on)
 		return 0;
-	if (set_recverr(at->fd, lvl, 1) < 0)
+	if (se_recverr_set(at->fd, lvl, 1) < 0)
 		return -1;
 	at->lvl_ours |= lvl;
 	return 0;
@@ -229,21 +209,11 @@ static int want_recverr(struct attempt *at, unsigned lvl)
 /* RECVERR off where we turned it on (which also empties the queue). */
 static void recverr_off(struct attempt *at)
 {
-	if (at->lvl_ours & LVL_IP)
-		set_recverr(at->fd, LVL_IP, 0);
-	if (at->lvl_ours & LVL_IPV6)
-		set_recverr(at->fd, LVL_IPV6, 0);
+	if (at->lvl_ours & SE_LVL_IP)
+		se_recverr_set(at->fd, SE_LVL_IP, 0);
+	if (at->lvl_ours & SE_LVL_IPV6)
+		se_recverr_set(at->fd, SE_LVL_IPV6, 0);
 	at->lvl_ours = 0;
-}
-
-static int sock_error(int fd)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		return errno;
-	return err;
 }
 
 static bool network_errno(int err)
@@ -264,69 +234,12 @@ static bool network_errno(int err)
 	return false;
 }
 
-/* Reads fd's error queue into seen[] (at most max; the rest is dropped).
- * Returns how many ICMP errors were read. */
-static size_t drain_errqueue(int fd, struct icmp_seen *seen, size_t max)
+static void log_icmp(struct attempt *at, const struct se_icmp_seen *ic)
 {
-	size_t n = 0;
-	int i;
+	char what[160];
 
-	for (i = 0; i < DRAIN_MAX; i++) {
-		char cbuf[512];
-		char data[64];
-		struct iovec iov = { data, sizeof(data) };
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-		};
-		struct cmsghdr *cm;
-
-		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-			break;
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			const struct sock_extended_err *ee;
-			const struct sockaddr *off;
-			struct icmp_seen one;
-
-			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
-			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
-				continue;
-			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
-			if (ee->ee_origin != SO_EE_ORIGIN_ICMP &&
-			    ee->ee_origin != SO_EE_ORIGIN_ICMP6)
-				continue;
-			memset(&one, 0, sizeof(one));
-			one.family = ee->ee_origin == SO_EE_ORIGIN_ICMP6 ? AF_INET6 : AF_INET;
-			one.type = ee->ee_type;
-			one.code = ee->ee_code;
-			one.err = (int)ee->ee_errno;
-			one.cls = se_icmp_classify(one.family, one.type, one.code);
-			off = SO_EE_OFFENDER(ee);
-			one.has_offender = off->sa_family != AF_UNSPEC &&
-				se_addr_from_sockaddr(&one.offender, off,
-						      sizeof(struct sockaddr_in6)) == 0;
-			if (n < max)
-				seen[n++] = one;
-		}
-	}
-	return n;
-}
-
-static void log_icmp(struct attempt *at, const struct icmp_seen *ic)
-{
-	char nbuf[48], abuf[INET6_ADDRSTRLEN], what[160];
-	size_t len;
-
-	if (!at->r->logging)
-		return;
-	len = (size_t)snprintf(what, sizeof(what), "%s %s (type %u code %u)",
-			       se_icmp_class_name(ic->cls),
-			       se_icmp_name(ic->family, ic->type, ic->code, nbuf, sizeof(nbuf)),
-			       ic->type, ic->code);
-	if (ic->has_offender && len < sizeof(what))
-		snprintf(what + len, sizeof(what) - len, " from %s",
-			 se_addr_str(&ic->offender, abuf, sizeof(abuf)));
-	note(at, what);
+	if (at->r->logging)
+		note(at, se_icmp_describe(ic, what, sizeof(what)));
 }
 
 /* Ends the attempt in the kernel whatever state it is in, and leaves the
@@ -337,8 +250,8 @@ static void reset_socket(struct attempt *at)
 	struct sockaddr sa = { .sa_family = AF_UNSPEC };
 
 	se_sys.connect(at->fd, &sa, sizeof(sa));
-	sock_error(at->fd);
-	drain_errqueue(at->fd, NULL, 0);
+	se_sock_error(at->fd);
+	se_errq_drain(at->fd, NULL, 0);
 	at->alive = false;
 }
 
@@ -387,7 +300,7 @@ static void load_candidates(struct run *r)
 		int on = 0;
 		socklen_t len = sizeof(on);
 
-		if (getsockopt(r->fd, SOL_IPV6, IPV6_V6ONLY, &on, &len) == 0)
+		if (se_sys.getsockopt(r->fd, SOL_IPV6, IPV6_V6ONLY, &on, &len) == 0)
 			r->v6only = on != 0;
 	}
 	/* Private sockets need to know all the program set on its own, and
@@ -471,7 +384,7 @@ static void connected(struct attempt *at, bool slow)
 	 * EISCONN, as the kernel's would). SO_ERROR clears a soft error the
 	 * kernel may have recorded for an earlier candidate. */
 	if (slow) {
-		sock_error(at->fd);
+		se_sock_error(at->fd);
 		se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen);
 	}
 	note(at, "connected");
@@ -731,19 +644,19 @@ static void act(struct attempt *at, enum se_action a, int err)
 static void on_socket(struct attempt *at, int ended_err)
 {
 	struct run *r = at->r;
-	struct icmp_seen seen[DRAIN_MAX];
+	struct se_icmp_seen seen[SE_ERRQ_MAX];
 	struct tcp_info ti;
 	socklen_t tlen = sizeof(ti);
-	size_t n, i, last_soft = DRAIN_MAX;
+	size_t n, i, last_soft = SE_ERRQ_MAX;
 	bool ended;
 	int err = 0;
 	enum se_action a;
 
-	n = drain_errqueue(at->fd, seen, DRAIN_MAX);
+	n = se_errq_drain(at->fd, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
 	if (ended_err)
 		ti.tcpi_state = TCP_CLOSE;
-	else if (getsockopt(at->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
+	else if (se_sys.getsockopt(at->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
 		ti.tcpi_state = TCP_CLOSE;
 	if (ti.tcpi_state == TCP_ESTABLISHED) {
 		connected(at, true);
@@ -756,13 +669,13 @@ static void on_socket(struct attempt *at, int ended_err)
 	ended = ti.tcpi_state == TCP_CLOSE;
 	if (ended) {
 		at->alive = false;
-		err = ended_err ? ended_err : sock_error(at->fd);
+		err = ended_err ? ended_err : se_sock_error(at->fd);
 	}
 	for (i = 0; i < n; i++)
 		if (seen[i].cls == SE_ICMP_SOFT)
 			last_soft = i;
 	for (i = 0; i < n; i++) {
-		const struct icmp_seen *ic = &seen[i];
+		const struct se_icmp_seen *ic = &seen[i];
 
 		at->icmp = *ic;
 		log_icmp(at, ic);
@@ -936,7 +849,7 @@ static uint64_t sndtimeo_ms(int fd)
 	struct timeval tv = { 0, 0 };
 	socklen_t len = sizeof(tv);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
+	if (se_sys.getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
 		return 0;
 	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_usec + 999) / 1000u;
 }

@@ -17,6 +17,8 @@ int se_sys_init(void)
 		int (*setsockopt)(int, int, int, const void *, socklen_t);
 		int (*bind)(int, const struct sockaddr *, socklen_t);
 		int (*socket)(int, int, int);
+		int (*getsockopt)(int, int, int, void *, socklen_t *);
+		int (*close)(int);
 	} u;
 
 	u.p = dlsym(RTLD_NEXT, "connect");
@@ -27,8 +29,12 @@ int se_sys_init(void)
 	se_sys.bind = u.bind;
 	u.p = dlsym(RTLD_NEXT, "socket");
 	se_sys.socket = u.socket;
+	u.p = dlsym(RTLD_NEXT, "getsockopt");
+	se_sys.getsockopt = u.getsockopt;
+	u.p = dlsym(RTLD_NEXT, "close");
+	se_sys.close = u.close;
 	return se_sys.connect && se_sys.setsockopt && se_sys.bind &&
-	       se_sys.socket ? 0 : -1;
+	       se_sys.socket && se_sys.getsockopt && se_sys.close ? 0 : -1;
 }
 
 uint64_t se_now_ms(void)

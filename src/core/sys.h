@@ -12,6 +12,9 @@ struct se_sys {
 			  socklen_t len);
 	int (*bind)(int fd, const struct sockaddr *sa, socklen_t len);
 	int (*socket)(int domain, int type, int protocol);
+	int (*getsockopt)(int fd, int level, int name, void *val,
+			  socklen_t *len);
+	int (*close)(int fd);
 };
 
 /* The next definitions after the caller's (dlsym RTLD_NEXT). In the

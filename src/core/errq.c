@@ -1,0 +1,92 @@
+#include "config.h"
+
+#include <errno.h>
+#include <time.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "errq.h"
+#include "sys.h"
+
+size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < SE_ERRQ_MAX; i++) {
+		char cbuf[512];
+		char data[64];
+		struct iovec iov = { data, sizeof(data) };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		};
+		struct cmsghdr *cm;
+
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			const struct sock_extended_err *ee;
+			const struct sockaddr *off;
+			struct se_icmp_seen one;
+
+			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+			if (ee->ee_origin != SO_EE_ORIGIN_ICMP &&
+			    ee->ee_origin != SO_EE_ORIGIN_ICMP6)
+				continue;
+			memset(&one, 0, sizeof(one));
+			one.family = ee->ee_origin == SO_EE_ORIGIN_ICMP6 ? AF_INET6 : AF_INET;
+			one.type = ee->ee_type;
+			one.code = ee->ee_code;
+			one.err = (int)ee->ee_errno;
+			one.cls = se_icmp_classify(one.family, one.type, one.code);
+			off = SO_EE_OFFENDER(ee);
+			one.has_offender = off->sa_family != AF_UNSPEC &&
+				se_addr_from_sockaddr(&one.offender, off,
+						      sizeof(struct sockaddr_in6)) == 0;
+			if (n < max)
+				seen[n++] = one;
+		}
+	}
+	return n;
+}
+
+int se_recverr_set(int fd, unsigned lvl, int on)
+{
+	if (lvl == SE_LVL_IPV6)
+		return se_sys.setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof(on));
+	return se_sys.setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
+}
+
+int se_sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (se_sys.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+const char *se_icmp_describe(const struct se_icmp_seen *ic, char *buf,
+			     size_t len)
+{
+	char nbuf[48], abuf[INET6_ADDRSTRLEN];
+	int n;
+
+	n = snprintf(buf, len, "%s %s (type %u code %u)",
+		     se_icmp_class_name(ic->cls),
+		     se_icmp_name(ic->family, ic->type, ic->code, nbuf, sizeof(nbuf)),
+		     ic->type, ic->code);
+	if (ic->has_offender && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " from %s",
+			 se_addr_str(&ic->offender, abuf, sizeof(abuf)));
+	return buf;
+}

@@ -1,0 +1,40 @@
+/* A socket's error queue (IP_RECVERR, IPV6_RECVERR) and its SO_ERROR. */
+#ifndef SOFTERR_CORE_ERRQ_H
+#define SOFTERR_CORE_ERRQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "icmp.h"
+#include "names.h"
+
+#define SE_ERRQ_MAX 32		/* entries read per call */
+
+enum { SE_LVL_IP = 1, SE_LVL_IPV6 = 2 };
+
+/* One ICMP error from the queue. */
+struct se_icmp_seen {
+	enum se_icmp_class cls;
+	int family;
+	uint8_t type, code;
+	int err;			/* the errno the kernel gives it */
+	struct se_addr offender;
+	bool has_offender;
+};
+
+/* Reads fd's error queue into seen[] (at most max; the rest of the batch
+ * is read and dropped). Returns how many ICMP errors were stored. */
+size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max);
+
+/* IP_RECVERR (SE_LVL_IP) or IPV6_RECVERR (SE_LVL_IPV6) on or off. */
+int se_recverr_set(int fd, unsigned lvl, int on);
+
+/* SO_ERROR, read (and so cleared); errno when it cannot be read. */
+int se_sock_error(int fd);
+
+/* "soft host-unreachable (type 3 code 1) from 192.0.2.1" into buf. */
+const char *se_icmp_describe(const struct se_icmp_seen *ic, char *buf,
+			     size_t len);
+
+#endif
