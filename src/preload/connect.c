@@ -1,4 +1,5 @@
-/* connect(): the policy for blocking TCP connects. */
+/* connect(): the policy for TCP connects, blocking (the engine) and
+ * non-blocking (the watcher). */
 #include "config.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 #include "core/engine.h"
 #include "core/sockrec.h"
+#include "core/watch.h"
 #include "core/sys.h"
 #include "preload.h"
 
@@ -64,8 +66,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!SE_ENTER())
 		return se_sys.connect(fd, sa, len);
 	saved = errno;
-	if (!is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0 ||
-	    (flags & O_NONBLOCK)) {
+	if (!is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0) {
 		se_leave();
 		errno = saved;
 		return se_sys.connect(fd, sa, len);
@@ -76,7 +77,18 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.names = &se_names;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
-	rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
+	if (flags & O_NONBLOCK) {
+		struct se_watch_ctx wctx = {
+			.settings = &se_settings,
+			.names = &se_names,
+			.program_may_use_recverr = ctx.program_may_use_recverr,
+		};
+
+		if (!se_watch_has(fd) || !se_watch_connect_again(fd, &rc))
+			rc = se_watch_connect(&wctx, fd, sa->sa_family, sa, len);
+	} else {
+		rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
+	}
 	se_leave();
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "core/engine.h"
 #include "core/log.h"
+#include "core/watch.h"
 #include "core/sys.h"
 #include "preload.h"
 
@@ -30,22 +31,38 @@ SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 			 socklen_t len);
 SE_EXPORT int socket(int domain, int type, int protocol);
 SE_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len);
+SE_EXPORT int close(int fd);
 
 static void *next_symbol(const char *name)
 {
 	return dlsym(RTLD_NEXT, name);
 }
 
-/* The candidate memory's lock must not be held by a thread that does not
- * exist in the child. */
+/* No lock may be held across fork() by a thread that does not exist in
+ * the child; the watcher's thread is not in the child at all. */
 static void before_fork(void)
 {
+	se_watch_fork_prepare();
 	pthread_mutex_lock(&se_names.lock);
 }
 
-static void after_fork(void)
+static void after_fork_parent(void)
 {
 	pthread_mutex_unlock(&se_names.lock);
+	se_watch_fork_parent();
+}
+
+static void after_fork_child(void)
+{
+	pthread_mutex_unlock(&se_names.lock);
+	se_watch_fork_child();
+}
+
+/* At exit the watcher's thread stops and its loop is freed. */
+__attribute__((destructor)) static void fini(void)
+{
+	if (ready)
+		se_watch_shutdown();
 }
 
 static char *read_env(const char *name)
@@ -70,20 +87,23 @@ static void init(void)
 	*(void **)&se_real.gethostbyname2 = next_symbol("gethostbyname2");
 	*(void **)&se_real.gethostbyname_r = next_symbol("gethostbyname_r");
 	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
+	*(void **)&se_real.dup2 = next_symbol("dup2");
+	*(void **)&se_real.dup3 = next_symbol("dup3");
 
 	if (se_sys_init() < 0 || se_sys.connect == connect ||
 	    se_sys.setsockopt == setsockopt || se_sys.socket == socket ||
 	    se_sys.bind == bind ||
 	    !se_real.getaddrinfo || !se_real.gethostbyname ||
 	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
-	    !se_real.gethostbyname2_r) {
+	    !se_real.gethostbyname2_r || !se_real.dup2 || !se_real.dup3 ||
+	    se_sys.close == close) {
 		/* Without the real functions every call would fail or recurse:
 		 * say so, and keep out of the way (wrappers cannot pass through
 		 * either, so they fail with ENOSYS). */
 		se_log_raw("softerr: the real socket functions were not found; "
 			   "softerr is inactive\n");
 	} else {
-		pthread_atfork(before_fork, after_fork, after_fork);
+		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 		ready = true;
 	}
 	errno = saved;

@@ -5,11 +5,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/sockrec.h"
 #include "core/sys.h"
+#include "core/watch.h"
 #include "preload.h"
 
 SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
@@ -30,4 +32,26 @@ SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	if (rc == 0)
 		se_sockrec_setsockopt(fd, level, name, val, len);
 	return rc;
+}
+
+/* getsockopt(SO_ERROR) on a non-blocking socket whose attempt softerr ended
+ * gives the ICMP error's errno, as the kernel would have. */
+SE_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	int err;
+
+	if (!se_ready()) {
+		if (se_sys.getsockopt)
+			return se_sys.getsockopt(fd, level, name, val, len);
+		errno = ENOSYS;
+		return -1;
+	}
+	if (level != SOL_SOCKET || name != SO_ERROR || !se_watch_has(fd) ||
+	    !val || !len || *len < sizeof(int))
+		return se_sys.getsockopt(fd, level, name, val, len);
+	if (se_watch_so_error(fd, &err) < 0)
+		return -1;
+	memcpy(val, &err, sizeof(err));
+	*len = sizeof(err);
+	return 0;
 }

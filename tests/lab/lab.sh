@@ -85,10 +85,12 @@ lab_up() {
 	ip -n "$LAB_R" addr add 2001:db8:2::1/64 dev "${LAB}d" nodad
 	ip -n "$LAB_R" link set "${LAB}b" up
 	ip -n "$LAB_R" link set "${LAB}d" up
-	# Forwarding, and ICMP without rate limits so that every SYN gets its
-	# answer: the tests count on it.
+	# Forwarding, and ICMP without rate limits (per destination, and the
+	# namespace's global budget) so that every SYN gets its answer: the
+	# tests count on it.
 	in_router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 ||
+		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+		net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=100000 ||
 		lab_fail "cannot set the router's sysctls"
 	ip -n "$LAB_R" route add 203.0.113.0/24 via 198.51.100.2
 	ip -n "$LAB_R" -6 route add 2001:db8:3::/64 via 2001:db8:2::2
@@ -150,6 +152,7 @@ lab_up() {
 	203.0.113.14 admin.lab
 	203.0.113.20 admin.lab
 	203.0.113.14 adminonly.lab
+	2001:db8:3::13 reject6only.lab
 	203.0.113.15 portonly.lab
 	203.0.113.16 refused.lab
 	203.0.113.20 refused.lab
@@ -199,7 +202,11 @@ lab_spawn() {
 lab_wait_server() {
 	local i
 	for i in $(seq 1 50); do
+		# Both families: the first exchange also settles the neighbour
+		# caches, which would otherwise delay the first test's SYN.
 		if in_client "$top_builddir/tests/lab/se-client" -4 live.lab "$LAB_PORT" \
+			>/dev/null 2>&1 &&
+		   in_client "$top_builddir/tests/lab/se-client" -6 live6.lab "$LAB_PORT" \
 			>/dev/null 2>&1; then
 			return 0
 		fi

@@ -1,0 +1,453 @@
+/* The watcher: non-blocking connects under a background libev loop.
+ *
+ * One thread, one loop (epoll backend), one lock. The thread holds the lock
+ * except while it sleeps in epoll_wait() (libev's release and acquire
+ * callbacks), so the program's threads change the table and the loop under
+ * the same lock and wake the thread with an ev_async. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "errq.h"
+#include "log.h"
+#include "policy.h"
+#include "sys.h"
+#include "watch.h"
+
+struct watched {
+	int fd;
+	enum { PENDING, VISIBLE } state;
+	unsigned lvl_ours;		/* RECVERR levels we turned on */
+	int visible_err;		/* VISIBLE: the errno the program gets */
+	bool delivered;			/* ... and SO_ERROR handed it out */
+	const struct se_settings *s;
+	struct se_addr addr;
+	uint16_t port;
+	uint64_t t0;
+	struct se_line *line;		/* the debug line, when logging */
+	ev_io io;
+	ev_timer timer;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ev_loop *loop;
+static ev_async wake;
+static pthread_t thread;
+static pid_t loop_pid;
+static struct watched *tab[SE_WATCH_FDS];
+static unsigned char has[SE_WATCH_FDS];	/* tab[fd] != NULL, lock-free */
+
+bool se_watch_has(int fd)
+{
+	return fd >= 0 && fd < SE_WATCH_FDS &&
+	       __atomic_load_n(&has[fd], __ATOMIC_RELAXED);
+}
+
+/* --- The thread ---------------------------------------------------------- */
+
+static void release_cb(struct ev_loop *l)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void acquire_cb(struct ev_loop *l)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static bool stopping;
+
+static void wake_cb(struct ev_loop *l, ev_async *w, int revents)
+{
+	/* Mostly to make the loop look at its watchers again; at exit, to
+	 * stop it (ev_break() works from inside the loop's own thread only). */
+	if (stopping)
+		ev_break(l, EVBREAK_ALL);
+}
+
+static void *thread_main(void *arg)
+{
+	pthread_mutex_lock(&lock);
+	ev_run(loop, 0);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+/* Starts the thread on first need, and again in a child after fork().
+ * Called with the lock held. Returns -1 if it cannot be had. */
+static int ensure_thread(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int rc;
+
+	if (loop && loop_pid == getpid())
+		return 0;
+	loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	if (!loop)
+		loop = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	if (!loop)
+		return -1;
+	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
+	ev_async_init(&wake, wake_cb);
+	ev_async_start(loop, &wake);
+	/* Every signal blocked in the thread: the program's handlers run in
+	 * the program's threads only. */
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&thread, &attr, thread_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		ev_loop_destroy(loop);
+		loop = NULL;
+		return -1;
+	}
+	loop_pid = getpid();
+	return 0;
+}
+
+/* --- Entries ------------------------------------------------------------- */
+
+static void recverr_off(struct watched *e)
+{
+	if (e->lvl_ours & SE_LVL_IP)
+		se_recverr_set(e->fd, SE_LVL_IP, 0);
+	if (e->lvl_ours & SE_LVL_IPV6)
+		se_recverr_set(e->fd, SE_LVL_IPV6, 0);
+	e->lvl_ours = 0;
+}
+
+static void note(struct watched *e, const char *what)
+{
+	if (e->line)
+		se_line_add(e->line, " %s at %llu ms;", what,
+			    (unsigned long long)(se_now_ms() - e->t0));
+}
+
+static void emit(struct watched *e, const char *outcome)
+{
+	char abuf[INET6_ADDRSTRLEN];
+	struct se_line out;
+
+	if (!e->line)
+		return;
+	se_line_init(&out);
+	se_line_add(&out, "softerr: non-blocking connect fd %d to %s port %u, "
+		    "policy %s:%s %s", e->fd, se_addr_str(&e->addr, abuf, sizeof(abuf)),
+		    ntohs(e->port), se_policy_name(e->s->policy), e->line->buf, outcome);
+	se_line_emit(&out);
+	free(e->line);
+	e->line = NULL;
+}
+
+/* Stops watching e's socket (with the lock held). */
+static void unwatch(struct watched *e)
+{
+	ev_io_stop(loop, &e->io);
+	ev_timer_stop(loop, &e->timer);
+}
+
+/* Forgets e entirely (with the lock held). */
+static void drop(struct watched *e)
+{
+	unwatch(e);
+	if (e->state == PENDING)
+		recverr_off(e);
+	__atomic_store_n(&has[e->fd], 0, __ATOMIC_RELAXED);
+	tab[e->fd] = NULL;
+	free(e->line);
+	free(e);
+}
+
+/* Ends the attempt now and lets the program see err: its poll(), select()
+ * or epoll wakes (the cancelled socket is in error), and SO_ERROR or a
+ * second connect() hands it err. */
+static void make_visible(struct watched *e, int err, const char *why)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+	char what[96];
+
+	unwatch(e);
+	recverr_off(e);
+	se_sys.connect(e->fd, &sa, sizeof(sa));
+	e->state = VISIBLE;
+	e->visible_err = err;
+	snprintf(what, sizeof(what), "%s, ended", why);
+	note(e, what);
+	snprintf(what, sizeof(what), "failed: %s", strerror(err));
+	emit(e, what);
+}
+
+/* Looks at e's socket: the error queue and the TCP state (with the lock
+ * held; from the thread, or from the program's getsockopt()). */
+static void examine(struct watched *e)
+{
+	struct se_icmp_seen seen[SE_ERRQ_MAX];
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+	char what[160];
+	size_t n, i;
+
+	n = se_errq_drain(e->fd, seen, SE_ERRQ_MAX);
+	memset(&ti, 0, sizeof(ti));
+	if (se_sys.getsockopt(e->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
+		ti.tcpi_state = TCP_CLOSE;
+	for (i = 0; i < n; i++) {
+		note(e, se_icmp_describe(&seen[i], what, sizeof(what)));
+		if (seen[i].cls == SE_ICMP_IGNORE)
+			continue;
+		/* A soft error ends the attempt under the policies watched
+		 * here (abort, adaptive with another address); a hard one
+		 * always. */
+		if (ti.tcpi_state == TCP_SYN_SENT) {
+			make_visible(e, seen[i].err, se_icmp_class_name(seen[i].cls));
+			return;
+		}
+	}
+	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV)
+		return;
+	/* Connected, or ended by the kernel (which then holds the error the
+	 * program reads): nothing more to do. */
+	note(e, ti.tcpi_state == TCP_ESTABLISHED ? "connected" : "ended by the kernel");
+	emit(e, ti.tcpi_state == TCP_ESTABLISHED ? "connected" : "left to the kernel");
+	drop(e);
+}
+
+static void io_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	examine(w->data);
+}
+
+static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	make_visible(w->data, ETIMEDOUT, "establishment timer ran out");
+}
+
+/* --- What the wrappers call ---------------------------------------------- */
+
+/* Does the policy end an attempt to a on the first soft error? */
+static bool ends_early(const struct se_watch_ctx *ctx, const struct se_addr *a)
+{
+	struct se_candidates c;
+
+	if (ctx->settings->policy == SE_POLICY_ABORT)
+		return true;
+	if (ctx->settings->policy != SE_POLICY_ADAPTIVE || !ctx->names)
+		return false;
+	/* adaptive: abort while the name has another address to try. */
+	se_names_candidates(ctx->names, a, se_now_ms(), &c);
+	return c.n > 1 && !c.persist_spent;
+}
+
+int se_watch_connect(const struct se_watch_ctx *ctx, int fd, int domain,
+		     const struct sockaddr *sa, socklen_t len)
+{
+	struct se_addr a;
+	struct watched *e;
+	struct pollfd pfd;
+	unsigned lvl;
+	int on = 0, err, rc, saved = errno;
+	socklen_t olen = sizeof(on);
+
+	if (fd >= SE_WATCH_FDS || se_addr_from_sockaddr(&a, sa, len) < 0 ||
+	    !ends_early(ctx, &a))
+		return se_sys.connect(fd, sa, len);
+	lvl = domain == AF_INET6 && a.family == AF_INET6 ? SE_LVL_IPV6 : SE_LVL_IP;
+	/* A program that reads the error queue itself keeps it to itself. */
+	if (ctx->program_may_use_recverr &&
+	    (se_sys.getsockopt(fd, lvl == SE_LVL_IPV6 ? SOL_IPV6 : SOL_IP,
+			       lvl == SE_LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR,
+			       &on, &olen) < 0 || on)) {
+		errno = saved;
+		return se_sys.connect(fd, sa, len);
+	}
+	if (se_recverr_set(fd, lvl, 1) < 0) {
+		errno = saved;
+		return se_sys.connect(fd, sa, len);
+	}
+	rc = se_sys.connect(fd, sa, len);
+	if (rc == 0 || errno != EINPROGRESS) {
+		err = rc == 0 ? saved : errno;
+		se_recverr_set(fd, lvl, 0);
+		errno = err;
+		return rc;
+	}
+	/* Healthy and near: often connected already. */
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
+		se_recverr_set(fd, lvl, 0);
+		errno = EINPROGRESS;
+		return -1;
+	}
+
+	e = calloc(1, sizeof(*e));
+	if (e && ctx->settings->log) {
+		e->line = malloc(sizeof(*e->line));
+		if (e->line)
+			se_line_init(e->line);
+	}
+	pthread_mutex_lock(&lock);
+	if (!e || ensure_thread() < 0) {
+		pthread_mutex_unlock(&lock);
+		if (e)
+			free(e->line);
+		free(e);
+		/* Nobody to watch it: the kernel's way. */
+		se_recverr_set(fd, lvl, 0);
+		errno = EINPROGRESS;
+		return -1;
+	}
+	if (tab[fd])
+		drop(tab[fd]);
+	e->fd = fd;
+	e->state = PENDING;
+	e->lvl_ours = lvl;
+	e->s = ctx->settings;
+	e->addr = a;
+	e->port = ((const struct sockaddr_in *)sa)->sin_port;
+	e->t0 = se_now_ms();
+	note(e, "sent");
+	ev_io_init(&e->io, io_cb, fd, EV_WRITE);
+	e->io.data = e;
+	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
+	e->timer.data = e;
+	tab[fd] = e;
+	__atomic_store_n(&has[fd], 1, __ATOMIC_RELAXED);
+	/* An error queued before the thread looks is found by its first poll. */
+	ev_io_start(loop, &e->io);
+	ev_timer_start(loop, &e->timer);
+	ev_async_send(loop, &wake);
+	pthread_mutex_unlock(&lock);
+	errno = EINPROGRESS;
+	return -1;
+}
+
+void se_watch_forget(int fd)
+{
+	if (!se_watch_has(fd))
+		return;
+	pthread_mutex_lock(&lock);
+	if (tab[fd]) {
+		if (tab[fd]->state == PENDING)
+			emit(tab[fd], "closed by the program");
+		drop(tab[fd]);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+int se_watch_so_error(int fd, int *err)
+{
+	struct watched *e;
+	socklen_t len = sizeof(*err);
+
+	pthread_mutex_lock(&lock);
+	e = tab[fd];
+	if (e && e->state == PENDING)
+		examine(e);	/* the program may be quicker than the thread */
+	e = tab[fd];
+	if (se_sys.getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &len) < 0) {
+		pthread_mutex_unlock(&lock);
+		return -1;
+	}
+	if (e && e->state == VISIBLE && !e->delivered) {
+		/* Instead of the ECONNRESET the cancel left. */
+		*err = e->visible_err;
+		e->delivered = true;
+	}
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+bool se_watch_connect_again(int fd, int *rc)
+{
+	struct watched *e;
+	bool answered = false;
+	int err = 0;
+
+	pthread_mutex_lock(&lock);
+	e = tab[fd];
+	if (e && e->state == PENDING)
+		examine(e);
+	e = tab[fd];
+	if (e && e->state == VISIBLE) {
+		/* The kernel's second connect() after a failed attempt: the
+		 * error once, or ECONNABORTED if SO_ERROR took it; the socket
+		 * can then connect anew. */
+		err = e->delivered ? ECONNABORTED : e->visible_err;
+		se_sock_error(fd);
+		drop(e);
+		answered = true;
+	}
+	pthread_mutex_unlock(&lock);
+	if (answered) {
+		*rc = -1;
+		errno = err;
+	}
+	return answered;
+}
+
+void se_watch_fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void se_watch_fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+void se_watch_fork_child(void)
+{
+	unsigned fd;
+
+	/* The sockets are the parent's too, and its thread watches them:
+	 * forget them here without touching them. The loop's descriptors are
+	 * this process's copies: closing them leaves the parent's alone. */
+	for (fd = 0; fd < SE_WATCH_FDS; fd++)
+		if (has[fd]) {
+			has[fd] = 0;
+			free(tab[fd]->line);
+			free(tab[fd]);
+			tab[fd] = NULL;
+		}
+	if (loop) {
+		ev_loop_destroy(loop);
+		loop = NULL;
+	}
+	loop_pid = 0;
+	pthread_mutex_init(&lock, NULL);
+}
+
+void se_watch_shutdown(void)
+{
+	struct timespec until;
+
+	if (!loop || loop_pid != getpid() || pthread_mutex_trylock(&lock) != 0)
+		return;
+	stopping = true;
+	ev_async_send(loop, &wake);
+	pthread_mutex_unlock(&lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
+		ev_loop_destroy(loop);
+		loop = NULL;
+	}
+}
