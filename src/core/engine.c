@@ -814,6 +814,12 @@ static bool restartable(const struct run *r)
 	for (sig = 1; sig < NSIG; sig++) {
 		struct sigaction sa;
 
+		/* Faults come from the thread's own instructions, never in
+		 * the middle of a wait: their handlers (crash reporters,
+		 * sanitizers) say nothing about this interruption. */
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+		    sig == SIGILL || sig == SIGTRAP || sig == SIGSYS)
+			continue;
 		if (sigaction(sig, NULL, &sa) < 0)
 			continue;
 		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)

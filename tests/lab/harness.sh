@@ -5,6 +5,8 @@ CLIENT=$top_builddir/tests/lab/se-client
 [ -x "$CLIENT" ] || lab_fail "$CLIENT not built"
 [ -f "$SOFTERR_LIB" ] || lab_fail "$SOFTERR_LIB not built"
 
+# SOFTERR_PRELOAD, if set, is the whole LD_PRELOAD of the runs with the
+# library (a sanitizer's runtime first, for a sanitized build).
 passed=0
 failed=0
 # The kernel's first SYN retransmission comes after 1 s: "before it" is the
@@ -19,7 +21,7 @@ run() {
 	shift
 	while [ "$1" != -- ]; do envs+=("$1"); shift; done
 	shift
-	[ "$mode" = with ] && envs+=("LD_PRELOAD=$SOFTERR_LIB")
+	[ "$mode" = with ] && envs+=("LD_PRELOAD=${SOFTERR_PRELOAD:-$SOFTERR_LIB}")
 	t0=$(now_ms)
 	OUT=$(in_client env "${envs[@]}" timeout "${RUN_LIMIT:-40}" "$@" 2>&1 </dev/null)
 	RC=$?
