@@ -37,24 +37,30 @@ static void release(struct slot *s)
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
 }
 
+bool se_sockrec_is_tcp(int fd)
+{
+	return fd >= 0 && fd < SE_SOCKREC_FDS &&
+	       __atomic_load_n(&slots[fd].rec.tracked, __ATOMIC_RELAXED);
+}
+
 void se_sockrec_socket(int fd, int domain, int type, int protocol)
 {
 	struct slot *s = claim(fd);
 
 	if (!s)
 		return;
-	memset(&s->rec, 0, sizeof(s->rec));
-	s->rec.tracked = (domain == AF_INET || domain == AF_INET6) &&
+	/* A fresh record: the options past n and the address unless bound
+	 * are never read. tracked is read without the busy flag. */
+	s->rec.unusable = false;
+	s->rec.bound = false;
+	s->rec.n = 0;
+	__atomic_store_n(&s->rec.tracked,
+			 (domain == AF_INET || domain == AF_INET6) &&
 			 (type & 0xf) == SOCK_STREAM &&
-			 (protocol == 0 || protocol == IPPROTO_TCP);
+			 (protocol == 0 || protocol == IPPROTO_TCP), __ATOMIC_RELAXED);
 	release(s);
 }
 
-bool se_sockrec_is_tcp(int fd)
-{
-	return fd >= 0 && fd < SE_SOCKREC_FDS &&
-	       __atomic_load_n(&slots[fd].rec.tracked, __ATOMIC_RELAXED);
-}
 
 void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 			   socklen_t len)
@@ -63,7 +69,7 @@ void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 	struct se_sockopt *o;
 	unsigned i;
 
-	if (fd < 0 || fd >= SE_SOCKREC_FDS || !slots[fd].rec.tracked)
+	if (!se_sockrec_is_tcp(fd))
 		return;
 	s = claim(fd);
 	if (!s)
@@ -96,7 +102,7 @@ void se_sockrec_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct slot *s;
 
-	if (fd < 0 || fd >= SE_SOCKREC_FDS || !slots[fd].rec.tracked)
+	if (!se_sockrec_is_tcp(fd))
 		return;
 	s = claim(fd);
 	if (!s)
@@ -119,7 +125,7 @@ int se_sockrec_get(int fd, struct se_sockrec *out)
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (fd < 0 || fd >= SE_SOCKREC_FDS || !slots[fd].rec.tracked)
+	if (!se_sockrec_is_tcp(fd))
 		return -1;
 	s = claim(fd);
 	if (!s)
