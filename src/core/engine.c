@@ -206,16 +206,6 @@ static int want_recverr(struct attempt *at, unsigned lvl)
 	return 0;
 }
 
-/* RECVERR off where we turned it on (which also empties the queue). */
-static void recverr_off(struct attempt *at)
-{
-	if (at->lvl_ours & SE_LVL_IP)
-		se_recverr_set(at->fd, SE_LVL_IP, 0);
-	if (at->lvl_ours & SE_LVL_IPV6)
-		se_recverr_set(at->fd, SE_LVL_IPV6, 0);
-	at->lvl_ours = 0;
-}
-
 static bool network_errno(int err)
 {
 	switch (err) {
@@ -348,7 +338,7 @@ static void release(struct attempt *at)
 		ev_io_stop(r->loop, &at->io);
 	if (at->own) {
 		reset_socket(at);
-		recverr_off(at);
+		se_recverr_restore(at->fd, &at->lvl_ours);
 	} else {
 		close_private(at->fd);
 	}
@@ -395,7 +385,7 @@ static void connected(struct attempt *at, bool slow)
 		}
 	if (r->loop)
 		ev_io_stop(r->loop, &at->io);
-	recverr_off(at);
+	se_recverr_restore(at->fd, &at->lvl_ours);
 	if (!at->own) {
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 
@@ -464,7 +454,7 @@ static void send_syn(struct attempt *at)
 		 * socket is left as it was. */
 		int err = errno;
 
-		recverr_off(at);
+		se_recverr_restore(at->fd, &at->lvl_ours);
 		at->fd = -1;
 		r->inflight--;
 		r->last_err = err;
@@ -735,10 +725,31 @@ static struct attempt *own_attempt(struct run *r)
 	return NULL;
 }
 
+/* Ends the run's private attempts and leaves the program's, if it is in
+ * flight, to the kernel, as an interrupted or timed-out connect() leaves
+ * it. Returns whether the program's attempt was left running. */
+static bool leave_to_kernel(struct run *r, const char *why)
+{
+	struct attempt *own = own_attempt(r);
+	bool left = own && own->alive;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && !(left && &r->att[i] == own))
+			release(&r->att[i]);
+	if (left) {
+		note(own, why);
+		ev_io_stop(r->loop, &own->io);
+		se_recverr_restore(own->fd, &own->lvl_ours);
+		own->fd = -1;
+		r->inflight--;
+	}
+	return left;
+}
+
 static void on_time(struct run *r)
 {
 	uint64_t now = se_now_ms();
-	struct attempt *own;
 	unsigned i;
 
 	if (now >= r->deadline) {
@@ -754,17 +765,8 @@ static void on_time(struct run *r)
 	}
 	if (r->sndtimeo_deadline && now >= r->sndtimeo_deadline) {
 		/* SO_SNDTIMEO ran out: the kernel answers EINPROGRESS and lets
-		 * its attempt go on; the private ones end here. */
-		own = own_attempt(r);
-		for (i = 0; i < MAX_INFLIGHT; i++)
-			if (r->att[i].fd >= 0 && (&r->att[i] != own || !own->alive))
-				release(&r->att[i]);
-		if (own && own->fd >= 0) {
-			note(own, "SO_SNDTIMEO ran out, left to the kernel");
-			ev_io_stop(r->loop, &own->io);
-			recverr_off(own);
-			own->fd = -1;
-			r->inflight--;
+		 * its attempt go on. */
+		if (leave_to_kernel(r, "SO_SNDTIMEO ran out, left to the kernel")) {
 			finish(r, LEFT_IN_PROGRESS, EINPROGRESS);
 		} else {
 			r->last_err = ETIMEDOUT;
@@ -834,19 +836,7 @@ static bool restartable(const struct run *r)
  * interrupted connect(); the private ones end. */
 static void interrupted(struct run *r)
 {
-	struct attempt *own = own_attempt(r);
-	unsigned i;
-
-	for (i = 0; i < MAX_INFLIGHT; i++)
-		if (r->att[i].fd >= 0 && (&r->att[i] != own || !own->alive))
-			release(&r->att[i]);
-	if (own && own->fd >= 0) {
-		note(own, "interrupted, left to the kernel");
-		ev_io_stop(r->loop, &own->io);
-		recverr_off(own);
-		own->fd = -1;
-		r->inflight--;
-	}
+	leave_to_kernel(r, "interrupted, left to the kernel");
 	finish(r, LEFT_IN_PROGRESS, EINTR);
 }
 
@@ -998,7 +988,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			if (r.logging)
 				emit_log(&r, "no event loop, left to the kernel");
 			if (first->fd >= 0)
-				recverr_off(first);
+				se_recverr_restore(first->fd, &first->lvl_ours);
 			fcntl(fd, F_SETFL, flags);
 			return se_sys.connect(fd, sa, len);
 		}

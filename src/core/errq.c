@@ -65,6 +65,15 @@ int se_recverr_set(int fd, unsigned lvl, int on)
 	return se_sys.setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
 }
 
+void se_recverr_restore(int fd, unsigned *lvl_ours)
+{
+	if (*lvl_ours & SE_LVL_IP)
+		se_recverr_set(fd, SE_LVL_IP, 0);
+	if (*lvl_ours & SE_LVL_IPV6)
+		se_recverr_set(fd, SE_LVL_IPV6, 0);
+	*lvl_ours = 0;
+}
+
 int se_sock_error(int fd)
 {
 	int err = 0;

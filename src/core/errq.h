@@ -30,6 +30,10 @@ size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max);
 /* IP_RECVERR (SE_LVL_IP) or IPV6_RECVERR (SE_LVL_IPV6) on or off. */
 int se_recverr_set(int fd, unsigned lvl, int on);
 
+/* Turns off the RECVERR levels in *lvl_ours (those softerr turned on; the
+ * program's own stay), which also empties the queue; *lvl_ours becomes 0. */
+void se_recverr_restore(int fd, unsigned *lvl_ours);
+
 /* SO_ERROR, read (and so cleared); errno when it cannot be read. */
 int se_sock_error(int fd);
 

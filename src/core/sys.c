@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "sys.h"
@@ -9,32 +10,30 @@ struct se_sys se_sys;
 
 int se_sys_init(void)
 {
-	/* dlsym returns void *; the cast through a union keeps -Wpedantic quiet
-	 * about object-to-function pointer conversion. */
-	union {
-		void *p;
-		int (*connect)(int, const struct sockaddr *, socklen_t);
-		int (*setsockopt)(int, int, int, const void *, socklen_t);
-		int (*bind)(int, const struct sockaddr *, socklen_t);
-		int (*socket)(int, int, int);
-		int (*getsockopt)(int, int, int, void *, socklen_t *);
-		int (*close)(int);
-	} u;
+	static const struct {
+		const char *name;
+		size_t offset;
+	} wanted[] = {
+		{ "connect", offsetof(struct se_sys, connect) },
+		{ "setsockopt", offsetof(struct se_sys, setsockopt) },
+		{ "bind", offsetof(struct se_sys, bind) },
+		{ "socket", offsetof(struct se_sys, socket) },
+		{ "getsockopt", offsetof(struct se_sys, getsockopt) },
+		{ "close", offsetof(struct se_sys, close) },
+	};
+	size_t i;
+	int rc = 0;
 
-	u.p = dlsym(RTLD_NEXT, "connect");
-	se_sys.connect = u.connect;
-	u.p = dlsym(RTLD_NEXT, "setsockopt");
-	se_sys.setsockopt = u.setsockopt;
-	u.p = dlsym(RTLD_NEXT, "bind");
-	se_sys.bind = u.bind;
-	u.p = dlsym(RTLD_NEXT, "socket");
-	se_sys.socket = u.socket;
-	u.p = dlsym(RTLD_NEXT, "getsockopt");
-	se_sys.getsockopt = u.getsockopt;
-	u.p = dlsym(RTLD_NEXT, "close");
-	se_sys.close = u.close;
-	return se_sys.connect && se_sys.setsockopt && se_sys.bind &&
-	       se_sys.socket && se_sys.getsockopt && se_sys.close ? 0 : -1;
+	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		void *p = dlsym(RTLD_NEXT, wanted[i].name);
+
+		/* Stored as the function pointer it is: POSIX guarantees that
+		 * dlsym()'s object pointer converts to one. */
+		*(void **)((char *)&se_sys + wanted[i].offset) = p;
+		if (!p)
+			rc = -1;
+	}
+	return rc;
 }
 
 uint64_t se_now_ms(void)

@@ -124,15 +124,6 @@ static int ensure_thread(void)
 
 /* --- Entries ------------------------------------------------------------- */
 
-static void recverr_off(struct watched *e)
-{
-	if (e->lvl_ours & SE_LVL_IP)
-		se_recverr_set(e->fd, SE_LVL_IP, 0);
-	if (e->lvl_ours & SE_LVL_IPV6)
-		se_recverr_set(e->fd, SE_LVL_IPV6, 0);
-	e->lvl_ours = 0;
-}
-
 static void note(struct watched *e, const char *what)
 {
 	if (e->line)
@@ -168,7 +159,7 @@ static void drop(struct watched *e)
 {
 	unwatch(e);
 	if (e->state == PENDING)
-		recverr_off(e);
+		se_recverr_restore(e->fd, &e->lvl_ours);
 	__atomic_store_n(&has[e->fd], 0, __ATOMIC_RELAXED);
 	tab[e->fd] = NULL;
 	free(e->line);
@@ -184,7 +175,7 @@ static void make_visible(struct watched *e, int err, const char *why)
 	char what[96];
 
 	unwatch(e);
-	recverr_off(e);
+	se_recverr_restore(e->fd, &e->lvl_ours);
 	se_sys.connect(e->fd, &sa, sizeof(sa));
 	e->state = VISIBLE;
 	e->visible_err = err;

@@ -48,6 +48,21 @@ rc_is() { [ "$RC" = "$1" ]; }
 faster() { [ "$MS" -lt "$1" ]; }
 slower() { [ "$MS" -ge "$1" ]; }
 
+# compare_real WHAT EXPECT SLOW_MS FAST_MS command...: an unmodified
+# program, without the library (cut off after $WITHOUT_LIMIT s, 40 unless
+# set) and with it. Passes when, without, it ended with status
+# $WITHOUT_RC (0 unless set) after at least SLOW_MS, and, with, it
+# succeeded in under FAST_MS and printed EXPECT.
+compare_real() {
+	local what=$1 expect=$2 slow=$3 fast=$4 rc0 ms0
+	shift 4
+	RUN_LIMIT=${WITHOUT_LIMIT:-40} run without -- "$@"
+	rc0=$RC ms0=$MS
+	run with -- "$@"
+	check "$what: without softerr ${ms0} ms (rc $rc0), with ${MS} ms" \
+		eval '[ $rc0 = ${WITHOUT_RC:-0} ] && [ $ms0 -ge $slow ] && rc_is 0 && faster $fast && has "$expect"'
+}
+
 # The closing line; the exit status says whether everything passed.
 summary() {
 	echo "$passed passed, $failed failed"

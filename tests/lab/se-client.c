@@ -23,8 +23,9 @@
  * (the attempt then reads "attempt ADDRESS jumped"), and tells at the end
  * how many descriptors were left open. Exit status 0 when connected (and
  * echoed), 1 otherwise, 2 on bad usage. */
+#include "config.h"
+
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <setjmp.h>
 #include <errno.h>
 #include <netdb.h>
@@ -40,32 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static const char *errname(int e)
-{
-	switch (e) {
-	case ENETUNREACH: return "ENETUNREACH";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EPROTO: return "EPROTO";
-	case EINTR: return "EINTR";
-	case EINPROGRESS: return "EINPROGRESS";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case ECONNRESET: return "ECONNRESET";
-	case EPIPE: return "EPIPE";
-	case EAGAIN: return "EAGAIN";
-	}
-	return "EOTHER";
-}
+#include "labutil.h"
 
 static int opt(int fd, int level, int name)
 {
@@ -119,18 +95,6 @@ static void on_alarm_jump(int sig)
 {
 	(void)sig;
 	siglongjmp(jump, 1);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
 }
 
 /* Builds an addrinfo list from gethostbyname2() or gethostbyname2_r(), in
@@ -212,7 +176,7 @@ int main(int argc, char **argv)
 	struct addrinfo hints, *res, *ai;
 	int i, rc;
 
-	fds_before = count_fds();
+	fds_before = lab_count_fds();
 	double t0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -253,7 +217,7 @@ int main(int argc, char **argv)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
-	t0 = now_ms();
+	t0 = lab_now_ms();
 	if (hostent) {
 		res = resolve_hostent(argv[i], family, atoi(argv[i + 1]), hostent == 2);
 		if (!res) {
@@ -341,7 +305,7 @@ int main(int argc, char **argv)
 
 			signal(SIGALRM, on_alarm_jump);
 			if (sigsetjmp(jump, 1)) {
-				printf("attempt %s jumped %.1f\n", addr, now_ms() - t0);
+				printf("attempt %s jumped %.1f\n", addr, lab_now_ms() - t0);
 				close(fd);
 				continue;
 			}
@@ -362,14 +326,14 @@ int main(int argc, char **argv)
 					  (void *)&((struct sockaddr_in *)&ss)->sin_addr :
 					  (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
 					  peer, sizeof(peer));
-			printf("attempt %s ok %.1f\n", addr, now_ms() - t0);
-			printf("result ok %s %.1f\n", peer, now_ms() - t0);
+			printf("attempt %s ok %.1f\n", addr, lab_now_ms() - t0);
+			printf("result ok %s %.1f\n", peer, lab_now_ms() - t0);
 			if (setup || bind_to)
 				describe(fd);
 			free_list(res, hostent);
 			if (jump_ms) {
 				close(fd);
-				printf("descriptors left %d\n", count_fds() - fds_before);
+				printf("descriptors left %d\n", lab_count_fds() - fds_before);
 				return 0;
 			}
 			if (echo_after >= 0) {
@@ -377,12 +341,12 @@ int main(int argc, char **argv)
 
 				setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 				if (echo_line(fd, "one\n") < 0) {
-					printf("echo fail %s\n", errname(errno));
+					printf("echo fail %s\n", lab_errname(errno));
 					return 1;
 				}
 				usleep((useconds_t)echo_after * 1000);
 				if (echo_line(fd, "two\n") < 0) {
-					printf("echo fail %s\n", errname(errno));
+					printf("echo fail %s\n", lab_errname(errno));
 					return 1;
 				}
 				printf("echo ok\n");
@@ -391,10 +355,10 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		err = errno;
-		printf("attempt %s %s %.1f\n", addr, errname(err), now_ms() - t0);
+		printf("attempt %s %s %.1f\n", addr, lab_errname(err), lab_now_ms() - t0);
 		close(fd);
 	}
 	free_list(res, hostent);
-	printf("result fail %s %.1f\n", errname(err), now_ms() - t0);
+	printf("result fail %s %.1f\n", lab_errname(err), lab_now_ms() - t0);
 	return 1;
 }

@@ -26,33 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static const char *errname(int e)
-{
-	static char buf[16];
-
-	switch (e) {
-	case 0: return "0";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ECONNRESET: return "ECONNRESET";
-	case ECONNABORTED: return "ECONNABORTED";
-	case EISCONN: return "EISCONN";
-	case EALREADY: return "EALREADY";
-	case EINPROGRESS: return "EINPROGRESS";
-	}
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
+#include "labutil.h"
 
 /* Waits for fd to be writable (or in error); 1 when it is, 0 on timeout. */
 static int wait_for(int fd, const char *mode, int ms)
@@ -123,7 +97,7 @@ int main(int argc, char **argv)
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	t0 = now_ms();
+	t0 = lab_now_ms();
 	if (getaddrinfo(argv[i], argv[i + 1], &hints, &res) != 0) {
 		printf("result fail resolve\n");
 		return 1;
@@ -140,23 +114,23 @@ int main(int argc, char **argv)
 			  addr, sizeof(addr));
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
 			err = errno;
-			printf("attempt %s %s %.1f immediately\n", addr, errname(err), now_ms() - t0);
+			printf("attempt %s %s %.1f immediately\n", addr, lab_errname(err), lab_now_ms() - t0);
 			close(fd);
 			continue;
 		}
 		if (!wait_for(fd, mode, timeout)) {
 			err = ETIMEDOUT;
-			printf("attempt %s timeout %.1f\n", addr, now_ms() - t0);
+			printf("attempt %s timeout %.1f\n", addr, lab_now_ms() - t0);
 			close(fd);
 			continue;
 		}
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len);
 		again_rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
 		again_err = again_rc < 0 ? errno : 0;
-		printf("attempt %s %s %.1f again %s\n", addr, so ? errname(so) : "ok",
-		       now_ms() - t0, errname(again_err));
+		printf("attempt %s %s %.1f again %s\n", addr, so ? lab_errname(so) : "ok",
+		       lab_now_ms() - t0, lab_errname(again_err));
 		if (so == 0) {
-			printf("result ok %s %.1f\n", addr, now_ms() - t0);
+			printf("result ok %s %.1f\n", addr, lab_now_ms() - t0);
 			close(fd);
 			freeaddrinfo(res);
 			return 0;
@@ -165,6 +139,6 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	freeaddrinfo(res);
-	printf("result fail %s %.1f\n", errname(err), now_ms() - t0);
+	printf("result fail %s %.1f\n", lab_errname(err), lab_now_ms() - t0);
 	return 1;
 }

@@ -5,8 +5,9 @@
  *
  * LIVE4/LIVE6: addresses with a listener on PORT; NAME: a name whose first
  * address is dead and second alive (the library fails over there). */
+#include "config.h"
+
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "labutil.h"
 
 static void show(const char *what, int fd, int rc, int err)
 {
@@ -56,18 +59,6 @@ static struct sockaddr_storage addr(const char *a, int port, socklen_t *len)
 		e_ = errno;                                   \
 		show(what, fd, rc_, e_);                      \
 	} while (0)
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 int main(int argc, char **argv)
 {
@@ -124,7 +115,7 @@ int main(int argc, char **argv)
 
 	/* Managed connects (with the library they fail over): no descriptor
 	 * may be left behind. */
-	before = count_fds();
+	before = lab_count_fds();
 	for (i = 0; i < 300; i++) {
 		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
 
@@ -135,7 +126,7 @@ int main(int argc, char **argv)
 		close(fd);
 		freeaddrinfo(res);
 	}
-	leaked = count_fds() - before;
+	leaked = lab_count_fds() - before;
 	printf("%-34s %d\n", "descriptors left after 300", leaked);
 	return 0;
 }

@@ -8,7 +8,8 @@
  * (NAME's first address is dead, the second alive). Prints "threads ok N"
  * with the number of connects, and "descriptors left K". Exit 0 when all
  * connected and nothing leaked. */
-#include <dirent.h>
+#include "config.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <netdb.h>
@@ -19,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "labutil.h"
 
 static const char *name, *port;
 static int connects, nonblocking;
@@ -78,18 +81,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	pthread_t *t;
@@ -123,7 +114,7 @@ int main(int argc, char **argv)
 		if (getaddrinfo(name, port, &hints, &early) != 0)
 			return 1;
 	}
-	before = count_fds();
+	before = lab_count_fds();
 	for (i = 0; i < n; i++)
 		pthread_create(&t[i], NULL, worker, NULL);
 	/* fork() while the others are inside connect(): the child must not
@@ -147,8 +138,8 @@ int main(int argc, char **argv)
 		status = 1;
 	printf("threads %s %d, child %s\n", failures ? "failed" : "ok", n * connects,
 	       status == 0 ? "ok" : "failed");
-	printf("descriptors left %d\n", count_fds() - before);
+	printf("descriptors left %d\n", lab_count_fds() - before);
 	freeaddrinfo(early);
 	free(t);
-	return failures || status || count_fds() != before;
+	return failures || status || lab_count_fds() != before;
 }

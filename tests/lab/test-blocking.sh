@@ -88,18 +88,9 @@ check "SO_SNDTIMEO: EINPROGRESS with softerr (${MS} ms)" \
 	eval 'has "attempt 203.0.113.11 EINPROGRESS" && slower 450 && faster 1500'
 
 # --- Real, unmodified programs from Debian --------------------------------
-real_program() {
-	local what=$1 expect=$2
-	shift 2
-	run without -- "$@"
-	local rc0=$RC ms0=$MS
-	run with -- "$@"
-	check "$what: without softerr ${ms0} ms (rc $rc0), with ${MS} ms" \
-		eval '[ $rc0 = 0 ] && [ $ms0 -ge $BEFORE_MS ] && rc_is 0 && faster $BEFORE_MS && has "$expect"'
-}
-real_program "wget" "hello softerr" wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
-real_program "wget IPv6" "hello softerr" wget -6 -q -O - --tries=1 "http://reject6.lab:$LAB_PORT/"
-real_program "telnet" "Connected to soft.lab" telnet soft.lab $LAB_PORT
+compare_real "wget" "hello softerr" $BEFORE_MS $BEFORE_MS wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
+compare_real "wget IPv6" "hello softerr" $BEFORE_MS $BEFORE_MS wget -6 -q -O - --tries=1 "http://reject6.lab:$LAB_PORT/"
+compare_real "telnet" "Connected to soft.lab" $BEFORE_MS $BEFORE_MS telnet soft.lab $LAB_PORT
 # socat tries the first address only: without softerr it fails.
 run without -- sh -c "echo softerr-echo | socat - TCP:soft.lab:$LAB_PORT"
 rc0=$RC

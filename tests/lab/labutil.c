@@ -1,0 +1,52 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "labutil.h"
+
+double lab_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int lab_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+const char *lab_errname(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} names[] = {
+		{ 0, "0" }, { ENETUNREACH, "ENETUNREACH" },
+		{ EHOSTUNREACH, "EHOSTUNREACH" }, { ECONNREFUSED, "ECONNREFUSED" },
+		{ ETIMEDOUT, "ETIMEDOUT" }, { EPROTO, "EPROTO" }, { EINTR, "EINTR" },
+		{ EINPROGRESS, "EINPROGRESS" }, { EACCES, "EACCES" }, { EPERM, "EPERM" },
+		{ ECONNRESET, "ECONNRESET" }, { ECONNABORTED, "ECONNABORTED" },
+		{ EISCONN, "EISCONN" }, { EALREADY, "EALREADY" }, { EPIPE, "EPIPE" },
+		{ EAGAIN, "EAGAIN" },
+	};
+	static __thread char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
