@@ -135,23 +135,29 @@ ratio "connect+close, loopback, x$CONNECTS" "$BENCH" connect "$n" 127.0.0.1 9090
 ratio "connect+close, lab via router, x$CONNECTS" ip netns exec "$LAB_C" "$BENCH" connect "$n" 203.0.113.21 9090
 ratio "getaddrinfo(localhost), hosts file, x$LOOKUPS" "$BENCH" gai $((LOOKUPS / ROUNDS)) localhost
 ratio "getaddrinfo(soft.lab), lab hosts file, x$LOOKUPS" ip netns exec "$LAB_C" "$BENCH" gai $((LOOKUPS / ROUNDS)) soft.lab
-pkill -f "$BENCH serve 9090"
-
 # The library's own work on the healthy path, in instructions (callgrind:
 # exact and repeatable, unlike time; system calls count as one each).
 if command -v valgrind >/dev/null 2>&1; then
 	( setsid taskset -c 1 "$BENCH" serve 9092 </dev/null >/dev/null 2>&1 & )
 	sleep 0.3
-	instr() {	# instr [preload] N: instructions of N loopback connects
-		LD_PRELOAD=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-			"$BENCH" connect "$2" 127.0.0.1 9092 2>&1 |
+	instr() {	# instr [preload] N ADDR PORT [ip netns exec NS]: instructions of N connects
+		local pre=$1 n=$2 addr=$3 port=$4
+		shift 4
+		"$@" env LD_PRELOAD="$pre" valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+			"$BENCH" connect "$n" "$addr" "$port" 2>&1 |
 			sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 	}
-	a=$(( $(instr "" 2000) - $(instr "" 1000) ))
-	b=$(( $(instr "$SOFTERR_LIB" 2000) - $(instr "$SOFTERR_LIB" 1000) ))
+	per() {		# per ADDR PORT [ip netns exec NS]: "bare N, with softerr M"
+		local a b
+		a=$(( $(instr "" 2000 "$@") - $(instr "" 1000 "$@") ))
+		b=$(( $(instr "$SOFTERR_LIB" 2000 "$@") - $(instr "$SOFTERR_LIB" 1000 "$@") ))
+		echo "bare $((a / 1000)), with softerr $((b / 1000))"
+	}
 	echo
-	echo "== User-space instructions per socket+connect+setsockopt+close, loopback"
-	echo "bare $((a / 1000)), with softerr $((b / 1000)) (callgrind)"
+	echo "== User-space instructions per socket+connect+setsockopt+close (callgrind)"
+	echo "loopback (passed through):     $(per 127.0.0.1 9092)"
+	echo "through the lab (the engine):  $(per 203.0.113.21 9090 ip netns exec "$LAB_C")"
 	pkill -f "$BENCH serve 9092"
 fi
+pkill -f "$BENCH serve 9090"
 exit 0

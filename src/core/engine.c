@@ -20,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -73,16 +74,12 @@ struct run {
 	int errno_in;		/* errno at entry, given back on success */
 	bool ask_recverr;	/* the program may have set RECVERR itself */
 
-	struct se_candidates cand;
 	bool cand_loaded;
 	bool v6only;		/* the program's AF_INET6 socket is v6-only */
-	struct se_sockrec rec;	/* what the program set, for private sockets */
 	bool can_private;	/* attempts on private sockets are possible */
 	unsigned cap;		/* attempts in flight at most */
 	size_t next;		/* the next candidate to start */
 	uint64_t stagger_at;	/* when the next candidate starts anyway */
-
-	struct attempt att[MAX_INFLIGHT];
 	unsigned inflight;
 
 	uint64_t t0, deadline, sndtimeo_deadline;
@@ -94,11 +91,16 @@ struct run {
 	int fail_errno;
 
 	bool logging;
-	struct se_line line;
-
 	struct ev_loop *loop;
 	ev_timer timer;
 	bool fired;
+
+	/* Large, and set up only as far as used: everything above is zeroed
+	 * at the start of each connect(), nothing below. */
+	struct se_candidates cand;
+	struct se_sockrec rec;	/* what the program set, for private sockets */
+	struct attempt att[MAX_INFLIGHT];
+	struct se_line line;
 };
 
 /* What this thread's run holds that outlives its stack frame: the private
@@ -935,9 +937,11 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	unsigned i;
 	int err;
 
-	memset(&r, 0, sizeof(r));
+	memset(&r, 0, offsetof(struct run, cand));
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		r.att[i].fd = -1;
+	r.cand.name[0] = '\0';
+	r.cand.persist_spent = false;
 	r.errno_in = errno;
 	r.s = ctx->settings;
 	r.names = ctx->names;
