@@ -5,8 +5,8 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
-SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
 . "$top_srcdir/tests/lab/lab.sh"
+RUN=$top_builddir/src/tools/softerr-run
 
 timed() {	# timed LABEL [VAR=value ...] -- command...: runs in the client
 	local label=$1 envs=() t0 out rc
@@ -29,14 +29,13 @@ The name soft.lab has two addresses, in this order (the client's hosts file):
 The program is Debian's wget, unmodified. It tries the addresses in order.
 
 EOT
-echo "wget -O - http://soft.lab:$LAB_PORT/"
+echo "wget -O - http://soft.lab:$LAB_PORT/   (with softerr: softerr-run -v wget ...)"
 timed "without softerr" -- wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
-timed "with softerr" "LD_PRELOAD=$SOFTERR_LIB" SOFTERR_LOG=1 -- \
-	wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
+timed "with softerr" -- "$RUN" -v wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
 echo
 echo "socat - TCP:soft.lab:$LAB_PORT   (socat tries the first address only)"
 timed "without softerr" -- sh -c "echo hello | socat - TCP:soft.lab:$LAB_PORT"
-timed "with softerr" "LD_PRELOAD=$SOFTERR_LIB" -- sh -c "echo hello | socat - TCP:soft.lab:$LAB_PORT"
+timed "with softerr" -- "$RUN" sh -c "echo hello | socat - TCP:soft.lab:$LAB_PORT"
 cat <<EOT
 
 Without softerr the kernel records the first ICMP error while connect() still
