@@ -1,4 +1,5 @@
-/* The connect() engine: candidates, the error queue, the policy, one socket.
+/* The blocking connect() engine: candidates, the error queue, the policy,
+ * staggered attempts.
  *
  * No interposition here: the preload layer decides which calls come in, and
  * the engine calls the real connect() through se_sys. */
@@ -21,8 +22,10 @@ struct se_engine_ctx {
 };
 
 /* connect() for fd, a blocking SOCK_STREAM TCP socket of family domain
- * (AF_INET or AF_INET6) whose file status flags are flags, to sa, under ctx's policy: fails over on the same
- * socket to the other candidates of sa's name that the socket can reach.
+ * (AF_INET or AF_INET6) whose file status flags are flags, to sa, under
+ * ctx's policy: fails over to the other candidates of sa's name, on the same
+ * socket where it can reach them, racing them on private sockets after the
+ * attempt delay; a private winner replaces the socket on fd (dup3).
  *
  * Returns 0 with errno untouched, or -1 with errno set as connect() would:
  * the most informative error of the attempts (a soft error's beats
