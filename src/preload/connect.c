@@ -84,8 +84,11 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 			.program_may_use_recverr = ctx.program_may_use_recverr,
 		};
 
-		if (!se_watch_has(fd) || !se_watch_connect_again(fd, &rc))
+		if (!se_watch_has(fd))
 			rc = se_watch_connect(&wctx, fd, sa->sa_family, sa, len);
+		else if (!se_watch_connect_again(fd, &rc))
+			/* Still pending: the kernel answers (EALREADY). */
+			rc = se_sys.connect(fd, sa, len);
 	} else {
 		rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
 	}

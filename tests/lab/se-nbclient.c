@@ -1,12 +1,13 @@
 /* A test client with non-blocking connects, waiting as event loops do.
  *
- *   se-nbclient [-4|-6] [--first] [--timeout MS] --wait MODE HOST PORT
+ *   se-nbclient [-4|-6] [--first] [--timeout MS] [--early] --wait MODE HOST PORT
  *
  * MODE: poll, ppoll, select, pselect, epoll (level-triggered), epoll-et,
  * epoll-oneshot. For each address in the resolver's order (only the first
  * with --first): a non-blocking socket, connect() (EINPROGRESS), a wait of
  * at most MS (default 3000) for writability, SO_ERROR, then a second
- * connect() as some programs check with. One line per attempt:
+ * connect() as some programs check with (with --early, one more right
+ * after the first, printed as "early ERRNO-NAME"). One line per attempt:
  *   attempt ADDRESS ok|ERRNO-NAME|timeout MILLISECONDS again ERRNO-NAME|0
  * and a last line: result ok ADDRESS MS, or result fail ERRNO-NAME MS. */
 #include "config.h"
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 {
 	struct addrinfo hints, *res, *ai;
 	const char *mode = NULL;
-	int family = AF_UNSPEC, first = 0, timeout = 3000, i, err = 0;
+	int family = AF_UNSPEC, first = 0, timeout = 3000, i, err = 0, early = 0;
 	double t0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -83,6 +84,8 @@ int main(int argc, char **argv)
 			first = 1;
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			timeout = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--early") == 0)
+			early = 1;
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			mode = argv[++i];
 		else
@@ -90,7 +93,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 2 || !mode) {
 		fprintf(stderr, "usage: se-nbclient [-4|-6] [--first] [--timeout MS] "
-			"--wait MODE HOST PORT\n");
+			"[--early] --wait MODE HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -117,6 +120,11 @@ int main(int argc, char **argv)
 			printf("attempt %s %s %.1f immediately\n", addr, lab_errname(err), lab_now_ms() - t0);
 			close(fd);
 			continue;
+		}
+		if (early) {
+			int e = connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ? errno : 0;
+
+			printf("early %s\n", lab_errname(e));
 		}
 		if (!wait_for(fd, mode, timeout)) {
 			err = ETIMEDOUT;

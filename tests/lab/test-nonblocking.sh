@@ -54,6 +54,18 @@ run with SOFTERR_POLICY=abort -- "$NB" --first --wait poll adminonly.lab $LAB_PO
 check "abort on a lone address, hard error: ended at once" \
 	eval 'rc_is 1 && has "attempt 203.0.113.14 EHOSTUNREACH .* again ECONNABORTED" && faster $BEFORE_MS'
 
+# A second connect() while the attempt is pending: EALREADY, as ever.
+run without -- "$NB" --first --early --timeout 100 --wait poll holeonly.lab $LAB_PORT
+plain=$OUT
+run with SOFTERR_POLICY=abort -- "$NB" --first --early --timeout 100 --wait poll holeonly.lab $LAB_PORT
+check "connect() again while pending: EALREADY with softerr as without" \
+	eval 'has "^early EALREADY" && [ "$(printf "%s\n" "$plain" | grep -c "^early EALREADY")" = 1 ]'
+# With an ICMP error already queued, that second connect() reports it, as
+# the kernel's does for an attempt it ended (and a third starts anew).
+run with SOFTERR_POLICY=abort -- "$NB" --first --early --wait poll reject6only.lab $LAB_PORT
+check "connect() again after the ICMP error: the error, seen at once (${MS} ms)" \
+	eval '(has "^early EHOSTUNREACH" || has "^early EALREADY") && has "attempt 2001:db8:3::13 EHOSTUNREACH [0-9]*\.[0-9] " && faster $BEFORE_MS'
+
 # The program closes a watched socket while it is pending (a black hole):
 # nothing breaks, nothing leaks.
 run with -- "$NB" --timeout 100 --wait epoll hole.lab $LAB_PORT
