@@ -329,23 +329,32 @@ static void finish(struct run *r, int state, int err)
 	r->fail_errno = err;
 }
 
+/* Frees at's slot and leaves its socket as it is, but for the error queue
+ * we turned on. */
+static void vacate(struct attempt *at)
+{
+	if (at->r->loop)
+		ev_io_stop(at->r->loop, &at->io);
+	se_recverr_restore(at->fd, &at->lvl_ours);
+	at->fd = -1;
+	at->r->inflight--;
+}
+
 /* Frees at's slot: a private socket is closed, the program's is reset. */
 static void release(struct attempt *at)
 {
-	struct run *r = at->r;
+	int fd = at->fd;
 
-	if (at->fd < 0)
+	if (fd < 0)
 		return;
-	if (r->loop)
-		ev_io_stop(r->loop, &at->io);
 	if (at->own) {
 		reset_socket(at);
-		se_recverr_restore(at->fd, &at->lvl_ours);
-	} else {
-		close_private(at->fd);
+		vacate(at);
+		return;
 	}
-	at->fd = -1;
-	r->inflight--;
+	at->lvl_ours = 0;	/* closed: nothing to turn off */
+	vacate(at);
+	close_private(fd);
 }
 
 /* at is over; the next candidate starts at once (advance()). */
@@ -370,6 +379,7 @@ static void connected(struct attempt *at, bool slow)
 {
 	struct run *r = at->r;
 	unsigned i;
+	int fd, err = 0;
 
 	/* A second connect() moves the socket from "connecting" to
 	 * "connected" as a blocking connect() leaves it (a third then says
@@ -385,32 +395,23 @@ static void connected(struct attempt *at, bool slow)
 			note(&r->att[i], "cancelled");
 			release(&r->att[i]);
 		}
-	if (r->loop)
-		ev_io_stop(r->loop, &at->io);
-	se_recverr_restore(at->fd, &at->lvl_ours);
+	fd = at->fd;
+	vacate(at);
 	if (!at->own) {
+		/* Its file status flags become the program's when the run
+		 * ends, as the program's own socket's do. */
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 
-		fcntl(at->fd, F_SETFL, r->flags);
 		do
-			rc = dup3(at->fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
+			rc = dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
 				  O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
-		if (rc < 0) {
-			int err = errno;
-
+		err = rc < 0 ? errno : 0;
+		if (err)
 			note(at, "could not be put in place");
-			close_private(at->fd);
-			at->fd = -1;
-			r->inflight--;
-			finish(r, FAILED, err);
-			return;
-		}
-		close_private(at->fd);
+		close_private(fd);
 	}
-	at->fd = -1;
-	r->inflight--;
-	finish(r, CONNECTED, 0);
+	finish(r, err ? FAILED : CONNECTED, err);
 }
 
 static struct attempt *free_slot(struct run *r)
@@ -423,14 +424,15 @@ static struct attempt *free_slot(struct run *r)
 	return NULL;
 }
 
-static bool own_busy(const struct run *r)
+/* The program's attempt, if it is in flight. */
+static struct attempt *own_attempt(struct run *r)
 {
 	unsigned i;
 
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0 && r->att[i].own)
-			return true;
-	return false;
+			return &r->att[i];
+	return NULL;
 }
 
 /* Sends the attempt's SYN (again). */
@@ -456,9 +458,7 @@ static void send_syn(struct attempt *at)
 		 * socket is left as it was. */
 		int err = errno;
 
-		se_recverr_restore(at->fd, &at->lvl_ours);
-		at->fd = -1;
-		r->inflight--;
+		vacate(at);
 		r->last_err = err;
 		finish(r, FAILED, err);
 		return;
@@ -534,11 +534,11 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 
 /* Could the next candidate start now, time aside? Without private
  * sockets it waits for the program's socket to be free. */
-static bool startable(const struct run *r)
+static bool startable(struct run *r)
 {
 	return r->next < r->cand.n && r->inflight < r->cap &&
 	       (r->can_private ||
-		(own_reaches(r, &r->cand.addr[r->next]) && !own_busy(r)));
+		(own_reaches(r, &r->cand.addr[r->next]) && !own_attempt(r)));
 }
 
 /* One attempt at a time (a bound local port, SOFTERR_RACE=off, or no
@@ -562,8 +562,6 @@ static struct attempt *silent_one(struct run *r)
  * left to wait for. */
 static void advance(struct run *r)
 {
-	unsigned i;
-
 	struct attempt *silent = silent_one(r);
 
 	if (r->state == RUNNING && silent && se_now_ms() >= r->stagger_at) {
@@ -573,7 +571,7 @@ static void advance(struct run *r)
 	while (r->state == RUNNING && startable(r) &&
 	       (r->inflight == 0 || se_now_ms() >= r->stagger_at)) {
 		size_t c = r->next;
-		bool own = own_reaches(r, &r->cand.addr[c]) && !own_busy(r);
+		bool own = own_reaches(r, &r->cand.addr[c]) && !own_attempt(r);
 		struct attempt *at = free_slot(r);
 
 		if (!at)
@@ -583,12 +581,7 @@ static void advance(struct run *r)
 		if (!start_attempt(r, at, c, own))
 			r->stagger_at = se_now_ms();
 	}
-	if (r->state != RUNNING || r->inflight > 0)
-		return;
-	for (i = 0; i < MAX_INFLIGHT; i++)
-		if (r->att[i].fd >= 0)
-			return;
-	if (r->next >= r->cand.n)
+	if (r->state == RUNNING && r->inflight == 0 && r->next >= r->cand.n)
 		finish(r, FAILED, 0);
 }
 
@@ -716,17 +709,6 @@ static uint64_t next_wake(struct run *r)
 	return t;
 }
 
-/* The program's attempt, if it is in flight. */
-static struct attempt *own_attempt(struct run *r)
-{
-	unsigned i;
-
-	for (i = 0; i < MAX_INFLIGHT; i++)
-		if (r->att[i].fd >= 0 && r->att[i].own)
-			return &r->att[i];
-	return NULL;
-}
-
 /* Ends the run's private attempts and leaves the program's, if it is in
  * flight, to the kernel, as an interrupted or timed-out connect() leaves
  * it. Returns whether the program's attempt was left running. */
@@ -741,10 +723,7 @@ static bool leave_to_kernel(struct run *r, const char *why)
 			release(&r->att[i]);
 	if (left) {
 		note(own, why);
-		ev_io_stop(r->loop, &own->io);
-		se_recverr_restore(own->fd, &own->lvl_ours);
-		own->fd = -1;
-		r->inflight--;
+		vacate(own);
 	}
 	return left;
 }

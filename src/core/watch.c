@@ -233,7 +233,7 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 /* --- What the wrappers call ---------------------------------------------- */
 
 /* Does the policy end an attempt to a on the first soft error? */
-static bool ends_early(const struct se_watch_ctx *ctx, const struct se_addr *a)
+static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a)
 {
 	struct se_candidates c;
 
@@ -246,7 +246,7 @@ static bool ends_early(const struct se_watch_ctx *ctx, const struct se_addr *a)
 	return c.n > 1 && !c.persist_spent;
 }
 
-int se_watch_connect(const struct se_watch_ctx *ctx, int fd, int domain,
+int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 		     const struct sockaddr *sa, socklen_t len)
 {
 	struct se_addr a;

@@ -18,21 +18,14 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "names.h"
-#include "settings.h"
+#include "engine.h"
 
 #define SE_WATCH_FDS 65536
-
-struct se_watch_ctx {
-	const struct se_settings *settings;
-	struct se_names *names;
-	bool program_may_use_recverr;
-};
 
 /* connect() for fd, a non-blocking TCP socket of family domain, to sa.
  * Returns as connect() does (-1 with EINPROGRESS, usually); the attempt is
  * watched when the policy can end it early. */
-int se_watch_connect(const struct se_watch_ctx *ctx, int fd, int domain,
+int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 		     const struct sockaddr *sa, socklen_t len);
 
 /* Is fd watched? Lock-free, for the wrappers' fast path. */

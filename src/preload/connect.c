@@ -78,14 +78,8 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
 	if (flags & O_NONBLOCK) {
-		struct se_watch_ctx wctx = {
-			.settings = &se_settings,
-			.names = &se_names,
-			.program_may_use_recverr = ctx.program_may_use_recverr,
-		};
-
 		if (!se_watch_has(fd))
-			rc = se_watch_connect(&wctx, fd, sa->sa_family, sa, len);
+			rc = se_watch_connect(&ctx, fd, sa->sa_family, sa, len);
 		else if (!se_watch_connect_again(fd, &rc))
 			/* Still pending: the kernel answers (EALREADY). */
 			rc = se_sys.connect(fd, sa, len);

@@ -19,7 +19,9 @@ struct se_real se_real;
 struct se_settings se_settings;
 struct se_names se_names;
 bool se_program_uses_recverr;
-__thread int se_inside __attribute__((tls_model("initial-exec")));
+/* Set while this thread runs inside the library (or inside a call the
+ * library made): every wrapper then passes straight through. */
+static __thread int se_inside __attribute__((tls_model("initial-exec")));
 /* The frame of the wrapper that entered the library, while se_inside. */
 static __thread void *se_frame __attribute__((tls_model("initial-exec")));
 

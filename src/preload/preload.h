@@ -32,10 +32,6 @@ extern bool se_program_uses_recverr;
 extern struct se_settings se_settings;
 extern struct se_names se_names;
 
-/* Set while this thread runs inside the library (or inside a call the
- * library made): every wrapper then passes straight through. */
-extern __thread int se_inside __attribute__((tls_model("initial-exec")));
-
 /* Enters the library from a wrapper, which must then se_leave(). Returns
  * false when the call is nested in the library's own work (a signal
  * handler, a resolver module) and must pass straight through. A call that
