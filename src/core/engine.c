@@ -178,26 +178,16 @@ static void note(struct attempt *at, const char *what)
 
 /* --- The error queue and the socket's state ------------------------------ */
 
-static unsigned recverr_level(const struct attempt *at)
-{
-	return at->family == AF_INET6 && at->ss.ss_family == AF_INET6 &&
-	       !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&at->ss)->sin6_addr)
-		? SE_LVL_IPV6 : SE_LVL_IP;
-}
-
 /* Turns the error queue on at lvl unless it is on already. A private
  * socket is asked (it holds what was replayed); the program's only when the
  * program may have set it. */
 static int want_recverr(struct attempt *at, unsigned lvl)
 {
 	int on = 0;
-	socklen_t len = sizeof(on);
 
 	if (at->lvl_known & lvl)
 		return 0;
-	if ((!at->own || at->r->ask_recverr) &&
-	    se_sys.getsockopt(at->fd, lvl == SE_LVL_IPV6 ? SOL_IPV6 : SOL_IP,
-		       lvl == SE_LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR, &on, &len) < 0)
+	if ((!at->own || at->r->ask_recverr) && (on = se_recverr_get(at->fd, lvl)) < 0)
 		return -1;
 	at->lvl_known |= lvl;
 	if (on)
@@ -525,7 +515,8 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 					&at->ss);
 	ev_io_init(&at->io, io_cb, at->fd, EV_WRITE);
 	at->io.data = at;
-	if (want_recverr(at, recverr_level(at)) < 0 && r->logging)
+	if (want_recverr(at, se_recverr_level(at->family, a->family)) < 0 &&
+	    r->logging)
 		se_line_add(&r->line, " (no error queue: %s)", strerror(errno));
 	note(at, own ? "sent" : "sent on a new socket");
 	send_syn(at);

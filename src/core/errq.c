@@ -58,6 +58,24 @@ size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max)
 	return n;
 }
 
+unsigned se_recverr_level(int sock_family, int addr_family)
+{
+	return sock_family == AF_INET6 && addr_family == AF_INET6 ?
+	       SE_LVL_IPV6 : SE_LVL_IP;
+}
+
+int se_recverr_get(int fd, unsigned lvl)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (se_sys.getsockopt(fd, lvl == SE_LVL_IPV6 ? SOL_IPV6 : SOL_IP,
+			      lvl == SE_LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR,
+			      &on, &len) < 0)
+		return -1;
+	return on != 0;
+}
+
 int se_recverr_set(int fd, unsigned lvl, int on)
 {
 	if (lvl == SE_LVL_IPV6)

@@ -27,8 +27,15 @@ struct se_icmp_seen {
  * is read and dropped). Returns how many ICMP errors were stored. */
 size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max);
 
+/* The level whose RECVERR governs a socket of family sock_family talking
+ * to an address of addr_family: IPV6_RECVERR for IPv6 on IPv6, IP_RECVERR
+ * otherwise (IPv4, also through a mapped address on an IPv6 socket). */
+unsigned se_recverr_level(int sock_family, int addr_family);
+
 /* IP_RECVERR (SE_LVL_IP) or IPV6_RECVERR (SE_LVL_IPV6) on or off. */
 int se_recverr_set(int fd, unsigned lvl, int on);
+/* Is it on? 1 or 0, or -1 with errno. */
+int se_recverr_get(int fd, unsigned lvl);
 
 /* Turns off the RECVERR levels in *lvl_ours (those softerr turned on; the
  * program's own stay), which also empties the queue; *lvl_ours becomes 0. */

@@ -158,8 +158,7 @@ static void unwatch(struct watched *e)
 static void drop(struct watched *e)
 {
 	unwatch(e);
-	if (e->state == PENDING)
-		se_recverr_restore(e->fd, &e->lvl_ours);
+	se_recverr_restore(e->fd, &e->lvl_ours);	/* nothing once VISIBLE */
 	__atomic_store_n(&has[e->fd], 0, __ATOMIC_RELAXED);
 	tab[e->fd] = NULL;
 	free(e->line);
@@ -253,18 +252,14 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	struct watched *e;
 	struct pollfd pfd;
 	unsigned lvl;
-	int on = 0, err, rc, saved = errno;
-	socklen_t olen = sizeof(on);
+	int err, rc, saved = errno;
 
 	if (fd >= SE_WATCH_FDS || se_addr_from_sockaddr(&a, sa, len) < 0 ||
 	    !ends_early(ctx, &a))
 		return se_sys.connect(fd, sa, len);
-	lvl = domain == AF_INET6 && a.family == AF_INET6 ? SE_LVL_IPV6 : SE_LVL_IP;
+	lvl = se_recverr_level(domain, a.family);
 	/* A program that reads the error queue itself keeps it to itself. */
-	if (ctx->program_may_use_recverr &&
-	    (se_sys.getsockopt(fd, lvl == SE_LVL_IPV6 ? SOL_IPV6 : SOL_IP,
-			       lvl == SE_LVL_IPV6 ? IPV6_RECVERR : IP_RECVERR,
-			       &on, &olen) < 0 || on)) {
+	if (ctx->program_may_use_recverr && se_recverr_get(fd, lvl) != 0) {
 		errno = saved;
 		return se_sys.connect(fd, sa, len);
 	}
