@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,68 +99,65 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
+/* Every setting but the policy: its key, its kind, its range, and where it
+ * lives in struct se_settings. */
+static const struct key {
+	const char *name;
+	enum { COUNT, DURATION, SWITCH } kind;
+	unsigned lo, hi;		/* COUNT: the number; DURATION: ms */
+	size_t offset;
+	const char *expect;
+} keys[] = {
+	{ "max_soft_errors", COUNT, 0, 100, offsetof(struct se_settings, max_soft_errors),
+	  "a whole number from 0 to 100" },
+	{ "max_syn_retransmits", COUNT, 0, 100, offsetof(struct se_settings, max_syn_retransmits),
+	  "a whole number from 0 to 100" },
+	{ "establish_timeout", DURATION, 100, 3600 * 1000,
+	  offsetof(struct se_settings, establish_timeout_ms),
+	  "a duration from 100ms to 3600s, such as 75 or 500ms" },
+	{ "attempt_delay", DURATION, 10, 2000, offsetof(struct se_settings, attempt_delay_ms),
+	  "a duration from 10ms to 2s, such as 250ms or 0.5" },
+	{ "max_attempts", COUNT, 1, 16, offsetof(struct se_settings, max_attempts),
+	  "a whole number from 1 to 16" },
+	{ "race", SWITCH, 0, 1, offsetof(struct se_settings, race),
+	  "1, yes, on, true, 0, no, off or false" },
+	{ "log", SWITCH, 0, 1, offsetof(struct se_settings, log),
+	  "1, yes, on, true, 0, no, off or false" },
+};
+
 int se_settings_set(struct se_settings *s, const char *key, const char *value,
 		    const char **why)
 {
-	const char *expect;
+	const char *expect = "a known setting";
 	unsigned n;
+	bool b;
 	size_t i;
 
 	if (strcmp(key, "policy") == 0) {
-		expect = "one of kernel, rfc1122, abort, confirm, adaptive";
 		for (i = 0; i < N_POLICIES; i++)
 			if (strcasecmp(value, policy_names[i]) == 0) {
 				s->policy = (enum se_policy)i;
 				return 0;
 			}
-	} else if (strcmp(key, "max_soft_errors") == 0) {
-		expect = "a whole number from 0 to 100";
-		if (parse_uint(value, 0, 100, &n) == 0) {
-			s->max_soft_errors = n;
-			return 0;
-		}
-	} else if (strcmp(key, "max_syn_retransmits") == 0) {
-		expect = "a whole number from 0 to 100";
-		if (parse_uint(value, 0, 100, &n) == 0) {
-			s->max_syn_retransmits = n;
-			return 0;
-		}
-	} else if (strcmp(key, "establish_timeout") == 0) {
-		expect = "a duration from 100ms to 3600s, such as 75 or 500ms";
-		if (parse_duration_ms(value, 100, 3600 * 1000, &n) == 0) {
-			s->establish_timeout_ms = n;
-			return 0;
-		}
-	} else if (strcmp(key, "attempt_delay") == 0) {
-		expect = "a duration from 10ms to 2s, such as 250ms or 0.5";
-		if (parse_duration_ms(value, 10, 2000, &n) == 0) {
-			s->attempt_delay_ms = n;
-			return 0;
-		}
-	} else if (strcmp(key, "max_attempts") == 0) {
-		expect = "a whole number from 1 to 16";
-		if (parse_uint(value, 1, 16, &n) == 0) {
-			s->max_attempts = n;
-			return 0;
-		}
-	} else if (strcmp(key, "race") == 0) {
-		bool b;
+		expect = "one of kernel, rfc1122, abort, confirm, adaptive";
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		char *field = (char *)s + k->offset;
 
-		expect = "1, yes, on, true, 0, no, off or false";
-		if (parse_bool(value, &b) == 0) {
-			s->race = b;
+		if (strcmp(key, k->name) != 0)
+			continue;
+		expect = k->expect;
+		if (k->kind == SWITCH && parse_bool(value, &b) == 0) {
+			*(bool *)field = b;
 			return 0;
 		}
-	} else if (strcmp(key, "log") == 0) {
-		bool b;
-
-		expect = "1, yes, on, true, 0, no, off or false";
-		if (parse_bool(value, &b) == 0) {
-			s->log = b;
+		if ((k->kind == COUNT ? parse_uint(value, k->lo, k->hi, &n) :
+		     k->kind == DURATION ? parse_duration_ms(value, k->lo, k->hi, &n) :
+		     -1) == 0) {
+			*(unsigned *)field = n;
 			return 0;
 		}
-	} else {
-		expect = "a known setting";
 	}
 	if (why)
 		*why = expect;
