@@ -4,8 +4,6 @@
 # Run by `make bench` (root: it builds the lab's namespaces).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
 . "$top_srcdir/tests/lab/lab.sh"
 
 BENCH=$top_builddir/bench/bench-connect

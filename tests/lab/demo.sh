@@ -4,7 +4,6 @@
 # lab, timed without and with softerr. Run by `make demo` (as root).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lab/lab.sh"
 RUN=$top_builddir/src/tools/softerr-run
 

@@ -27,6 +27,11 @@
 # hosts file under /etc/netns/<client> is touched, and lab_down removes all
 # of it (lab_up installs the trap that calls it).
 
+# The sourcing script sets top_srcdir; the build tree is the source tree
+# unless top_builddir says otherwise (make check and make bench say).
+top_builddir=${top_builddir:-$top_srcdir}
+SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
+
 LAB=se$$
 LAB_C=${LAB}c
 LAB_R=${LAB}r

@@ -4,8 +4,6 @@
 # `make check`.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
 . "$top_srcdir/tests/lab/lab.sh"
 . "$top_srcdir/tests/lab/harness.sh"
 
