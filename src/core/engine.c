@@ -233,7 +233,7 @@ static void reset_socket(struct attempt *at)
 
 	se_sys.connect(at->fd, &sa, sizeof(sa));
 	se_sock_error(at->fd);
-	se_errq_drain(at->fd, NULL, 0);
+	se_errq_drain(at->fd, NULL, NULL, 0);
 	at->alive = false;
 }
 
@@ -628,7 +628,7 @@ static void on_socket(struct attempt *at, int ended_err)
 	int err = 0;
 	enum se_action a;
 
-	n = se_errq_drain(at->fd, seen, SE_ERRQ_MAX);
+	n = se_errq_drain(at->fd, &r->s->icmp, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
 	if (ended_err)
 		ti.tcpi_state = TCP_CLOSE;
@@ -885,7 +885,7 @@ static void emit_log(struct run *r, const char *outcome)
 		    se_addr_str(&r->cand.addr[0], abuf, sizeof(abuf)),
 		    ntohs(r->port), se_policy_name(r->s->policy), r->cand.n,
 		    r->cand.n == 1 ? "" : "s", r->line.buf, outcome);
-	se_line_emit(&out);
+	se_line_emit(&out, &r->s->log);
 }
 
 static int result_errno(const struct run *r)
@@ -917,7 +917,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	r.names = ctx->names;
 	r.fd = fd;
 	r.domain = domain;
-	r.logging = r.s->log;
+	r.logging = r.s->log.to != SE_LOG_OFF;
 	r.ask_recverr = ctx->program_may_use_recverr;
 	r.cap = 1;
 	if (se_addr_from_sockaddr(&r.cand.addr[0], sa, len) < 0)

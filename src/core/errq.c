@@ -12,7 +12,8 @@
 #include "errq.h"
 #include "sys.h"
 
-size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max)
+size_t se_errq_drain(int fd, const struct se_icmp_rules *rules,
+		     struct se_icmp_seen *seen, size_t max)
 {
 	size_t n = 0;
 	int i;
@@ -46,7 +47,7 @@ size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max)
 			one.type = ee->ee_type;
 			one.code = ee->ee_code;
 			one.err = (int)ee->ee_errno;
-			one.cls = se_icmp_classify(one.family, one.type, one.code);
+			one.cls = se_icmp_classify_by(rules, one.family, one.type, one.code);
 			off = SO_EE_OFFENDER(ee);
 			one.has_offender = off->sa_family != AF_UNSPEC &&
 				se_addr_from_sockaddr(&one.offender, off,

@@ -24,8 +24,10 @@ struct se_icmp_seen {
 };
 
 /* Reads fd's error queue into seen[] (at most max; the rest of the batch
- * is read and dropped). Returns how many ICMP errors were stored. */
-size_t se_errq_drain(int fd, struct se_icmp_seen *seen, size_t max);
+ * is read and dropped), classified under rules (NULL: RFC 5461 Table 1).
+ * Returns how many ICMP errors were stored. */
+size_t se_errq_drain(int fd, const struct se_icmp_rules *rules,
+		     struct se_icmp_seen *seen, size_t max);
 
 /* The level whose RECVERR governs a socket of family sock_family talking
  * to an address of addr_family: IPV6_RECVERR for IPv6 on IPv6, IP_RECVERR

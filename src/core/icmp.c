@@ -5,6 +5,7 @@
 #include <netinet/ip_icmp.h>
 #include <netinet/icmp6.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "icmp.h"
@@ -108,4 +109,106 @@ const char *se_icmp_class_name(enum se_icmp_class c)
 		break;
 	}
 	return "hard";
+}
+
+enum se_icmp_class se_icmp_classify_by(const struct se_icmp_rules *rules,
+				       int family, uint8_t type, uint8_t code)
+{
+	const struct se_icmp_rule *by_type = NULL;
+	uint8_t f6 = family == AF_INET6;
+	unsigned i;
+
+	if (rules && (family == AF_INET || family == AF_INET6)) {
+		for (i = rules->n; i-- > 0;) {
+			const struct se_icmp_rule *r = &rules->rule[i];
+
+			if (r->family6 != f6 || r->type != type)
+				continue;
+			if (r->code == code)
+				return (enum se_icmp_class)r->cls;
+			if (r->code == SE_ICMP_ANY_CODE && !by_type)
+				by_type = r;
+		}
+		if (by_type)
+			return (enum se_icmp_class)by_type->cls;
+	}
+	return se_icmp_classify(family, type, code);
+}
+
+/* A number from 0 to 255 ending at *end. */
+static int parse_byte(const char *p, const char **end, unsigned *out)
+{
+	unsigned n = 0;
+	const char *q = p;
+
+	while (*q >= '0' && *q <= '9' && q - p < 4)
+		n = n * 10 + (unsigned)(*q++ - '0');
+	if (q == p || n > 255)
+		return -1;
+	*end = q;
+	*out = n;
+	return 0;
+}
+
+/* One word of a rule list: TYPE, TYPE/CODE or a name of the table. */
+static int parse_message(int family, const char *w, size_t len,
+			 struct se_icmp_rule *out)
+{
+	const struct icmp_row *rows = family == AF_INET6 ? icmp6_rows : icmp4_rows;
+	size_t n = family == AF_INET6 ? sizeof(icmp6_rows) / sizeof(icmp6_rows[0]) :
+		   sizeof(icmp4_rows) / sizeof(icmp4_rows[0]);
+	const char *end;
+	unsigned type, code;
+	size_t i;
+
+	if (*w >= '0' && *w <= '9') {
+		if (parse_byte(w, &end, &type) < 0)
+			return -1;
+		out->type = (uint8_t)type;
+		out->code = SE_ICMP_ANY_CODE;
+		if (end < w + len && *end == '/') {
+			if (parse_byte(end + 1, &end, &code) < 0)
+				return -1;
+			out->code = (uint16_t)code;
+		}
+		return end == w + len ? 0 : -1;
+	}
+	for (i = 0; i < n; i++)
+		if (strlen(rows[i].name) == len && strncmp(rows[i].name, w, len) == 0) {
+			out->type = rows[i].type;
+			out->code = rows[i].code;
+			return 0;
+		}
+	return -1;
+}
+
+int se_icmp_rules_set(struct se_icmp_rules *rules, int family,
+		      enum se_icmp_class cls, const char *text)
+{
+	struct se_icmp_rules next;
+	uint8_t f6 = family == AF_INET6;
+	const char *p = text;
+	unsigned i;
+
+	next.n = 0;
+	for (i = 0; i < rules->n; i++)
+		if (rules->rule[i].family6 != f6 || rules->rule[i].cls != cls)
+			next.rule[next.n++] = rules->rule[i];
+	for (;;) {
+		struct se_icmp_rule r = { .family6 = f6, .cls = (uint8_t)cls };
+		size_t len;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, " \t,");
+		if (parse_message(family, p, len, &r) < 0 ||
+		    next.n >= SE_ICMP_RULES_MAX)
+			return -1;
+		next.rule[next.n++] = r;
+		p += len;
+	}
+	*rules = next;
+	return 0;
 }

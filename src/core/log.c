@@ -1,12 +1,19 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "sys.h"
 
 void se_line_init(struct se_line *l)
 {
@@ -36,10 +43,10 @@ void se_line_add(struct se_line *l, const char *fmt, ...)
 	}
 }
 
-static void write_all(const char *p, size_t n)
+static void write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(STDERR_FILENO, p, n);
+		ssize_t w = write(fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -50,12 +57,66 @@ static void write_all(const char *p, size_t n)
 	}
 }
 
-void se_line_emit(struct se_line *l)
+/* One datagram to the local syslog daemon in the form syslog(3) uses
+ * (facility user, level info, the program's name and pid as tag), on a
+ * socket of its own that is closed at once: the program's own openlog()
+ * state and descriptors are left alone. */
+static void to_syslog(const char *msg, size_t len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	char pkt[sizeof(((struct se_line *)0)->buf) + 128];
+	char stamp[32] = "";
+	struct tm tm;
+	time_t now = time(NULL);
+	int fd, n;
+
+	if (localtime_r(&now, &tm))
+		strftime(stamp, sizeof(stamp), "%b %e %T ", &tm);
+	n = snprintf(pkt, sizeof(pkt), "<%d>%s%s[%ld]: %.*s",
+		     LOG_USER | LOG_INFO, stamp, program_invocation_short_name,
+		     (long)getpid(), (int)len, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(pkt))
+		n = sizeof(pkt) - 1;
+	fd = se_sys.socket ? se_sys.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) :
+	     (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, pkt, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+	       (struct sockaddr *)&sun, sizeof(sun));
+	se_close(fd);
+}
+
+static void to_file(const char *path, const char *msg, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+		      0600);
+
+	if (fd < 0)
+		return;
+	write_all(fd, msg, len);
+	se_close(fd);
+}
+
+void se_line_emit(struct se_line *l, const struct se_log_target *t)
 {
 	int saved = errno;
 
 	l->buf[l->len] = '\n';
-	write_all(l->buf, l->len + 1);
+	switch (t->to) {
+	case SE_LOG_OFF:
+		break;
+	case SE_LOG_STDERR:
+		write_all(STDERR_FILENO, l->buf, l->len + 1);
+		break;
+	case SE_LOG_SYSLOG:
+		to_syslog(l->buf, l->len);
+		break;
+	case SE_LOG_FILE:
+		to_file(t->path, l->buf, l->len + 1);
+		break;
+	}
 	l->buf[l->len] = '\0';
 	errno = saved;
 }
@@ -64,6 +125,6 @@ void se_log_raw(const char *msg)
 {
 	int saved = errno;
 
-	write_all(msg, strlen(msg));
+	write_all(STDERR_FILENO, msg, strlen(msg));
 	errno = saved;
 }

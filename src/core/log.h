@@ -1,9 +1,24 @@
-/* Messages from inside someone else's program: to standard error, each in a
- * single write(2), never more than asked for. */
+/* Messages from inside someone else's program: one line, in a single
+ * write, to standard error, to syslog, or to a file; never more than asked
+ * for, and no descriptor kept open between lines. */
 #ifndef SOFTERR_CORE_LOG_H
 #define SOFTERR_CORE_LOG_H
 
 #include <stddef.h>
+
+enum se_log_to {
+	SE_LOG_OFF = 0,
+	SE_LOG_STDERR,
+	SE_LOG_SYSLOG,		/* a datagram to /dev/log, as syslog(3) sends */
+	SE_LOG_FILE,		/* appended, the file created mode 0600 */
+};
+
+#define SE_LOG_PATH_MAX 256
+
+struct se_log_target {
+	enum se_log_to to;
+	char path[SE_LOG_PATH_MAX];	/* SE_LOG_FILE: an absolute path */
+};
 
 /* A growing line: appended to with se_line_add(), written with se_line_emit().
  * Truncated (with "...") rather than lost when it outgrows its buffer. */
@@ -15,10 +30,13 @@ struct se_line {
 void se_line_init(struct se_line *l);
 void se_line_add(struct se_line *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Writes the line and a newline to fd 2, keeping errno. */
-void se_line_emit(struct se_line *l);
+/* Writes the line (which starts "softerr: ") to t, keeping errno. A target
+ * that cannot be written to (no syslog daemon, an unwritable file) loses
+ * the line: a program's connect() is never made to fail by its log. */
+void se_line_emit(struct se_line *l, const struct se_log_target *t);
 
-/* Writes msg as it is to fd 2, keeping errno. */
+/* Writes msg as it is to fd 2, keeping errno: warnings, which always go
+ * to standard error. */
 void se_log_raw(const char *msg);
 
 #endif

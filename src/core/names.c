@@ -183,6 +183,23 @@ static struct se_name *newest_holding(struct se_names *m,
 	return best;
 }
 
+bool se_names_name_of(struct se_names *m, const struct se_addr *a,
+		      uint64_t now_ms, char *buf, size_t len)
+{
+	struct se_name *e;
+	int k;
+
+	buf[0] = '\0';
+	if (__atomic_load_n(&m->used, __ATOMIC_RELAXED) == 0)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	e = newest_holding(m, a, now_ms, &k);
+	if (e)
+		snprintf(buf, len, "%s", e->name);
+	pthread_mutex_unlock(&m->lock);
+	return buf[0] != '\0';
+}
+
 void se_names_candidates(struct se_names *m, const struct se_addr *asked,
 			 uint64_t now_ms, struct se_candidates *out)
 {

@@ -84,6 +84,11 @@ void se_names_remember(struct se_names *m, const char *name,
 void se_names_candidates(struct se_names *m, const struct se_addr *asked,
 			 uint64_t now_ms, struct se_candidates *out);
 
+/* The newest live name holding a, into buf (of size len). Returns false,
+ * buf "", when no name holds it. */
+bool se_names_name_of(struct se_names *m, const struct se_addr *a,
+		      uint64_t now_ms, char *buf, size_t len);
+
 /* RFC 8305 section 4: keeps the first candidate, then alternates families
  * starting with the other one, each family in its own order. */
 void se_candidates_interleave(struct se_candidates *c);

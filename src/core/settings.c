@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "settings.h"
 
@@ -35,7 +36,9 @@ void se_settings_defaults(struct se_settings *s)
 	s->attempt_delay_ms = 250;	/* RFC 8305's recommended delay */
 	s->max_attempts = 4;
 	s->race = true;
-	s->log = false;
+	s->log.to = SE_LOG_OFF;
+	s->log.path[0] = '\0';
+	s->icmp.n = 0;
 }
 
 /* A decimal count in [lo, hi]. */
@@ -121,9 +124,58 @@ static const struct key {
 	  "a whole number from 1 to 16" },
 	{ "race", SWITCH, 0, 1, offsetof(struct se_settings, race),
 	  "1, yes, on, true, 0, no, off or false" },
-	{ "log", SWITCH, 0, 1, offsetof(struct se_settings, log),
-	  "1, yes, on, true, 0, no, off or false" },
 };
+
+#define LOG_EXPECT "off, on, stderr, syslog, or an absolute file name"
+
+/* log: off, on (standard error), stderr, syslog, or a file. */
+static int set_log(struct se_settings *s, const char *v)
+{
+	bool b;
+
+	if (parse_bool(v, &b) == 0)
+		s->log.to = b ? SE_LOG_STDERR : SE_LOG_OFF;
+	else if (strcasecmp(v, "stderr") == 0)
+		s->log.to = SE_LOG_STDERR;
+	else if (strcasecmp(v, "syslog") == 0)
+		s->log.to = SE_LOG_SYSLOG;
+	else if (v[0] == '/' && strlen(v) < sizeof(s->log.path)) {
+		strcpy(s->log.path, v);
+		s->log.to = SE_LOG_FILE;
+	} else
+		return -1;
+	return 0;
+}
+
+/* The keys that change RFC 5461 Table 1. */
+static const struct {
+	const char *name;
+	int family;
+	enum se_icmp_class cls;
+} icmp_keys[] = {
+	{ "icmp_soft", AF_INET, SE_ICMP_SOFT },
+	{ "icmp_hard", AF_INET, SE_ICMP_HARD },
+	{ "icmp6_soft", AF_INET6, SE_ICMP_SOFT },
+	{ "icmp6_hard", AF_INET6, SE_ICMP_HARD },
+};
+
+#define ICMP_EXPECT "ICMP messages as TYPE, TYPE/CODE or names such as " \
+	"host-unreachable, at most 16 rules in all"
+
+bool se_settings_known(const char *key)
+{
+	size_t i;
+
+	if (strcmp(key, "policy") == 0 || strcmp(key, "log") == 0)
+		return true;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i].name) == 0)
+			return true;
+	for (i = 0; i < sizeof(icmp_keys) / sizeof(icmp_keys[0]); i++)
+		if (strcmp(key, icmp_keys[i].name) == 0)
+			return true;
+	return false;
+}
 
 int se_settings_set(struct se_settings *s, const char *key, const char *value,
 		    const char **why)
@@ -141,6 +193,18 @@ int se_settings_set(struct se_settings *s, const char *key, const char *value,
 			}
 		expect = "one of kernel, rfc1122, abort, confirm, adaptive";
 	}
+	if (strcmp(key, "log") == 0) {
+		if (set_log(s, value) == 0)
+			return 0;
+		expect = LOG_EXPECT;
+	}
+	for (i = 0; i < sizeof(icmp_keys) / sizeof(icmp_keys[0]); i++)
+		if (strcmp(key, icmp_keys[i].name) == 0) {
+			if (se_icmp_rules_set(&s->icmp, icmp_keys[i].family,
+					      icmp_keys[i].cls, value) == 0)
+				return 0;
+			expect = ICMP_EXPECT;
+		}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct key *k = &keys[i];
 		char *field = (char *)s + k->offset;
@@ -197,6 +261,7 @@ void se_settings_from_env(struct se_settings *s,
 			 "softerr: %s=\"%.64s\" is not valid (expected %s); "
 			 "the value in force before is kept\n",
 			 env_keys[i].env, v, why);
-		warn(msg);
+		if (warn)
+			warn(msg);
 	}
 }

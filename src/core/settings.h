@@ -1,13 +1,17 @@
 /* The library's settings, one source of truth for every way of giving them.
  *
- * Each setting has a key (the name a configuration file uses) and an
- * environment variable. se_settings_set() is the one parser: the environment
- * feeds it today, a configuration file can feed it the same keys later. */
+ * Each setting has a key (the name softerr.conf uses), most also an
+ * environment variable. se_settings_set() is the one parser: the
+ * configuration file, the environment, softerr-run and the API all feed it
+ * the same keys and values. */
 #ifndef SOFTERR_CORE_SETTINGS_H
 #define SOFTERR_CORE_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "icmp.h"
+#include "log.h"
 
 enum se_policy {
 	SE_POLICY_KERNEL = 0,	/* observe and log only */
@@ -25,11 +29,12 @@ struct se_settings {
 	unsigned attempt_delay_ms;	/* silence before the next attempt starts */
 	unsigned max_attempts;		/* attempts in flight at once */
 	bool race;			/* staggered parallel attempts */
-	bool log;			/* one debug line per managed connect */
+	struct se_log_target log;	/* one line per managed connect */
+	struct se_icmp_rules icmp;	/* changes to RFC 5461 Table 1 */
 };
 
 /* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4, race on,
- * no log). */
+ * no log, RFC 5461 Table 1 as it is). */
 void se_settings_defaults(struct se_settings *s);
 
 /* Sets key to value. Returns 0, or -1 when the key is unknown or the value
@@ -38,9 +43,12 @@ void se_settings_defaults(struct se_settings *s);
 int se_settings_set(struct se_settings *s, const char *key, const char *value,
 		    const char **why);
 
+/* Is key a setting? */
+bool se_settings_known(const char *key);
+
 /* Reads every SOFTERR_* variable through getenv_fn (secure_getenv in the
  * library). A bad value is reported once through warn(), naming the
- * variable, and the value s held before is kept. */
+ * variable, and the value s held before is kept; warn may be NULL. */
 void se_settings_from_env(struct se_settings *s,
 			  char *(*getenv_fn)(const char *),
 			  void (*warn)(const char *msg));

@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sys.h"
 
@@ -34,6 +36,13 @@ int se_sys_init(void)
 			rc = -1;
 	}
 	return rc;
+}
+
+int se_close(int fd)
+{
+	if (se_sys.close)
+		return se_sys.close(fd);
+	return (int)syscall(SYS_close, fd);
 }
 
 uint64_t se_now_ms(void)

@@ -23,6 +23,10 @@ struct se_sys {
 extern struct se_sys se_sys;
 int se_sys_init(void);
 
+/* close() that never comes back into the library's own wrapper, even
+ * before se_sys_init(). */
+int se_close(int fd);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t se_now_ms(void);
 

@@ -142,7 +142,7 @@ static void emit(struct watched *e, const char *outcome)
 	se_line_add(&out, "softerr: non-blocking connect fd %d to %s port %u, "
 		    "policy %s:%s %s", e->fd, se_addr_str(&e->addr, abuf, sizeof(abuf)),
 		    ntohs(e->port), se_policy_name(e->s->policy), e->line->buf, outcome);
-	se_line_emit(&out);
+	se_line_emit(&out, &e->s->log);
 	free(e->line);
 	e->line = NULL;
 }
@@ -194,7 +194,7 @@ static void examine(struct watched *e)
 	char what[160];
 	size_t n, i;
 
-	n = se_errq_drain(e->fd, seen, SE_ERRQ_MAX);
+	n = se_errq_drain(e->fd, &e->s->icmp, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
 	if (se_sys.getsockopt(e->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
 		ti.tcpi_state = TCP_CLOSE;
@@ -284,7 +284,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	}
 
 	e = calloc(1, sizeof(*e));
-	if (e && ctx->settings->log) {
+	if (e && ctx->settings->log.to) {
 		e->line = malloc(sizeof(*e->line));
 		if (e->line)
 			se_line_init(e->line);

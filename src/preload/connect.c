@@ -46,8 +46,24 @@ static bool is_tcp(int fd)
 	       proto == IPPROTO_TCP;
 }
 
+/* The settings for a connect() to sa: softerr.conf's first destination
+ * section that names the address or its name, else the common ones. */
+static const struct se_settings *settings_for(const struct sockaddr *sa,
+					      socklen_t len)
+{
+	char name[SE_NAME_LEN] = "";
+	struct se_addr a;
+
+	if (se_conf.n_dest == 0 || se_addr_from_sockaddr(&a, sa, len) < 0)
+		return &se_conf.base;
+	if (se_conf.dest_by_name)
+		se_names_name_of(&se_names, &a, se_now_ms(), name, sizeof(name));
+	return se_conf_for(&se_conf, name, &a);
+}
+
 SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	const struct se_settings *s;
 	struct se_engine_ctx ctx;
 	int flags, saved, rc;
 
@@ -59,21 +75,22 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (!sa || len < sizeof(sa->sa_family) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
-	    (se_settings.policy == SE_POLICY_KERNEL && !se_settings.log) ||
 	    loopback(sa, len))
 		return se_sys.connect(fd, sa, len);
 
 	if (!SE_ENTER())
 		return se_sys.connect(fd, sa, len);
 	saved = errno;
-	if (!is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0) {
+	s = settings_for(sa, len);
+	if ((s->policy == SE_POLICY_KERNEL && !s->log.to) ||
+	    !is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0) {
 		se_leave();
 		errno = saved;
 		return se_sys.connect(fd, sa, len);
 	}
 	errno = saved;
 
-	ctx.settings = &se_settings;
+	ctx.settings = s;
 	ctx.names = &se_names;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);

@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "core/conf.h"
 #include "core/engine.h"
 #include "core/log.h"
 #include "core/watch.h"
@@ -16,7 +19,7 @@
 #include "preload.h"
 
 struct se_real se_real;
-struct se_settings se_settings;
+struct se_conf se_conf;
 struct se_names se_names;
 bool se_program_uses_recverr;
 /* Set while this thread runs inside the library (or inside a call the
@@ -76,12 +79,30 @@ static char *read_env(const char *name)
 #endif
 }
 
+/* softerr.conf and the environment. In secure-execution mode (set-user-ID
+ * and the like) neither the environment nor the user's files count: only
+ * the system's file. */
+static void load_conf(void)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct se_conf_source src = {
+		.program = program_invocation_short_name,
+		.program_path = n > 0 ? exe : NULL,
+		.getenv_fn = getauxval(AT_SECURE) ? NULL : read_env,
+		.system_file = SYSCONFDIR "/softerr.conf",
+		.warn = se_log_raw,
+	};
+
+	if (n > 0)
+		exe[n] = '\0';
+	se_conf_load(&se_conf, &src);
+}
+
 static void init(void)
 {
 	int saved = errno;
 
-	se_settings_defaults(&se_settings);
-	se_settings_from_env(&se_settings, read_env, se_log_raw);
 	se_names_init(&se_names);
 
 	*(void **)&se_real.getaddrinfo = next_symbol("getaddrinfo");
@@ -105,6 +126,7 @@ static void init(void)
 		se_log_raw("softerr: the real socket functions were not found; "
 			   "softerr is inactive\n");
 	} else {
+		load_conf();
 		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 		ready = true;
 	}

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <stdbool.h>
 
+#include "core/conf.h"
 #include "core/names.h"
 #include "core/settings.h"
 
@@ -29,7 +30,8 @@ extern struct se_real se_real;
  * IPV6_RECVERR: from then on the engine asks each socket before it
  * changes them. */
 extern bool se_program_uses_recverr;
-extern struct se_settings se_settings;
+/* softerr.conf and the environment: se_conf.base, or a destination's. */
+extern struct se_conf se_conf;
 extern struct se_names se_names;
 
 /* Enters the library from a wrapper, which must then se_leave(). Returns

@@ -1,7 +1,8 @@
 /* getaddrinfo() and gethostbyname*(): remember which addresses belong to a
  * name. The memory holds copies, so the program's freeaddrinfo() (before,
  * during or after its connects) needs no wrapper. Only names with more than
- * one address are remembered: a lone address has no alternative anyway. */
+ * one address are remembered (a lone address has no alternative anyway),
+ * unless softerr.conf has destination sections that match names. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,6 +11,13 @@
 
 #include "core/sys.h"
 #include "preload.h"
+
+/* Is the memory of names used at all? Not under the kernel policy, unless
+ * a destination section may choose another. */
+static bool se_conf_remembers(void)
+{
+	return se_conf.base.policy != SE_POLICY_KERNEL || se_conf.n_dest > 0;
+}
 
 static void remember_addrinfo(const char *node, const struct addrinfo *res)
 {
@@ -27,7 +35,7 @@ static void remember_addrinfo(const char *node, const struct addrinfo *res)
 		if (i == n)
 			addrs[n++] = a;
 	}
-	if (n > 1)
+	if (n > 1 || (n == 1 && se_conf.dest_by_name))
 		se_names_remember(&se_names, node, addrs, n, se_now_ms());
 }
 
@@ -44,7 +52,7 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 	if (!SE_ENTER())
 		return se_real.getaddrinfo(node, service, hints, res);
 	rc = se_real.getaddrinfo(node, service, hints, res);
-	if (rc == 0 && node && se_settings.policy != SE_POLICY_KERNEL) {
+	if (rc == 0 && node && se_conf_remembers()) {
 		int saved = errno;
 
 		remember_addrinfo(node, *res);
@@ -60,7 +68,7 @@ void se_remember_hostent(const char *name, const struct hostent *h)
 	size_t n = 0;
 	char **p;
 
-	if (!h || !h->h_addr_list || se_settings.policy == SE_POLICY_KERNEL)
+	if (!h || !h->h_addr_list || !se_conf_remembers())
 		return;
 	if (!((h->h_addrtype == AF_INET && h->h_length == 4) ||
 	      (h->h_addrtype == AF_INET6 && h->h_length == 16)))
@@ -82,6 +90,6 @@ void se_remember_hostent(const char *name, const struct hostent *h)
 		}
 		se_addr_from_sockaddr(&addrs[n++], sa, len);
 	}
-	if (n > 1)
+	if (n > 1 || (n == 1 && se_conf.dest_by_name))
 		se_names_remember(&se_names, name, addrs, n, se_now_ms());
 }

@@ -41,7 +41,11 @@ static void usage(FILE *f)
 "                                 bound on one connect() (default 75s)\n"
 "  -m, --max-attempts=N           attempts in flight at once (1 to 16)\n"
 "      --no-race                  one attempt at a time\n"
-"  -v, --verbose                  one line per connect() on standard error\n"
+"  -c, --config=FILE              settings from FILE instead of softerr.conf\n"
+"      --no-config                no configuration file at all\n"
+"  -l, --log=TARGET               one line per connect() to stderr, syslog,\n"
+"                                 or a file (appended to)\n"
+"  -v, --verbose                  the same as --log=stderr\n"
 "  -h, --help                     this help, then exit\n"
 "  -V, --version                  the version, then exit\n"
 "\n"
@@ -220,6 +224,9 @@ int main(int argc, char **argv)
 		{ "establish-timeout", required_argument, NULL, 't' },
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "no-race", no_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "no-config", no_argument, NULL, 'C' },
+		{ "log", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -229,7 +236,7 @@ int main(int argc, char **argv)
 	const char *lib, *file, *why;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+p:d:t:m:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:t:m:c:l:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			set("policy", "SOFTERR_POLICY", optarg);
@@ -246,8 +253,36 @@ int main(int argc, char **argv)
 		case 'R':
 			setenv("SOFTERR_RACE", "off", 1);
 			break;
+		case 'c':
+			/* Absolute, so that the program's chdir() does not
+			 * lose it. */
+			if (!realpath(optarg, buf) || access(buf, R_OK) < 0) {
+				fprintf(stderr, "%s: %s: %s\n", prog, optarg,
+					strerror(errno));
+				return EXIT_OWN;
+			}
+			setenv("SOFTERR_CONF", buf, 1);
+			break;
+		case 'C':
+			setenv("SOFTERR_CONF", "", 1);
+			break;
+		case 'l':
+			if (optarg[0] && optarg[0] != '/' && strcmp(optarg, "stderr") &&
+			    strcmp(optarg, "syslog") && strcmp(optarg, "off")) {
+				/* A file named from here: made absolute. */
+				if (!getcwd(buf, sizeof(buf) - strlen(optarg) - 2)) {
+					fprintf(stderr, "%s: %s\n", prog, strerror(errno));
+					return EXIT_OWN;
+				}
+				strcat(buf, "/");
+				strcat(buf, optarg);
+				set("log", "SOFTERR_LOG", buf);
+			} else {
+				set("log", "SOFTERR_LOG", optarg);
+			}
+			break;
 		case 'v':
-			setenv("SOFTERR_LOG", "1", 1);
+			setenv("SOFTERR_LOG", "stderr", 1);
 			break;
 		case 'h':
 			usage(stdout);

@@ -48,7 +48,35 @@ check "the command's own status" eval '[ $RC = 7 ]'
 
 sr -p abort -d 100ms -t 20 -m 2 --no-race -v env
 check "the options become the library's settings" \
-	eval 'has "^SOFTERR_POLICY=abort$" && has "^SOFTERR_ATTEMPT_DELAY=100ms$" && has "^SOFTERR_ESTABLISH_TIMEOUT=20$" && has "^SOFTERR_MAX_ATTEMPTS=2$" && has "^SOFTERR_RACE=off$" && has "^SOFTERR_LOG=1$"'
+	eval 'has "^SOFTERR_POLICY=abort$" && has "^SOFTERR_ATTEMPT_DELAY=100ms$" && has "^SOFTERR_ESTABLISH_TIMEOUT=20$" && has "^SOFTERR_MAX_ATTEMPTS=2$" && has "^SOFTERR_RACE=off$" && has "^SOFTERR_LOG=stderr$"'
+printf 'policy = abort\n' >"$scratch/my.conf"
+OUT=$(cd "$scratch" && "$RUN" -c my.conf -l out.log env 2>&1); RC=$?
+check "--config and --log: absolute paths for the library" \
+	eval 'has "^SOFTERR_CONF=$scratch/my.conf$" && has "^SOFTERR_LOG=$scratch/out.log$"'
+sr -c "$scratch/missing.conf" true
+check "--config with a missing file: 125, named" eval '[ $RC = 125 ] && has "missing.conf: No such file"'
+sr --no-config --log syslog env
+check "--no-config: SOFTERR_CONF empty; --log syslog" \
+	eval 'has "^SOFTERR_CONF=$" && has "^SOFTERR_LOG=syslog$"'
+OUT=$(cd "$scratch" && "$RUN" --log plain env 2>&1); RC=$?
+check "--log with a plain word: a file of that name here" eval 'has "^SOFTERR_LOG=$scratch/plain$"'
+
+# The file reaches the library, and a broken one costs the program nothing:
+# the same output and status, one line per fault naming file and line.
+printf 'policy = abort\nattempt_delay = forever\n[program getent]\nbogus = 1\n' \
+	>"$scratch/broken.conf"
+want=$(getent hosts localhost; echo "rc=$?")
+OUT=$("$RUN" -c "$scratch/broken.conf" sh -c 'getent hosts localhost; echo "rc=$?"' 2>"$scratch/err")
+check "a broken file: the program's output and status unchanged" eval '[ "$OUT" = "$want" ]'
+OUT=$(cat "$scratch/err")
+check "a broken file: one line per fault, naming file and line" \
+	eval 'has "broken.conf:2: attempt_delay = \"forever\" is not valid" && has "broken.conf:4: unknown setting \"bogus\"" && [ "$(printf "%s\n" "$OUT" | wc -l)" = 2 ]'
+head -c 16384 /dev/urandom >"$scratch/garbage.conf"
+OUT=$("$RUN" -c "$scratch/garbage.conf" sh -c 'getent hosts localhost; echo "rc=$?"' 2>"$scratch/err")
+check "a file of random bytes: the program runs as without it" eval '[ "$OUT" = "$want" ]'
+OUT=$(cat "$scratch/err")
+check "a file of random bytes: said" eval 'has "garbage.conf"'
+
 sr env
 check "the library first in LD_PRELOAD" eval 'has "^LD_PRELOAD=$LIB$"'
 OUT=$(LD_PRELOAD="/lib/x86_64-linux-gnu/libm.so.6 $LIB" "$RUN" env 2>&1); RC=$?

@@ -20,7 +20,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(s.attempt_delay_ms, 250);
 	ck_assert_uint_eq(s.max_attempts, 4);
 	ck_assert(s.race);
-	ck_assert(!s.log);
+	ck_assert_int_eq(s.log.to, SE_LOG_OFF);
 }
 END_TEST
 
@@ -52,9 +52,23 @@ START_TEST(good_values)
 	ck_assert_int_eq(se_settings_set(&s, "race", "off", NULL), 0);
 	ck_assert(!s.race);
 	ck_assert_int_eq(se_settings_set(&s, "log", "yes", NULL), 0);
-	ck_assert(s.log);
+	ck_assert_int_eq(s.log.to, SE_LOG_STDERR);
 	ck_assert_int_eq(se_settings_set(&s, "log", "0", NULL), 0);
-	ck_assert(!s.log);
+	ck_assert_int_eq(s.log.to, SE_LOG_OFF);
+	ck_assert_int_eq(se_settings_set(&s, "log", "syslog", NULL), 0);
+	ck_assert_int_eq(s.log.to, SE_LOG_SYSLOG);
+	ck_assert_int_eq(se_settings_set(&s, "log", "/var/log/softerr.log", NULL), 0);
+	ck_assert_int_eq(s.log.to, SE_LOG_FILE);
+	ck_assert_str_eq(s.log.path, "/var/log/softerr.log");
+	ck_assert_int_eq(se_settings_set(&s, "log", "stderr", NULL), 0);
+	ck_assert_int_eq(s.log.to, SE_LOG_STDERR);
+	ck_assert_int_eq(se_settings_set(&s, "icmp_soft", "3/13, 3/9", NULL), 0);
+	ck_assert_uint_eq(s.icmp.n, 2);
+	ck_assert_int_eq(se_settings_set(&s, "icmp6_hard", "no-route", NULL), 0);
+	ck_assert_uint_eq(s.icmp.n, 3);
+	/* A key given again replaces its own rules only. */
+	ck_assert_int_eq(se_settings_set(&s, "icmp_soft", "", NULL), 0);
+	ck_assert_uint_eq(s.icmp.n, 1);
 }
 END_TEST
 
@@ -72,7 +86,11 @@ static const struct {
 	{ "attempt_delay", "9ms" }, { "attempt_delay", "2001ms" },
 	{ "attempt_delay", "3" }, { "max_attempts", "0" }, { "max_attempts", "17" },
 	{ "race", "sometimes" },
-	{ "log", "maybe" }, { "no_such_key", "1" },
+	{ "log", "maybe" }, { "log", "relative/file" }, { "log", "" },
+	{ "icmp_soft", "3/256" }, { "icmp_soft", "host-unreachable x" },
+	{ "icmp6_soft", "3/1/2" }, { "icmp_hard", "no-route" },
+	{ "icmp_soft", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17" },
+	{ "no_such_key", "1" },
 };
 
 START_TEST(bad_values_leave_settings_alone)
@@ -110,7 +128,7 @@ START_TEST(environment)
 	ck_assert_int_eq(s.policy, SE_POLICY_CONFIRM);
 	ck_assert_uint_eq(s.max_soft_errors, 1);
 	ck_assert_uint_eq(s.establish_timeout_ms, 5000);
-	ck_assert(s.log);
+	ck_assert_int_eq(s.log.to, SE_LOG_STDERR);
 	ck_assert_int_eq(nwarn, 1);
 	ck_assert_ptr_nonnull(strstr(warned, "SOFTERR_MAX_SOFT_ERRORS=\"many\""));
 	ck_assert_ptr_nonnull(strstr(warned, "kept"));

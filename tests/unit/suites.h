@@ -9,5 +9,6 @@ Suite *names_suite(void);
 Suite *settings_suite(void);
 Suite *engine_suite(void);
 Suite *sockrec_suite(void);
+Suite *conf_suite(void);
 
 #endif
