@@ -62,12 +62,16 @@ struct attempt {
 	uint64_t t0, resend_at;
 	unsigned syn_index;	/* SYNs so far on TCP's backoff schedule */
 	struct se_icmp_seen icmp;	/* the last ICMP of this attempt */
+	struct se_report_entry *rep;	/* NULL: no report */
 	ev_io io;
 };
 
 struct run {
 	const struct se_settings *s;
 	struct se_names *names;
+	const struct se_candidates *given;	/* the API's candidates */
+	struct se_report *report;
+	uint64_t t0_us;
 	int fd, domain;		/* the program's socket */
 	uint16_t port;		/* network order */
 	int flags;		/* the program's file status flags */
@@ -159,6 +163,16 @@ void se_engine_reclaim(void)
 static uint64_t since(const struct run *r)
 {
 	return se_now_ms() - r->t0;
+}
+
+/* Records how at ended, for a report. */
+static void outcome(struct attempt *at, enum se_outcome o, int err)
+{
+	if (!at->rep || at->rep->outcome != SE_OUT_NOT_TRIED)
+		return;
+	at->rep->outcome = o;
+	at->rep->err = err;
+	at->rep->end_us = se_now_us() - at->r->t0_us;
 }
 
 static const char *addr_of(const struct attempt *at, char *buf, size_t len)
@@ -273,9 +287,12 @@ static void load_candidates(struct run *r)
 	if (r->cand_loaded)
 		return;
 	r->cand_loaded = true;
-	if (!r->names || r->s->policy == SE_POLICY_KERNEL)
+	if (r->given && r->s->policy != SE_POLICY_KERNEL)
+		r->cand = *r->given;
+	else if (!r->names || r->s->policy == SE_POLICY_KERNEL)
 		return;
-	se_names_candidates(r->names, &asked, se_now_ms(), &r->cand);
+	else
+		se_names_candidates(r->names, &asked, se_now_ms(), &r->cand);
 	if (r->cand.n == 1)
 		return;
 	if (r->domain == AF_INET6) {
@@ -353,6 +370,8 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 	struct run *r = at->r;
 
 	note(at, hard ? "hard, ended" : "ended");
+	outcome(at, err == ECONNREFUSED ? SE_OUT_REFUSED : hard ? SE_OUT_HARD :
+		at->soft_seen ? SE_OUT_SOFT : SE_OUT_SILENT, err);
 	r->last_err = err;
 	r->last_hard = hard;
 	if (r->names)
@@ -380,9 +399,11 @@ static void connected(struct attempt *at, bool slow)
 		se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen);
 	}
 	note(at, "connected");
+	outcome(at, SE_OUT_CONNECTED, 0);
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (&r->att[i] != at && r->att[i].fd >= 0) {
 			note(&r->att[i], "cancelled");
+			outcome(&r->att[i], SE_OUT_CANCELLED, 0);
 			release(&r->att[i]);
 		}
 	fd = at->fd;
@@ -432,6 +453,8 @@ static void send_syn(struct attempt *at)
 
 	at->kernel_rexmit = 0;
 	at->resend_at = 0;
+	if (at->rep)
+		at->rep->syns++;
 	if (se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen) == 0) {
 		connected(at, true);
 		return;
@@ -500,6 +523,14 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 	at->family = family_for(r, a);
 	at->t0 = se_now_ms();
 	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
+	if (r->report && r->report->n < SE_NAME_ADDRS_MAX) {
+		at->rep = &r->report->e[r->report->n++];
+		memset(at->rep, 0, sizeof(*at->rep));
+		at->rep->addr = *a;
+		at->rep->start_us = se_now_us() - r->t0_us;
+		if (at->fd < 0)
+			outcome(at, SE_OUT_LOCAL, errno);
+	}
 	if (at->fd < 0) {
 		if (r->logging) {
 			char abuf[INET6_ADDRSTRLEN];
@@ -640,6 +671,8 @@ static void on_socket(struct attempt *at, int ended_err)
 	}
 	while (at->kernel_rexmit < ti.tcpi_total_retrans) {
 		at->kernel_rexmit++;
+		if (at->rep)
+			at->rep->syns++;
 		se_policy_step(r->s, &at->counts, SE_EV_REXMIT, alternative(r, at));
 	}
 	ended = ti.tcpi_state == TCP_CLOSE;
@@ -654,6 +687,11 @@ static void on_socket(struct attempt *at, int ended_err)
 		const struct se_icmp_seen *ic = &seen[i];
 
 		at->icmp = *ic;
+		if (at->rep) {
+			at->rep->icmps++;
+			at->rep->has_icmp = true;
+			at->rep->icmp = *ic;
+		}
 		log_icmp(at, ic);
 		if (ic->cls == SE_ICMP_IGNORE)
 			continue;
@@ -714,6 +752,7 @@ static bool leave_to_kernel(struct run *r, const char *why)
 			release(&r->att[i]);
 	if (left) {
 		note(own, why);
+		outcome(own, SE_OUT_LEFT, EINPROGRESS);
 		vacate(own);
 	}
 	return left;
@@ -728,6 +767,7 @@ static void on_time(struct run *r)
 		for (i = 0; i < MAX_INFLIGHT; i++)
 			if (r->att[i].fd >= 0) {
 				note(&r->att[i], "establishment timer ran out");
+				outcome(&r->att[i], SE_OUT_TIMED_OUT, ETIMEDOUT);
 				release(&r->att[i]);
 			}
 		r->last_err = ETIMEDOUT;
@@ -914,7 +954,13 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	r.cand.persist_spent = false;
 	r.errno_in = errno;
 	r.s = ctx->settings;
-	r.names = ctx->names;
+	r.names = ctx->candidates ? NULL : ctx->names;
+	r.given = ctx->candidates;
+	r.report = ctx->report;
+	if (r.report) {
+		r.report->n = 0;
+		r.t0_us = se_now_us();
+	}
 	r.fd = fd;
 	r.domain = domain;
 	r.logging = r.s->log.to != SE_LOG_OFF;

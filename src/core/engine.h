@@ -9,12 +9,48 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#include "errq.h"
 #include "names.h"
 #include "settings.h"
+
+/* What became of one attempt, for the API's report. */
+enum se_outcome {
+	SE_OUT_NOT_TRIED = 0,
+	SE_OUT_CONNECTED,
+	SE_OUT_REFUSED,		/* a TCP reset */
+	SE_OUT_SOFT,		/* ended on a soft error (policy) */
+	SE_OUT_HARD,		/* ended on a hard error */
+	SE_OUT_SILENT,		/* no answer: gave way to the next address */
+	SE_OUT_CANCELLED,	/* another attempt connected first */
+	SE_OUT_TIMED_OUT,	/* the establishment timer ran out */
+	SE_OUT_LEFT,		/* interrupted: left to the kernel */
+	SE_OUT_LOCAL,		/* no socket could be had for it */
+};
+
+struct se_report_entry {
+	struct se_addr addr;
+	enum se_outcome outcome;
+	int err;			/* errno of the outcome; 0 connected */
+	uint64_t start_us, end_us;	/* since the connect() began */
+	unsigned syns;			/* SYNs sent (the kernel's own too) */
+	unsigned icmps;			/* ICMP errors received */
+	bool has_icmp;
+	struct se_icmp_seen icmp;	/* the last one */
+};
+
+/* Filled in start order by a run given one. */
+struct se_report {
+	size_t n;
+	struct se_report_entry e[SE_NAME_ADDRS_MAX];
+};
 
 struct se_engine_ctx {
 	const struct se_settings *settings;
 	struct se_names *names;		/* NULL: the asked address alone */
+	/* Not NULL: these are the candidates (the API resolved them), in
+	 * this order, the first the asked address; names is then unused. */
+	const struct se_candidates *candidates;
+	struct se_report *report;	/* NULL: none wanted */
 	/* false when the program cannot have turned IP_RECVERR/IPV6_RECVERR
 	 * on (it never called setsockopt() for them): the engine then need
 	 * not ask the socket before it turns them on and off. */

@@ -29,5 +29,7 @@ int se_close(int fd);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t se_now_ms(void);
+/* ... and in microseconds. */
+uint64_t se_now_us(void);
 
 #endif

@@ -92,6 +92,8 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 
 	ctx.settings = s;
 	ctx.names = &se_names;
+	ctx.candidates = NULL;
+	ctx.report = NULL;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
 	if (flags & O_NONBLOCK) {

@@ -35,6 +35,9 @@ echo
 echo "socat - TCP:soft.lab:$LAB_PORT   (socat tries the first address only)"
 timed "without softerr" -- sh -c "echo hello | socat - TCP:soft.lab:$LAB_PORT"
 timed "with softerr" -- "$RUN" sh -c "echo hello | socat - TCP:soft.lab:$LAB_PORT"
+echo
+echo "What each address did: softerr-probe soft.lab $LAB_PORT"
+in_client "$top_builddir/src/tools/softerr-probe" soft.lab "$LAB_PORT" | sed 's/^/  /'
 cat <<EOT
 
 Without softerr the kernel records the first ICMP error while connect() still

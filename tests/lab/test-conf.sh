@@ -95,7 +95,7 @@ mount -t tmpfs -o mode=755 tmpfs /dev
 for n in null zero urandom; do touch /dev/\$n; mount --bind "$T/olddev/\$n" /dev/\$n; done
 socat -u UNIX-RECV:/dev/log OPEN:"$T/syslog.txt",creat,append & sp=\$!
 for i in \$(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
-SOFTERR_LOG=syslog LD_PRELOAD="$SOFTERR_LIB" timeout 20 "$CLIENT" -4 --first soft.lab $LAB_PORT
+SOFTERR_LOG=syslog LD_PRELOAD="${SOFTERR_PRELOAD:-$SOFTERR_LIB}" timeout 20 "$CLIENT" -4 --first soft.lab $LAB_PORT
 for i in \$(seq 50); do [ -s "$T/syslog.txt" ] && break; sleep 0.1; done
 kill \$sp
 EOS

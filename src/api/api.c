@@ -1,0 +1,400 @@
+/* The public API (softerr.h): the engine of the preloaded library, called
+ * by name. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "softerr.h"
+#include "core/conf.h"
+#include "core/engine.h"
+#include "core/log.h"
+#include "core/sockrec.h"
+#include "core/sys.h"
+
+#define API __attribute__((visibility("default")))
+#define SETS_MAX 32
+
+struct softerr_options {
+	struct se_conf conf;
+	int family;
+	/* What softerr_options_set() said, given again after a load. */
+	size_t n_sets;
+	char *sets[SETS_MAX][2];
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int sys_ok;
+
+static void init(void)
+{
+	sys_ok = se_sys_init() == 0;
+}
+
+static void defaults(struct softerr_options *o)
+{
+	o->conf.n_dest = 0;
+	o->conf.dest_by_name = false;
+	o->conf.path[0] = '\0';
+	se_settings_defaults(&o->conf.base);
+}
+
+API struct softerr_options *softerr_options_new(void)
+{
+	struct softerr_options *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	defaults(o);
+	o->family = AF_UNSPEC;
+	return o;
+}
+
+API void softerr_options_free(struct softerr_options *o)
+{
+	size_t i;
+
+	if (!o)
+		return;
+	for (i = 0; i < o->n_sets; i++) {
+		free(o->sets[i][0]);
+		free(o->sets[i][1]);
+	}
+	free(o);
+}
+
+/* key = value for the common settings and every destination's. */
+static int set_everywhere(struct softerr_options *o, const char *key,
+			  const char *value)
+{
+	struct se_settings check = o->conf.base;
+	unsigned i;
+
+	if (strcmp(key, "family") == 0) {
+		if (strcmp(value, "any") == 0)
+			o->family = AF_UNSPEC;
+		else if (strcmp(value, "ipv4") == 0)
+			o->family = AF_INET;
+		else if (strcmp(value, "ipv6") == 0)
+			o->family = AF_INET6;
+		else
+			return -1;
+		return 0;
+	}
+	if (se_settings_set(&check, key, value, NULL) < 0)
+		return -1;
+	o->conf.base = check;
+	for (i = 0; i < o->conf.n_dest; i++)
+		se_settings_set(&o->conf.dest[i].s, key, value, NULL);
+	return 0;
+}
+
+API int softerr_options_set(struct softerr_options *o, const char *key,
+			    const char *value)
+{
+	char *k, *v;
+
+	if (!o || !key || !value || set_everywhere(o, key, value) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (o->n_sets < SETS_MAX) {
+		k = strdup(key);
+		v = strdup(value);
+		if (!k || !v) {
+			free(k);
+			free(v);
+			errno = ENOMEM;
+			return -1;
+		}
+		o->sets[o->n_sets][0] = k;
+		o->sets[o->n_sets][1] = v;
+		o->n_sets++;
+	}
+	return 0;
+}
+
+static char *api_getenv(const char *name)
+{
+	return secure_getenv(name);
+}
+
+API int softerr_options_load(struct softerr_options *o, const char *path)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct se_conf_source src = {
+		.program = program_invocation_short_name,
+		.program_path = n > 0 ? exe : NULL,
+		.getenv_fn = api_getenv,
+		.system_file = SYSCONFDIR "/softerr.conf",
+		.warn = se_log_raw,
+	};
+	size_t i;
+
+	if (!o) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n > 0)
+		exe[n] = '\0';
+	pthread_once(&once, init);
+	if (!path) {
+		se_conf_load(&o->conf, &src);
+	} else if (!*path) {
+		defaults(o);
+	} else {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -1;
+		se_close(fd);
+		src.getenv_fn = NULL;
+		src.system_file = path;
+		se_conf_load(&o->conf, &src);
+	}
+	for (i = 0; i < o->n_sets; i++)
+		set_everywhere(o, o->sets[i][0], o->sets[i][1]);
+	return 0;
+}
+
+API const char *softerr_outcome_name(enum softerr_outcome outcome)
+{
+	static const char *const names[] = {
+		[SOFTERR_NOT_TRIED] = "not-tried",
+		[SOFTERR_CONNECTED] = "connected",
+		[SOFTERR_REFUSED] = "refused",
+		[SOFTERR_SOFT_ERROR] = "soft-error",
+		[SOFTERR_HARD_ERROR] = "hard-error",
+		[SOFTERR_NO_ANSWER] = "no-answer",
+		[SOFTERR_CANCELLED] = "cancelled",
+		[SOFTERR_TIMED_OUT] = "timed-out",
+		[SOFTERR_INTERRUPTED] = "interrupted",
+		[SOFTERR_NO_SOCKET] = "no-socket",
+	};
+
+	if ((unsigned)outcome < sizeof(names) / sizeof(names[0]))
+		return names[outcome];
+	return "?";
+}
+
+static const enum softerr_outcome from_core[] = {
+	[SE_OUT_NOT_TRIED] = SOFTERR_NOT_TRIED,
+	[SE_OUT_CONNECTED] = SOFTERR_CONNECTED,
+	[SE_OUT_REFUSED] = SOFTERR_REFUSED,
+	[SE_OUT_SOFT] = SOFTERR_SOFT_ERROR,
+	[SE_OUT_HARD] = SOFTERR_HARD_ERROR,
+	[SE_OUT_SILENT] = SOFTERR_NO_ANSWER,
+	[SE_OUT_CANCELLED] = SOFTERR_CANCELLED,
+	[SE_OUT_TIMED_OUT] = SOFTERR_TIMED_OUT,
+	[SE_OUT_LEFT] = SOFTERR_INTERRUPTED,
+	[SE_OUT_LOCAL] = SOFTERR_NO_SOCKET,
+};
+
+static void fill_attempt(struct softerr_attempt *a, const struct se_report_entry *e,
+			 uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->address_len = se_addr_to_sockaddr(&e->addr, port, false, &a->address);
+	a->outcome = from_core[e->outcome];
+	a->error = e->err;
+	a->started_ms = e->outcome == SE_OUT_NOT_TRIED ? -1 : e->start_us / 1000.0;
+	a->ended_ms = e->outcome == SE_OUT_NOT_TRIED || !e->end_us ? -1 :
+		      e->end_us / 1000.0;
+	a->syns = e->syns;
+	a->icmp_errors = e->icmps;
+	if (e->has_icmp) {
+		char buf[40];
+
+		a->icmp_family = e->icmp.family;
+		a->icmp_type = e->icmp.type;
+		a->icmp_code = e->icmp.code;
+		a->icmp_soft = e->icmp.cls == SE_ICMP_SOFT;
+		snprintf(a->icmp_name, sizeof(a->icmp_name), "%s",
+			 se_icmp_name(e->icmp.family, e->icmp.type, e->icmp.code,
+				      buf, sizeof(buf)));
+		if (e->icmp.has_offender)
+			a->icmp_from_len = se_addr_to_sockaddr(&e->icmp.offender, 0,
+							       false, &a->icmp_from);
+	}
+}
+
+/* The report: the attempts in start order, then the addresses never
+ * tried, in the resolver's order. */
+static struct softerr_report *make_report(const char *host, const char *service,
+					  const struct se_settings *s,
+					  const struct se_report *rep,
+					  const struct se_candidates *cand,
+					  uint16_t port)
+{
+	struct softerr_report *r = calloc(1, sizeof(*r));
+	size_t i, j, n = 0;
+
+	if (!r)
+		return NULL;
+	snprintf(r->host, sizeof(r->host), "%s", host ? host : "");
+	snprintf(r->service, sizeof(r->service), "%s", service ? service : "");
+	snprintf(r->policy, sizeof(r->policy), "%s", se_policy_name(s->policy));
+	r->connected = -1;
+	r->attempts = calloc(cand->n + rep->n + 1, sizeof(*r->attempts));
+	if (!r->attempts) {
+		free(r);
+		return NULL;
+	}
+	for (i = 0; i < rep->n; i++) {
+		fill_attempt(&r->attempts[n], &rep->e[i], port);
+		if (rep->e[i].outcome == SE_OUT_CONNECTED)
+			r->connected = (int)n;
+		n++;
+	}
+	for (i = 0; i < cand->n; i++) {
+		struct se_report_entry e;
+
+		for (j = 0; j < rep->n && !se_addr_equal(&rep->e[j].addr, &cand->addr[i]); j++)
+			;
+		if (j < rep->n)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.addr = cand->addr[i];
+		fill_attempt(&r->attempts[n++], &e, port);
+	}
+	r->n_attempts = n;
+	return r;
+}
+
+API void softerr_report_free(struct softerr_report *r)
+{
+	if (!r)
+		return;
+	free(r->attempts);
+	free(r);
+}
+
+/* The addresses of res, without repeats, in its order; the port. */
+static void candidates_of(const char *host, const struct addrinfo *res,
+			  struct se_candidates *c, uint16_t *port)
+{
+	size_t i;
+
+	snprintf(c->name, sizeof(c->name), "%s", host);
+	c->persist_spent = false;
+	c->n = 0;
+	*port = 0;
+	for (; res && c->n < SE_NAME_ADDRS_MAX; res = res->ai_next) {
+		struct se_addr a;
+
+		if (!res->ai_addr ||
+		    se_addr_from_sockaddr(&a, res->ai_addr, res->ai_addrlen) < 0)
+			continue;
+		if (c->n == 0)
+			*port = ((const struct sockaddr_in *)res->ai_addr)->sin_port;
+		for (i = 0; i < c->n && !se_addr_equal(&c->addr[i], &a); i++)
+			;
+		if (i == c->n)
+			c->addr[c->n++] = a;
+	}
+}
+
+API int softerr_connect(const char *host, const char *service,
+			const struct softerr_options *o,
+			struct softerr_report **report)
+{
+	struct softerr_options *mine = NULL;
+	struct addrinfo hints, *res = NULL;
+	struct se_candidates *cand = NULL;
+	struct se_report *rep = NULL;
+	struct se_engine_ctx ctx;
+	struct sockaddr_storage ss;
+	const struct se_settings *s;
+	socklen_t sslen;
+	uint64_t t0;
+	uint16_t port = 0;
+	int fd = -1, rc, err = 0, gai;
+
+	if (report)
+		*report = NULL;
+	if (!host || !service) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_once(&once, init);
+	if (!sys_ok) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!o) {
+		mine = softerr_options_new();
+		if (!mine)
+			return -1;
+		o = mine;
+	}
+	cand = calloc(1, sizeof(*cand));
+	rep = calloc(1, sizeof(*rep));
+	if (!cand || !rep) {
+		err = ENOMEM;
+		goto out;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = o->family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	t0 = se_now_us();
+	gai = getaddrinfo(host, service, &hints, &res);
+	if (gai != 0) {
+		err = gai == EAI_SYSTEM ? errno : ENXIO;
+		cand->n = 0;
+		s = &o->conf.base;
+		if (report && (*report = make_report(host, service, s, rep, cand, 0))) {
+			(*report)->resolve_error = gai;
+			(*report)->resolve_ms = (se_now_us() - t0) / 1000.0;
+			(*report)->error = err;
+		}
+		goto out;
+	}
+	candidates_of(host, res, cand, &port);
+	freeaddrinfo(res);
+	s = se_conf_for(&o->conf, host, &cand->addr[0]);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.settings = s;
+	ctx.candidates = cand;
+	ctx.report = rep;
+	ctx.program_may_use_recverr = false;
+	t0 = (se_now_us() - t0);	/* now: the resolver's time */
+	fd = se_sys.socket(cand->addr[0].family, SOCK_STREAM | SOCK_CLOEXEC,
+			   IPPROTO_TCP);
+	if (fd < 0) {
+		err = errno;
+	} else {
+		uint64_t c0 = se_now_us();
+
+		se_sockrec_socket(fd, cand->addr[0].family, SOCK_STREAM, IPPROTO_TCP);
+		sslen = se_addr_to_sockaddr(&cand->addr[0], port, false, &ss);
+		rc = se_connect_blocking(&ctx, fd, cand->addr[0].family,
+					 fcntl(fd, F_GETFL), (struct sockaddr *)&ss,
+					 sslen);
+		err = rc == 0 ? 0 : errno;
+		if (report && (*report = make_report(host, service, s, rep, cand, port))) {
+			(*report)->resolve_ms = t0 / 1000.0;
+			(*report)->elapsed_ms = (se_now_us() - c0) / 1000.0;
+			(*report)->error = err;
+		}
+		if (rc < 0) {
+			se_close(fd);
+			fd = -1;
+		}
+	}
+out:
+	free(cand);
+	free(rep);
+	softerr_options_free(mine);
+	if (fd < 0)
+		errno = err;
+	return fd;
+}

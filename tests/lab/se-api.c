@@ -1,0 +1,197 @@
+/* The public API (softerr.h) against the lab: what a program linking
+ * -lsofterr relies on. Prints "ok - ..." or "not ok - ..." per check and
+ * exits 1 if any failed. Run by test-probe.sh in the client namespace. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "softerr.h"
+#include "labutil.h"
+
+static int failed;
+
+static void check(int ok, const char *what)
+{
+	printf("%s - %s\n", ok ? "ok" : "not ok", what);
+	if (!ok)
+		failed = 1;
+}
+
+static const char *addr_of(const struct softerr_attempt *a, char *buf)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->address;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->address;
+
+	if (a->address.ss_family == AF_INET6)
+		return inet_ntop(AF_INET6, &s6->sin6_addr, buf, INET6_ADDRSTRLEN);
+	return inet_ntop(AF_INET, &s4->sin_addr, buf, INET6_ADDRSTRLEN);
+}
+
+static void soft_error_failover(void)
+{
+	struct softerr_report *r;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	char buf[INET6_ADDRSTRLEN], pbuf[INET6_ADDRSTRLEN];
+	int fd, fl, fdfl;
+
+	fd = softerr_connect("soft.lab", "8080", NULL, &r);
+	check(fd >= 0, "soft.lab: connected");
+	check(r && r->error == 0 && r->n_attempts == 2 && r->connected == 1,
+	      "soft.lab: report of two addresses, the second connected");
+	if (!r || r->n_attempts != 2 || fd < 0)
+		return;
+	check(r->attempts[0].outcome == SOFTERR_SOFT_ERROR &&
+	      r->attempts[0].error == EHOSTUNREACH &&
+	      strcmp(addr_of(&r->attempts[0], buf), "203.0.113.13") == 0,
+	      "soft.lab: the first address ended on a soft error, EHOSTUNREACH");
+	check(r->attempts[0].icmp_errors >= 1 && r->attempts[0].icmp_family == AF_INET &&
+	      r->attempts[0].icmp_type == 3 && r->attempts[0].icmp_code == 1 &&
+	      r->attempts[0].icmp_soft &&
+	      strcmp(r->attempts[0].icmp_name, "host-unreachable") == 0,
+	      "soft.lab: its ICMP type 3 code 1, host-unreachable, soft");
+	check(r->attempts[0].icmp_from_len > 0 &&
+	      inet_ntop(AF_INET, &((struct sockaddr_in *)&r->attempts[0].icmp_from)->sin_addr,
+			buf, sizeof(buf)) && strcmp(buf, "192.0.2.1") == 0,
+	      "soft.lab: sent by the router, 192.0.2.1");
+	check(r->attempts[1].outcome == SOFTERR_CONNECTED && r->attempts[1].error == 0 &&
+	      ntohs(((struct sockaddr_in *)&r->attempts[1].address)->sin_port) == 8080,
+	      "soft.lab: the second connected, port 8080 in its address");
+	check(r->attempts[0].started_ms >= 0 &&
+	      r->attempts[0].ended_ms >= r->attempts[0].started_ms &&
+	      r->attempts[1].started_ms >= r->attempts[0].ended_ms - 0.01 &&
+	      r->elapsed_ms < 900 && r->resolve_ms >= 0,
+	      "soft.lab: times in order, before the first retransmission");
+	check(strcmp(r->policy, "adaptive") == 0 && strcmp(r->host, "soft.lab") == 0 &&
+	      strcmp(r->service, "8080") == 0, "soft.lab: policy, host and service");
+	check(getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 &&
+	      strcmp(addr_of(&r->attempts[1], pbuf),
+		     inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, buf,
+			       sizeof(buf))) == 0,
+	      "the descriptor is connected to the winner");
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	check(fl >= 0 && !(fl & O_NONBLOCK) && fdfl >= 0 && (fdfl & FD_CLOEXEC),
+	      "the descriptor is blocking and close-on-exec");
+	check(write(fd, "x", 1) == 1, "the descriptor can be written to");
+	close(fd);
+	softerr_report_free(r);
+}
+
+static void black_hole_raced(void)
+{
+	struct softerr_report *r;
+	double t0 = lab_now_ms();
+	int fd = softerr_connect("hole.lab", "8080", NULL, &r);
+
+	check(fd >= 0 && lab_now_ms() - t0 < 1000,
+	      "hole.lab: connected through the second address after the attempt delay");
+	check(r && r->n_attempts == 2 && r->attempts[0].outcome == SOFTERR_CANCELLED &&
+	      r->attempts[1].outcome == SOFTERR_CONNECTED &&
+	      r->attempts[1].started_ms >= 240,
+	      "hole.lab: the silent first cancelled, the second started after 250 ms");
+	if (fd >= 0)
+		close(fd);
+	softerr_report_free(r);
+}
+
+static void failures(void)
+{
+	struct softerr_options *o = softerr_options_new();
+	struct softerr_report *r;
+	int fd, fds = lab_count_fds();
+
+	check(o && softerr_options_set(o, "policy", "abort") == 0,
+	      "options: policy abort accepted");
+	errno = 0;
+	check(softerr_options_set(o, "policy", "fastest") == -1 && errno == EINVAL,
+	      "options: a bad value is EINVAL");
+	errno = 0;
+	check(softerr_options_set(o, "no_such_key", "1") == -1 && errno == EINVAL,
+	      "options: an unknown key is EINVAL");
+	check(softerr_options_set(o, "family", "ipv6") == 0 &&
+	      softerr_options_set(o, "family", "ipv5") == -1,
+	      "options: family");
+	softerr_options_set(o, "family", "any");
+
+	fd = softerr_connect("dead.lab", "8080", o, &r);
+	check(fd == -1 && (errno == EHOSTUNREACH || errno == ENETUNREACH),
+	      "dead.lab under abort: -1 with the soft error's errno");
+	check(r && r->error == errno && r->connected == -1 && r->n_attempts == 2 &&
+	      r->attempts[0].outcome == SOFTERR_SOFT_ERROR &&
+	      r->attempts[1].outcome == SOFTERR_SOFT_ERROR,
+	      "dead.lab: the report says both ended on soft errors");
+	softerr_report_free(r);
+
+	fd = softerr_connect("portonly.lab", "8080", o, NULL);
+	check(fd == -1 && errno == ECONNREFUSED,
+	      "port-unreachable (hard): ECONNREFUSED, no report asked for");
+
+	fd = softerr_connect("no-such-name.lab", "8080", o, &r);
+	check(fd == -1 && errno == ENXIO && r && r->resolve_error != 0 &&
+	      r->n_attempts == 0, "a name that does not resolve: ENXIO, resolve_error");
+	softerr_report_free(r);
+
+	softerr_options_set(o, "policy", "kernel");
+	fd = softerr_connect("soft.lab", "8080", o, &r);
+	check(fd == -1 && r && r->n_attempts == 2 &&
+	      r->attempts[1].outcome == SOFTERR_NOT_TRIED && r->attempts[1].started_ms < 0,
+	      "policy kernel: no failover, the second address not tried");
+	softerr_report_free(r);
+	softerr_options_free(o);
+	check(lab_count_fds() == fds, "no descriptor left behind");
+	errno = 0;
+	check(softerr_connect(NULL, "80", NULL, NULL) == -1 && errno == EINVAL,
+	      "a NULL host: EINVAL");
+	check(strcmp(softerr_outcome_name(SOFTERR_NO_ANSWER), "no-answer") == 0 &&
+	      strcmp(softerr_outcome_name((enum softerr_outcome)99), "?") == 0,
+	      "outcome names");
+}
+
+static void *worker(void *arg)
+{
+	int i, *ok = arg;
+
+	for (i = 0; i < 50; i++) {
+		int fd = softerr_connect(i % 2 ? "reject6.lab" : "bhicmp.lab", "8080",
+					 NULL, NULL);
+
+		if (fd < 0)
+			return NULL;
+		close(fd);
+	}
+	*ok = 1;
+	return NULL;
+}
+
+static void threads(void)
+{
+	pthread_t t[8];
+	int ok[8] = { 0 }, i, all = 1, fds = lab_count_fds();
+
+	for (i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, worker, &ok[i]);
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		all &= ok[i];
+	}
+	check(all, "8 threads x 50 connects through soft errors and black holes");
+	check(lab_count_fds() == fds, "threads: no descriptor left behind");
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	soft_error_failover();
+	black_hole_raced();
+	failures();
+	threads();
+	return failed;
+}
