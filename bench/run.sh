@@ -94,6 +94,36 @@ echo "(attempt delay 250 ms; without softerr connect() waits for the kernel's"
 echo " 6 SYN retransmissions, about 127 s: the lab test cuts it off at 3 s)"
 
 echo
+echo "== Address history: hole.lab (black hole, then live), one process after another"
+echo "   (median of $RUNS fresh histories; ms from getaddrinfo to connected)"
+hist_runs() {	# hist_runs [VAR=value]: "first second third" for a fresh history
+	local t out a=()
+	t=$(mktemp -d)
+	chmod 700 "$t"
+	for i in 1 2 3; do
+		out=$(in_client env XDG_RUNTIME_DIR="$t" LD_PRELOAD="$SOFTERR_LIB" "$@" \
+			"$CLIENT" -4 hole.lab "$LAB_PORT")
+		a+=("$(printf '%s\n' "$out" | awk '/^result ok/ { print $4 }')")
+	done
+	rm -rf "$t"
+	echo "${a[@]}"
+}
+h1=() h2=() h3=() o2=() live=()
+for i in $(seq 1 "$RUNS"); do
+	read -r a b c < <(hist_runs)
+	h1+=("$a"); h2+=("$b"); h3+=("$c")
+	read -r a b c < <(hist_runs SOFTERR_HISTORY=off)
+	o2+=("$b")
+	live+=("$(in_client env LD_PRELOAD="$SOFTERR_LIB" "$CLIENT" -4 live.lab "$LAB_PORT" |
+		awk '/^result ok/ { print $4 }')")
+done
+printf '%-50s %12s\n' "first process" "$(printf '%s\n' "${h1[@]}" | median)"
+printf '%-50s %12s\n' "second process" "$(printf '%s\n' "${h2[@]}" | median)"
+printf '%-50s %12s\n' "third process" "$(printf '%s\n' "${h3[@]}" | median)"
+printf '%-50s %12s\n' "second process, SOFTERR_HISTORY=off" "$(printf '%s\n' "${o2[@]}" | median)"
+printf '%-50s %12s\n' "healthy: live.lab (one live address)" "$(printf '%s\n' "${live[@]}" | median)"
+
+echo
 echo "== Non-blocking connect(), waiting in epoll: first address's error seen (median of $RUNS, ms)"
 printf '%-50s %12s %12s\n' "first address" "without" "with softerr"
 nb() {

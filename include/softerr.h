@@ -74,6 +74,9 @@ struct softerr_attempt {
 	char icmp_name[40];		/* "host-unreachable" */
 	struct sockaddr_storage icmp_from;	/* the router that sent it */
 	socklen_t icmp_from_len;	/* 0: not known */
+	/* When the address history put this address last: what it knew,
+	 * "no answer 40 s ago"; "" otherwise. */
+	char history[64];
 };
 
 struct softerr_report {

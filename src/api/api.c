@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "softerr.h"
 #include "core/conf.h"
 #include "core/engine.h"
+#include "core/history.h"
+#include "core/netwatch.h"
 #include "core/log.h"
 #include "core/sockrec.h"
 #include "core/sys.h"
@@ -31,10 +34,20 @@ struct softerr_options {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int sys_ok;
+/* The address history, shared with the preloaded library's through the
+ * same file, and this process's view of the network. */
+static struct se_history history;
+static struct se_netstate netstate = SE_NETSTATE_INIT;
 
 static void init(void)
 {
+	char path[256] = "";
+	bool secure = getauxval(AT_SECURE) != 0;
+
 	sys_ok = se_sys_init() == 0;
+	if (!secure)
+		se_history_path(secure_getenv("XDG_RUNTIME_DIR"), path, sizeof(path));
+	se_history_init(&history, !secure, 600 * 1000, path);
 }
 
 static void defaults(struct softerr_options *o)
@@ -276,6 +289,51 @@ API void softerr_report_free(struct softerr_report *r)
 	free(r);
 }
 
+/* Puts the addresses the history saw fail lately last, keeping each
+ * group's order; text[i] tells why for each moved, in the new order.
+ * Returns how many moved. */
+static size_t order_by_history(struct se_candidates *c, char (*text)[64])
+{
+	struct se_addr was[SE_NAME_ADDRS_MAX];
+	size_t order[SE_NAME_ADDRS_MAX], i, failed;
+	struct se_hist_info hi;
+	uint64_t now = se_boot_ms();
+
+	se_network_check(&netstate, &history);
+	memcpy(was, c->addr, c->n * sizeof(was[0]));
+	failed = se_history_order(&history, was, c->n, now, order);
+	if (!failed)
+		return 0;
+	for (i = 0; i < c->n; i++) {
+		c->addr[i] = was[order[i]];
+		text[i][0] = '\0';
+		if (i >= c->n - failed && se_history_get(&history, &c->addr[i], now, &hi))
+			se_history_describe(&hi, c->addr[i].family, text[i], 64);
+	}
+	return failed;
+}
+
+/* The history's reasons, on the report's attempts. */
+static void add_history(struct softerr_report *r, const struct se_candidates *c,
+			char (*text)[64], size_t moved)
+{
+	size_t i, j;
+
+	if (!moved)
+		return;
+	for (i = 0; i < r->n_attempts; i++) {
+		struct se_addr a;
+
+		if (se_addr_from_sockaddr(&a, (struct sockaddr *)&r->attempts[i].address,
+					  r->attempts[i].address_len) < 0)
+			continue;
+		for (j = 0; j < c->n; j++)
+			if (se_addr_equal(&a, &c->addr[j]) && text[j][0])
+				snprintf(r->attempts[i].history,
+					 sizeof(r->attempts[i].history), "%s", text[j]);
+	}
+}
+
 /* The addresses of res, without repeats, in its order; the port. */
 static void candidates_of(const char *host, const struct addrinfo *res,
 			  struct se_candidates *c, uint16_t *port)
@@ -316,6 +374,8 @@ API int softerr_connect(const char *host, const char *service,
 	uint64_t t0;
 	uint16_t port = 0;
 	int fd = -1, rc, err = 0, gai;
+	char (*hist_text)[64] = NULL;
+	size_t moved = 0;
 
 	if (report)
 		*report = NULL;
@@ -336,7 +396,8 @@ API int softerr_connect(const char *host, const char *service,
 	}
 	cand = calloc(1, sizeof(*cand));
 	rep = calloc(1, sizeof(*rep));
-	if (!cand || !rep) {
+	hist_text = calloc(SE_NAME_ADDRS_MAX, sizeof(*hist_text));
+	if (!cand || !rep || !hist_text) {
 		err = ENOMEM;
 		goto out;
 	}
@@ -360,11 +421,14 @@ API int softerr_connect(const char *host, const char *service,
 	candidates_of(host, res, cand, &port);
 	freeaddrinfo(res);
 	s = se_conf_for(&o->conf, host, &cand->addr[0]);
+	if (s->history && history.enabled && cand->n > 1)
+		moved = order_by_history(cand, hist_text);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.settings = s;
 	ctx.candidates = cand;
 	ctx.report = rep;
+	ctx.history = s->history ? &history : NULL;
 	ctx.program_may_use_recverr = false;
 	t0 = (se_now_us() - t0);	/* now: the resolver's time */
 	fd = se_sys.socket(cand->addr[0].family, SOCK_STREAM | SOCK_CLOEXEC,
@@ -381,6 +445,7 @@ API int softerr_connect(const char *host, const char *service,
 					 sslen);
 		err = rc == 0 ? 0 : errno;
 		if (report && (*report = make_report(host, service, s, rep, cand, port))) {
+			add_history(*report, cand, hist_text, moved);
 			(*report)->resolve_ms = t0 / 1000.0;
 			(*report)->elapsed_ms = (se_now_us() - c0) / 1000.0;
 			(*report)->error = err;
@@ -393,6 +458,7 @@ API int softerr_connect(const char *host, const char *service,
 out:
 	free(cand);
 	free(rep);
+	free(hist_text);
 	softerr_options_free(mine);
 	if (fd < 0)
 		errno = err;

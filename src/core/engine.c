@@ -62,6 +62,8 @@ struct attempt {
 	uint64_t t0, resend_at;
 	unsigned syn_index;	/* SYNs so far on TCP's backoff schedule */
 	struct se_icmp_seen icmp;	/* the last ICMP of this attempt */
+	bool has_icmp;
+	uint64_t t0_us;
 	struct se_report_entry *rep;	/* NULL: no report */
 	ev_io io;
 };
@@ -71,6 +73,7 @@ struct run {
 	struct se_names *names;
 	const struct se_candidates *given;	/* the API's candidates */
 	struct se_report *report;
+	struct se_history *hist;
 	uint64_t t0_us;
 	int fd, domain;		/* the program's socket */
 	uint16_t port;		/* network order */
@@ -188,6 +191,45 @@ static void note(struct attempt *at, const char *what)
 	if (r->logging)
 		se_line_add(&r->line, " %s %s at %llu ms;", addr_of(at, abuf, sizeof(abuf)),
 			    what, (unsigned long long)since(r));
+}
+
+/* Tells the address history how at went. */
+static void remember(struct attempt *at, enum se_hist_kind kind, uint32_t rtt_us)
+{
+	struct run *r = at->r;
+
+	if (!r->hist)
+		return;
+	se_history_record(r->hist, &r->cand.addr[at->cand], kind,
+			  at->has_icmp ? at->icmp.type : SE_HIST_NO_ICMP,
+			  at->has_icmp ? at->icmp.code : 0, rtt_us, se_boot_ms());
+}
+
+/* Was at silent for the attempt delay or longer? Then that is what the
+ * history learns when it ends without an answer. */
+static bool long_silent(const struct attempt *at)
+{
+	return at->alive && !at->soft_seen &&
+	       se_now_ms() - at->t0 >= at->r->s->attempt_delay_ms;
+}
+
+/* The attempt delay for a: a few of its handshake times when the history
+ * knows them, within 10 ms and the configured delay. */
+static unsigned delay_for(struct run *r, const struct se_addr *a)
+{
+	struct se_hist_info i;
+	unsigned d = r->s->attempt_delay_ms;
+	uint64_t k;
+
+	if (r->hist && se_history_get(r->hist, a, se_boot_ms(), &i) &&
+	    i.kind == SE_HIST_CONNECTED && i.rtt_us) {
+		k = (uint64_t)i.rtt_us * 4 / 1000;
+		if (k < 10)
+			k = 10;
+		if (k < d)
+			d = (unsigned)k;
+	}
+	return d;
 }
 
 /* --- The error queue and the socket's state ------------------------------ */
@@ -310,6 +352,18 @@ static void load_candidates(struct run *r)
 	if (r->cap > MAX_INFLIGHT)
 		r->cap = MAX_INFLIGHT;
 	se_candidates_interleave(&r->cand);
+	if (r->hist && r->cand.n > 2) {
+		/* What failed lately goes last (the asked address stays
+		 * first: it is the program's attempt). */
+		size_t order[SE_NAME_ADDRS_MAX];
+		struct se_addr was[SE_NAME_ADDRS_MAX];
+
+		memcpy(was, r->cand.addr, r->cand.n * sizeof(was[0]));
+		if (se_history_order(r->hist, was + 1, r->cand.n - 1, se_boot_ms(),
+				     order) > 0)
+			for (i = 1; i < r->cand.n; i++)
+				r->cand.addr[i] = was[1 + order[i - 1]];
+	}
 	for (i = n = 1; i < r->cand.n; i++)
 		if (reachable(r, &r->cand.addr[i]))
 			r->cand.addr[n++] = r->cand.addr[i];
@@ -372,6 +426,8 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 	note(at, hard ? "hard, ended" : "ended");
 	outcome(at, err == ECONNREFUSED ? SE_OUT_REFUSED : hard ? SE_OUT_HARD :
 		at->soft_seen ? SE_OUT_SOFT : SE_OUT_SILENT, err);
+	remember(at, err == ECONNREFUSED ? SE_HIST_REFUSED : hard ? SE_HIST_HARD :
+		 at->soft_seen ? SE_HIST_SOFT : SE_HIST_SILENT, 0);
 	r->last_err = err;
 	r->last_hard = hard;
 	if (r->names)
@@ -400,10 +456,22 @@ static void connected(struct attempt *at, bool slow)
 	}
 	note(at, "connected");
 	outcome(at, SE_OUT_CONNECTED, 0);
+	if (r->hist) {
+		struct se_hist_info hi;
+
+		/* The healthy path tells the history only what it must
+		 * correct. */
+		if (slow || (se_history_get(r->hist, &r->cand.addr[at->cand],
+					   se_boot_ms(), &hi) && se_history_failed(&hi)))
+			remember(at, SE_HIST_CONNECTED,
+				 (uint32_t)(se_now_us() - at->t0_us));
+	}
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (&r->att[i] != at && r->att[i].fd >= 0) {
 			note(&r->att[i], "cancelled");
 			outcome(&r->att[i], SE_OUT_CANCELLED, 0);
+			if (long_silent(&r->att[i]))
+				remember(&r->att[i], SE_HIST_SILENT, 0);
 			release(&r->att[i]);
 		}
 	fd = at->fd;
@@ -522,6 +590,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 	at->own = own;
 	at->family = family_for(r, a);
 	at->t0 = se_now_ms();
+	at->t0_us = se_now_us();
 	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
 	if (r->report && r->report->n < SE_NAME_ADDRS_MAX) {
 		at->rep = &r->report->e[r->report->n++];
@@ -599,7 +668,7 @@ static void advance(struct run *r)
 		if (!at)
 			break;
 		r->next++;
-		r->stagger_at = se_now_ms() + r->s->attempt_delay_ms;
+		r->stagger_at = se_now_ms() + delay_for(r, &r->cand.addr[c]);
 		if (!start_attempt(r, at, c, own))
 			r->stagger_at = se_now_ms();
 	}
@@ -687,6 +756,7 @@ static void on_socket(struct attempt *at, int ended_err)
 		const struct se_icmp_seen *ic = &seen[i];
 
 		at->icmp = *ic;
+		at->has_icmp = true;
 		if (at->rep) {
 			at->rep->icmps++;
 			at->rep->has_icmp = true;
@@ -768,6 +838,8 @@ static void on_time(struct run *r)
 			if (r->att[i].fd >= 0) {
 				note(&r->att[i], "establishment timer ran out");
 				outcome(&r->att[i], SE_OUT_TIMED_OUT, ETIMEDOUT);
+				if (long_silent(&r->att[i]))
+					remember(&r->att[i], SE_HIST_SILENT, 0);
 				release(&r->att[i]);
 			}
 		r->last_err = ETIMEDOUT;
@@ -957,6 +1029,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	r.names = ctx->candidates ? NULL : ctx->names;
 	r.given = ctx->candidates;
 	r.report = ctx->report;
+	r.hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
 	if (r.report) {
 		r.report->n = 0;
 		r.t0_us = se_now_us();
@@ -999,7 +1072,26 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	}
 	if (r.state == RUNNING) {
 		/* Something went wrong or is slow: now the name's other
-		 * addresses matter. */
+		 * addresses, and what the history knows, matter. */
+		r.stagger_at = r.t0 + delay_for(&r, &r.cand.addr[0]);
+		if (r.hist) {
+			struct se_hist_info hi;
+
+			if (se_history_get(r.hist, &r.cand.addr[0], se_boot_ms(), &hi) &&
+			    se_history_failed(&hi)) {
+				/* Known to have failed lately: the next address need
+				 * not wait for it. */
+				char what[96];
+
+				r.stagger_at = r.t0;
+				if (r.logging) {
+					se_history_describe(&hi, r.cand.addr[0].family, what,
+							    sizeof(what));
+					se_line_add(&r.line, " (history: %s, the next starts at once)",
+						    what);
+				}
+			}
+		}
 		load_candidates(&r);
 		if (run_loop(&r) < 0) {
 			/* No loop: wait the kernel's way on this attempt. */

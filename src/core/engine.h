@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "errq.h"
+#include "history.h"
 #include "names.h"
 #include "settings.h"
 
@@ -51,6 +52,9 @@ struct se_engine_ctx {
 	 * this order, the first the asked address; names is then unused. */
 	const struct se_candidates *candidates;
 	struct se_report *report;	/* NULL: none wanted */
+	/* What each address did lately: orders the candidates, shortens the
+	 * attempt delay, and learns from this run. NULL: none. */
+	struct se_history *history;
 	/* false when the program cannot have turned IP_RECVERR/IPV6_RECVERR
 	 * on (it never called setsockopt() for them): the engine then need
 	 * not ask the socket before it turns them on and off. */

@@ -36,6 +36,9 @@ void se_settings_defaults(struct se_settings *s)
 	s->attempt_delay_ms = 250;	/* RFC 8305's recommended delay */
 	s->max_attempts = 4;
 	s->race = true;
+	s->history = true;
+	s->history_lifetime_ms = 600 * 1000;
+	s->history_share = true;
 	s->log.to = SE_LOG_OFF;
 	s->log.path[0] = '\0';
 	s->icmp.n = 0;
@@ -123,6 +126,13 @@ static const struct key {
 	{ "max_attempts", COUNT, 1, 16, offsetof(struct se_settings, max_attempts),
 	  "a whole number from 1 to 16" },
 	{ "race", SWITCH, 0, 1, offsetof(struct se_settings, race),
+	  "1, yes, on, true, 0, no, off or false" },
+	{ "history", SWITCH, 0, 1, offsetof(struct se_settings, history),
+	  "1, yes, on, true, 0, no, off or false" },
+	{ "history_lifetime", DURATION, 1000, 86400 * 1000,
+	  offsetof(struct se_settings, history_lifetime_ms),
+	  "a duration from 1s to 86400s, such as 600 or 30s" },
+	{ "history_share", SWITCH, 0, 1, offsetof(struct se_settings, history_share),
 	  "1, yes, on, true, 0, no, off or false" },
 };
 
@@ -239,6 +249,9 @@ static const struct {
 	{ "SOFTERR_ATTEMPT_DELAY", "attempt_delay" },
 	{ "SOFTERR_MAX_ATTEMPTS", "max_attempts" },
 	{ "SOFTERR_RACE", "race" },
+	{ "SOFTERR_HISTORY", "history" },
+	{ "SOFTERR_HISTORY_LIFETIME", "history_lifetime" },
+	{ "SOFTERR_HISTORY_SHARE", "history_share" },
 	{ "SOFTERR_LOG", "log" },
 };
 

@@ -29,12 +29,16 @@ struct se_settings {
 	unsigned attempt_delay_ms;	/* silence before the next attempt starts */
 	unsigned max_attempts;		/* attempts in flight at once */
 	bool race;			/* staggered parallel attempts */
+	bool history;			/* remember what each address did */
+	unsigned history_lifetime_ms;	/* for this long */
+	bool history_share;		/* with the user's other processes */
 	struct se_log_target log;	/* one line per managed connect */
 	struct se_icmp_rules icmp;	/* changes to RFC 5461 Table 1 */
 };
 
 /* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4, race on,
- * no log, RFC 5461 Table 1 as it is). */
+ * history on for 10 minutes and shared, no log, RFC 5461 Table 1 as it
+ * is). */
 void se_settings_defaults(struct se_settings *s);
 
 /* Sets key to value. Returns 0, or -1 when the key is unknown or the value

@@ -94,6 +94,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.names = &se_names;
 	ctx.candidates = NULL;
 	ctx.report = NULL;
+	ctx.history = &se_history;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
 	if (flags & O_NONBLOCK) {

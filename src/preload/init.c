@@ -13,6 +13,8 @@
 
 #include "core/conf.h"
 #include "core/engine.h"
+#include "core/history.h"
+#include "core/netwatch.h"
 #include "core/log.h"
 #include "core/watch.h"
 #include "core/sys.h"
@@ -20,6 +22,8 @@
 
 struct se_real se_real;
 struct se_conf se_conf;
+struct se_history se_history;
+static struct se_netstate netstate = SE_NETSTATE_INIT;
 struct se_names se_names;
 bool se_program_uses_recverr;
 /* Set while this thread runs inside the library (or inside a call the
@@ -48,19 +52,30 @@ static void *next_symbol(const char *name)
 static void before_fork(void)
 {
 	se_watch_fork_prepare();
+	pthread_mutex_lock(&netstate.lock);
+	pthread_mutex_lock(&se_history.lock);
 	pthread_mutex_lock(&se_names.lock);
 }
 
 static void after_fork_parent(void)
 {
 	pthread_mutex_unlock(&se_names.lock);
+	pthread_mutex_unlock(&se_history.lock);
+	pthread_mutex_unlock(&netstate.lock);
 	se_watch_fork_parent();
 }
 
 static void after_fork_child(void)
 {
 	pthread_mutex_unlock(&se_names.lock);
+	pthread_mutex_unlock(&se_history.lock);
+	pthread_mutex_unlock(&netstate.lock);
 	se_watch_fork_child();
+}
+
+void se_preload_network_check(void)
+{
+	se_network_check(&netstate, &se_history);
 }
 
 /* At exit the watcher's thread stops and its loop is freed. */
@@ -94,9 +109,18 @@ static void load_conf(void)
 		.warn = se_log_raw,
 	};
 
+	char hist[256] = "";
+	bool secure = getauxval(AT_SECURE) != 0;
+
 	if (n > 0)
 		exe[n] = '\0';
 	se_conf_load(&se_conf, &src);
+	/* Shared only between processes of the same user, and never in
+	 * secure-execution mode, where nothing is remembered at all. */
+	if (se_conf.base.history && se_conf.base.history_share && !secure)
+		se_history_path(read_env("XDG_RUNTIME_DIR"), hist, sizeof(hist));
+	se_history_init(&se_history, se_conf.base.history && !secure,
+			se_conf.base.history_lifetime_ms, hist);
 }
 
 static void init(void)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "core/conf.h"
+#include "core/history.h"
 #include "core/names.h"
 #include "core/settings.h"
 
@@ -32,6 +33,12 @@ extern struct se_real se_real;
 extern bool se_program_uses_recverr;
 /* softerr.conf and the environment: se_conf.base, or a destination's. */
 extern struct se_conf se_conf;
+/* What each address did lately (history.h). */
+extern struct se_history se_history;
+
+/* Asks rtnetlink whether the network changed since the last call (the
+ * first call takes its fingerprint) and forgets the history if it did. */
+void se_preload_network_check(void);
 extern struct se_names se_names;
 
 /* Enters the library from a wrapper, which must then se_leave(). Returns

@@ -1,5 +1,6 @@
 /* getaddrinfo() and gethostbyname*(): remember which addresses belong to a
- * name. The memory holds copies, so the program's freeaddrinfo() (before,
+ * name, and put the addresses that failed lately last (the address
+ * history; RFC 8305 section 4 allows such use of historical data). The memory holds copies, so the program's freeaddrinfo() (before,
  * during or after its connects) needs no wrapper. Only names with more than
  * one address are remembered (a lone address has no alternative anyway),
  * unless softerr.conf has destination sections that match names. */
@@ -9,6 +10,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "core/history.h"
+#include "core/log.h"
 #include "core/sys.h"
 #include "preload.h"
 
@@ -17,6 +20,70 @@
 static bool se_conf_remembers(void)
 {
 	return se_conf.base.policy != SE_POLICY_KERNEL || se_conf.n_dest > 0;
+}
+
+#define NODES_MAX 96	/* nodes of one answer reordered at most */
+
+/* Reorders *res so that the addresses the history saw fail lately come
+ * after the others; the nodes of one address (one per socket type) stay
+ * together and each group keeps the resolver's order. The canonical name
+ * stays on the first node, where the program looks for it. */
+static void order_by_history(const char *node, struct addrinfo **res)
+{
+	struct addrinfo *nodes[NODES_MAX], *head = NULL, **tail = &head, *ai;
+	struct se_addr addrs[SE_NAME_ADDRS_MAX], a;
+	size_t order[SE_NAME_ADDRS_MAX], of[NODES_MAX];
+	size_t n = 0, k = 0, i, j, failed;
+	char *canon = (*res)->ai_canonname;
+	uint64_t now = se_boot_ms();
+
+	for (ai = *res; ai; ai = ai->ai_next) {
+		if (k == NODES_MAX || !ai->ai_addr ||
+		    se_addr_from_sockaddr(&a, ai->ai_addr, ai->ai_addrlen) < 0)
+			return;		/* not ours to reorder */
+		for (i = 0; i < n && !se_addr_equal(&addrs[i], &a); i++)
+			;
+		if (i == n) {
+			if (n == SE_NAME_ADDRS_MAX)
+				return;
+			addrs[n++] = a;
+		}
+		of[k] = i;
+		nodes[k++] = ai;
+	}
+	if (n < 2)
+		return;
+	se_preload_network_check();
+	failed = se_history_order(&se_history, addrs, n, now, order);
+	if (!failed)
+		return;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < k; j++)
+			if (of[j] == order[i]) {
+				*tail = nodes[j];
+				tail = &nodes[j]->ai_next;
+			}
+	*tail = NULL;
+	if (head != *res && canon) {
+		(*res)->ai_canonname = NULL;
+		head->ai_canonname = canon;
+	}
+	*res = head;
+	if (se_conf.base.log.to) {
+		struct se_line line;
+		struct se_hist_info hi;
+		char abuf[INET6_ADDRSTRLEN], what[96];
+
+		se_line_init(&line);
+		se_line_add(&line, "softerr: getaddrinfo %.*s:", SE_NAME_LEN, node);
+		for (i = n - failed; i < n; i++)
+			if (se_history_get(&se_history, &addrs[order[i]], now, &hi))
+				se_line_add(&line, " %s tried last (%s);",
+					    se_addr_str(&addrs[order[i]], abuf, sizeof(abuf)),
+					    se_history_describe(&hi, addrs[order[i]].family,
+								what, sizeof(what)));
+		se_line_emit(&line, &se_conf.base.log);
+	}
 }
 
 static void remember_addrinfo(const char *node, const struct addrinfo *res)
@@ -55,6 +122,8 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 	if (rc == 0 && node && se_conf_remembers()) {
 		int saved = errno;
 
+		if (se_history.enabled && *res)
+			order_by_history(node, res);
 		remember_addrinfo(node, *res);
 		errno = saved;
 	}

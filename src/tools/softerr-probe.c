@@ -78,7 +78,10 @@ static void print_attempt(const struct softerr_attempt *a)
 
 	printf("  %-28s ", addr_str(&a->address, abuf, sizeof(abuf)));
 	if (a->outcome == SOFTERR_NOT_TRIED) {
-		printf("not tried\n");
+		if (a->history[0])
+			printf("not tried (tried last: %s)\n", a->history);
+		else
+			printf("not tried\n");
 		return;
 	}
 	printf("sent at %8.1f ms  %s", a->started_ms, softerr_outcome_name(a->outcome));
@@ -95,7 +98,10 @@ static void print_attempt(const struct softerr_attempt *a)
 		if (a->icmp_errors > 1)
 			printf(", %u ICMP errors", a->icmp_errors);
 	}
-	printf("; %u SYN%s\n", a->syns, a->syns == 1 ? "" : "s");
+	printf("; %u SYN%s", a->syns, a->syns == 1 ? "" : "s");
+	if (a->history[0])
+		printf(" (tried last: %s)", a->history);
+	putchar('\n');
 }
 
 /* A string for JSON: host names and service names come from the user. */
@@ -136,7 +142,12 @@ static void json_attempt(const struct softerr_attempt *a)
 		printf("\"ended_ms\":%.3f,", a->ended_ms);
 	else
 		printf("\"ended_ms\":null,");
-	printf("\"syns\":%u,\"icmp\":", a->syns);
+	printf("\"syns\":%u,\"history\":", a->syns);
+	if (a->history[0])
+		json_str(a->history);
+	else
+		printf("null");
+	printf(",\"icmp\":");
 	if (!a->icmp_errors) {
 		printf("null}");
 		return;

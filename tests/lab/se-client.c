@@ -21,8 +21,11 @@
  * descriptor has. --longjmp gives each connect() MS milliseconds and then
  * siglongjmp()s out of it from a SIGALRM handler, as wget --timeout does
  * (the attempt then reads "attempt ADDRESS jumped"), and tells at the end
- * how many descriptors were left open. Exit status 0 when connected (and
- * echoed), 1 otherwise, 2 on bad usage. */
+ * how many descriptors were left open. --again-after MS (first of all
+ * options) does the whole again, resolving included, MS milliseconds after
+ * the first run, in the same process; the exit status is then the second
+ * run's. Exit status 0 when connected (and echoed), 1 otherwise, 2 on bad
+ * usage. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -171,7 +174,7 @@ static int echo_line(int fd, const char *line)
 	return memcmp(buf, line, want) == 0 ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+static int client(int argc, char **argv)
 {
 	struct addrinfo hints, *res, *ai;
 	int i, rc;
@@ -361,4 +364,20 @@ int main(int argc, char **argv)
 	free_list(res, hostent);
 	printf("result fail %s %.1f\n", lab_errname(err), lab_now_ms() - t0);
 	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	int again_ms;
+
+	if (argc > 2 && strcmp(argv[1], "--again-after") == 0) {
+		again_ms = atoi(argv[2]);
+		argv[2] = argv[0];
+		client(argc - 2, argv + 2);
+		fflush(stdout);
+		usleep((useconds_t)again_ms * 1000);
+		printf("again\n");
+		return client(argc - 2, argv + 2);
+	}
+	return client(argc, argv);
 }

@@ -10,5 +10,6 @@ Suite *settings_suite(void);
 Suite *engine_suite(void);
 Suite *sockrec_suite(void);
 Suite *conf_suite(void);
+Suite *history_suite(void);
 
 #endif

@@ -1,0 +1,436 @@
+/* Address history, in this process and in a file shared by the user's. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "icmp.h"
+#include "sys.h"
+
+#define REREAD_MS 50		/* the file is looked at no more often */
+
+static uint32_t fnv(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *b++) * 16777619u;
+	return h;
+}
+
+static uint32_t entry_check(const struct se_hist_entry *e)
+{
+	return fnv(e, offsetof(struct se_hist_entry, check)) | 1;
+}
+
+static uint32_t head_check(const struct se_hist_head *hd)
+{
+	return fnv(hd, offsetof(struct se_hist_head, check)) | 1;
+}
+
+uint64_t se_boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void read_boot_id(uint8_t id[16])
+{
+	char text[64];
+	ssize_t n = 0;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	memset(id, 0, 16);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		se_close(fd);
+	}
+	if (n > 0) {
+		uint32_t a = fnv(text, (size_t)n), b = fnv(text, (size_t)n / 2);
+
+		memcpy(id, &a, 4);
+		memcpy(id + 4, &b, 4);
+		memcpy(id + 8, text, 8);
+	}
+}
+
+static void fresh_head(struct se_history *h, uint64_t generation)
+{
+	memset(&h->head, 0, sizeof(h->head));
+	memcpy(h->head.magic, SE_HIST_MAGIC, 8);
+	h->head.slots = SE_HIST_SLOTS;
+	h->head.entry_size = sizeof(struct se_hist_entry);
+	memcpy(h->head.boot_id, h->boot_id, 16);
+	h->head.fingerprint = h->fingerprint;
+	h->head.generation = generation;
+	h->head.check = head_check(&h->head);
+}
+
+static bool head_valid(const struct se_history *h, const struct se_hist_head *hd)
+{
+	return memcmp(hd->magic, SE_HIST_MAGIC, 8) == 0 &&
+	       hd->slots == SE_HIST_SLOTS &&
+	       hd->entry_size == sizeof(struct se_hist_entry) &&
+	       hd->check == head_check(hd) &&
+	       memcmp(hd->boot_id, h->boot_id, 16) == 0;
+}
+
+#define FILE_SIZE (sizeof(struct se_hist_head) + \
+		   SE_HIST_SLOTS * sizeof(struct se_hist_entry))
+
+static uint64_t stamp_of(const struct stat *st)
+{
+	uint64_t parts[4] = { (uint64_t)st->st_size, (uint64_t)st->st_ino,
+			      (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec };
+
+	return ((uint64_t)fnv(parts, sizeof(parts)) << 32) | fnv(parts, 16);
+}
+
+/* Reads the file's table into h (the lock held): a damaged or foreign
+ * file reads as empty. fd is open on it. */
+static void load(struct se_history *h, int fd)
+{
+	struct se_hist_head hd;
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		h->file_stamp = stamp_of(&st);
+	if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd) || !head_valid(h, &hd) ||
+	    pread(fd, h->e, sizeof(h->e), sizeof(hd)) != (ssize_t)sizeof(h->e)) {
+		fresh_head(h, 0);
+		memset(h->e, 0, sizeof(h->e));
+		return;
+	}
+	h->head = hd;
+}
+
+/* Brings h up to date with the file, when it may have changed. */
+static void refresh(struct se_history *h, uint64_t now_ms)
+{
+	struct stat st;
+	int fd;
+
+	if (!h->path[0] || (h->read_at_ms && now_ms - h->read_at_ms < REREAD_MS &&
+			    now_ms >= h->read_at_ms))
+		return;
+	h->read_at_ms = now_ms;
+	if (stat(h->path, &st) < 0) {
+		if (errno == ENOENT) {
+			memset(h->e, 0, sizeof(h->e));
+			h->file_stamp = 0;
+		}
+		return;
+	}
+	if (stamp_of(&st) == h->file_stamp)
+		return;
+	fd = open(h->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	load(h, fd);
+	se_close(fd);
+}
+
+/* Opens the file for a change, locked; builds it when it is missing,
+ * short, or damaged. -1 when it cannot be used: the history is then this
+ * process's own. */
+static int open_locked(struct se_history *h)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(h->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		goto unusable;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		se_close(fd);
+		goto unusable;
+	}
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			se_close(fd);
+			goto unusable;
+		}
+	/* Its size now, under the lock: another writer may have built it
+	 * since it was opened. */
+	if (fstat(fd, &st) < 0) {
+		se_close(fd);
+		goto unusable;
+	}
+	load(h, fd);
+	if (st.st_size != (off_t)FILE_SIZE || h->head.generation == 0 ||
+	    h->head.check != head_check(&h->head)) {
+		/* New, truncated or damaged: rebuilt. */
+		uint64_t gen = h->head.generation + 1;
+
+		fresh_head(h, gen);
+		memset(h->e, 0, sizeof(h->e));
+		if (ftruncate(fd, 0) < 0 || ftruncate(fd, FILE_SIZE) < 0 ||
+		    pwrite(fd, &h->head, sizeof(h->head), 0) != (ssize_t)sizeof(h->head)) {
+			se_close(fd);
+			goto unusable;
+		}
+	}
+	return fd;
+unusable:
+	h->path[0] = '\0';
+	return -1;
+}
+
+static void close_written(struct se_history *h, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		h->file_stamp = stamp_of(&st);
+	se_close(fd);		/* and the lock with it */
+}
+
+bool se_history_path(const char *runtime_dir, char *buf, size_t len)
+{
+	char dir[256];
+	struct stat st;
+
+	buf[0] = '\0';
+	if (!runtime_dir || runtime_dir[0] != '/' ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s/softerr", runtime_dir) >= sizeof(dir))
+		return false;
+	/* The runtime directory must be this user's and private. */
+	if (stat(runtime_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077))
+		return false;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return false;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return false;
+	return (size_t)snprintf(buf, len, "%s/history", dir) < len;
+}
+
+void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
+		     const char *path)
+{
+	pthread_mutex_init(&h->lock, NULL);
+	h->enabled = enabled;
+	h->lifetime_ms = lifetime_ms;
+	snprintf(h->path, sizeof(h->path), "%s", path ? path : "");
+	read_boot_id(h->boot_id);
+	h->fingerprint = 0;
+	h->have_fingerprint = false;
+	h->read_at_ms = 0;
+	h->file_stamp = 0;
+	fresh_head(h, 1);
+	memset(h->e, 0, sizeof(h->e));
+}
+
+static unsigned slot_of(const struct se_addr *a)
+{
+	return fnv(a->bytes, a->family == AF_INET ? 4 : 16) % SE_HIST_SLOTS;
+}
+
+static bool holds(const struct se_hist_entry *e, const struct se_addr *a)
+{
+	return e->check && e->check == entry_check(e) && e->family == a->family &&
+	       memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+/* The slot holding a, or -1. */
+static int find(const struct se_history *h, const struct se_addr *a)
+{
+	unsigned s = slot_of(a), i;
+
+	for (i = 0; i < SE_HIST_PROBE; i++)
+		if (holds(&h->e[(s + i) % SE_HIST_SLOTS], a))
+			return (int)((s + i) % SE_HIST_SLOTS);
+	return -1;
+}
+
+/* Where a goes: its own slot, a free or damaged one, else the oldest. */
+static unsigned place(const struct se_history *h, const struct se_addr *a)
+{
+	unsigned s = slot_of(a), i, best = s;
+	int k = find(h, a);
+
+	if (k >= 0)
+		return (unsigned)k;
+	for (i = 0; i < SE_HIST_PROBE; i++) {
+		const struct se_hist_entry *e = &h->e[(s + i) % SE_HIST_SLOTS];
+
+		if (!e->check || e->check != entry_check(e))
+			return (s + i) % SE_HIST_SLOTS;
+		if (e->at_ms < h->e[best].at_ms)
+			best = (s + i) % SE_HIST_SLOTS;
+	}
+	return best;
+}
+
+bool se_history_get(struct se_history *h, const struct se_addr *a,
+		    uint64_t now_ms, struct se_hist_info *out)
+{
+	const struct se_hist_entry *e;
+	bool known = false;
+	int k;
+
+	if (!h->enabled)
+		return false;
+	pthread_mutex_lock(&h->lock);
+	refresh(h, now_ms);
+	k = find(h, a);
+	/* An entry from the future is damage, one past its lifetime is gone. */
+	if (k >= 0 && (e = &h->e[k])->at_ms <= now_ms + 1000) {
+		uint64_t age = e->at_ms > now_ms ? 0 : now_ms - e->at_ms;
+
+		if (age < h->lifetime_ms) {
+			out->kind = (enum se_hist_kind)e->kind;
+			out->icmp_type = e->icmp_type;
+			out->icmp_code = e->icmp_code;
+			out->rtt_us = e->rtt_us;
+			out->age_ms = age;
+			known = out->kind != SE_HIST_NONE;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return known;
+}
+
+void se_history_record(struct se_history *h, const struct se_addr *a,
+		       enum se_hist_kind kind, uint8_t icmp_type,
+		       uint8_t icmp_code, uint32_t rtt_us, uint64_t now_ms)
+{
+	struct se_hist_entry e;
+	unsigned s;
+	int fd = -1;
+
+	if (!h->enabled)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.family = (uint8_t)a->family;
+	e.kind = (uint8_t)kind;
+	e.icmp_type = icmp_type;
+	e.icmp_code = icmp_code;
+	e.rtt_us = rtt_us;
+	memcpy(e.addr, a->bytes, a->family == AF_INET ? 4 : 16);
+	e.at_ms = now_ms;
+	e.check = entry_check(&e);
+
+	pthread_mutex_lock(&h->lock);
+	if (h->path[0])
+		fd = open_locked(h);
+	s = place(h, a);
+	h->e[s] = e;
+	if (fd >= 0) {
+		if (pwrite(fd, &e, sizeof(e), (off_t)(sizeof(struct se_hist_head) +
+						       s * sizeof(e))) != (ssize_t)sizeof(e))
+			h->path[0] = '\0';
+		close_written(h, fd);
+		h->read_at_ms = now_ms;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* With the lock held. */
+static void forget_locked(struct se_history *h)
+{
+	int fd = h->path[0] ? open_locked(h) : -1;
+
+	fresh_head(h, h->head.generation + 1);
+	memset(h->e, 0, sizeof(h->e));
+	if (fd >= 0) {
+		if (pwrite(fd, &h->head, sizeof(h->head), 0) != (ssize_t)sizeof(h->head) ||
+		    pwrite(fd, h->e, sizeof(h->e), sizeof(h->head)) != (ssize_t)sizeof(h->e))
+			h->path[0] = '\0';
+		close_written(h, fd);
+	}
+}
+
+void se_history_forget(struct se_history *h)
+{
+	if (!h->enabled)
+		return;
+	pthread_mutex_lock(&h->lock);
+	forget_locked(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void se_history_network(struct se_history *h, uint64_t fingerprint)
+{
+	if (!h->enabled)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->fingerprint = fingerprint;
+	h->have_fingerprint = true;
+	h->read_at_ms = 0;
+	refresh(h, se_boot_ms());
+	if (h->head.fingerprint != fingerprint) {
+		bool any = false;
+		unsigned i;
+
+		for (i = 0; i < SE_HIST_SLOTS && !any; i++)
+			any = h->e[i].check != 0;
+		if (any)
+			forget_locked(h);
+		else
+			h->head.fingerprint = fingerprint;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+bool se_history_failed(const struct se_hist_info *i)
+{
+	return i->kind == SE_HIST_SOFT || i->kind == SE_HIST_HARD ||
+	       i->kind == SE_HIST_SILENT || i->kind == SE_HIST_REFUSED;
+}
+
+size_t se_history_order(struct se_history *h, const struct se_addr *addrs,
+			size_t n, uint64_t now_ms, size_t *order)
+{
+	struct se_hist_info info;
+	size_t i, k = 0, failed = 0;
+
+	for (i = 0; i < n; i++)
+		if (!(se_history_get(h, &addrs[i], now_ms, &info) &&
+		      se_history_failed(&info)))
+			order[k++] = i;
+	for (i = 0; i < n; i++)
+		if (se_history_get(h, &addrs[i], now_ms, &info) &&
+		    se_history_failed(&info)) {
+			order[k++] = i;
+			failed++;
+		}
+	return failed;
+}
+
+const char *se_history_describe(const struct se_hist_info *i, int family,
+				char *buf, size_t len)
+{
+	static const char *const what[] = {
+		[SE_HIST_NONE] = "nothing", [SE_HIST_CONNECTED] = "connected",
+		[SE_HIST_REFUSED] = "refused", [SE_HIST_SOFT] = "soft",
+		[SE_HIST_HARD] = "hard", [SE_HIST_SILENT] = "no answer",
+	};
+	unsigned long long s = (unsigned long long)(i->age_ms / 1000);
+
+	if ((i->kind == SE_HIST_SOFT || i->kind == SE_HIST_HARD) &&
+	    i->icmp_type != SE_HIST_NO_ICMP) {
+		char nbuf[40];
+
+		snprintf(buf, len, "%s %s %llu s ago", what[i->kind],
+			 se_icmp_name(family, i->icmp_type, i->icmp_code, nbuf,
+				      sizeof(nbuf)), s);
+	} else {
+		snprintf(buf, len, "%s %llu s ago",
+			 (unsigned)i->kind < sizeof(what) / sizeof(what[0]) ?
+			 what[i->kind] : "?", s);
+	}
+	return buf;
+}

@@ -1,0 +1,124 @@
+/* Address history: what connecting to each address did lately, so that a
+ * dead address is paid for once, not by every process.
+ *
+ * Outcomes (a soft error with its type and code, a hard error, no answer,
+ * refused, connected with its handshake time) are kept per address for a
+ * bounded time in a bounded table. Shared between the processes of one
+ * user through a small fixed-size file (under $XDG_RUNTIME_DIR, mode 0600)
+ * read with pread() and written under flock(), so that no descriptor stays
+ * open and no mapping can fault: a damaged or truncated file is ignored and
+ * rebuilt. The file also holds the network's fingerprint (netwatch.h): a
+ * process that finds it changed forgets the history, for all. */
+#ifndef SOFTERR_CORE_HISTORY_H
+#define SOFTERR_CORE_HISTORY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+
+#define SE_HIST_SLOTS 256
+#define SE_HIST_PROBE 8		/* slots an address may live in */
+#define SE_HIST_MAGIC "SEHIST01"
+#define SE_HIST_NO_ICMP 0xff	/* icmp_type of an error no ICMP brought */
+
+enum se_hist_kind {
+	SE_HIST_NONE = 0,
+	SE_HIST_CONNECTED,
+	SE_HIST_REFUSED,
+	SE_HIST_SOFT,
+	SE_HIST_HARD,
+	SE_HIST_SILENT,		/* no answer for the attempt delay or longer */
+};
+
+/* One address, as stored in the file (40 bytes). */
+struct se_hist_entry {
+	uint8_t family, kind, icmp_type, icmp_code;
+	uint32_t rtt_us;		/* CONNECTED: the handshake's time */
+	uint8_t addr[16];
+	uint64_t at_ms;			/* CLOCK_BOOTTIME */
+	uint32_t check;			/* of the above; 0: a free slot */
+	uint32_t pad;
+};
+
+struct se_hist_head {
+	char magic[8];
+	uint32_t slots, entry_size;
+	uint8_t boot_id[16];		/* a file from another boot is stale */
+	uint64_t fingerprint;		/* the network the entries were seen on */
+	uint64_t generation;		/* one more at each forgetting */
+	uint32_t check;
+	uint32_t pad;
+};
+
+struct se_history {
+	pthread_mutex_t lock;
+	bool enabled;
+	uint64_t lifetime_ms;
+	char path[256];			/* "": this process only */
+	uint8_t boot_id[16];
+	uint64_t fingerprint;		/* this process's view of the network */
+	bool have_fingerprint;
+	/* The table as last read (or, unshared, the table itself), and when
+	 * and from what the file was read. */
+	struct se_hist_head head;
+	struct se_hist_entry e[SE_HIST_SLOTS];
+	uint64_t read_at_ms;
+	uint64_t file_stamp;		/* size, inode and mtime, mixed */
+};
+
+/* What is known of one address. */
+struct se_hist_info {
+	enum se_hist_kind kind;
+	uint8_t icmp_type, icmp_code;
+	uint32_t rtt_us;
+	uint64_t age_ms;
+};
+
+/* path NULL or "": kept in this process only. Never fails: a file that
+ * cannot be used makes the history this process's own. */
+void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
+		     const char *path);
+
+/* The file for this user: $XDG_RUNTIME_DIR/softerr/history, the directory
+ * made 0700 when missing. False (buf "") when there is no such directory
+ * of this user's. */
+bool se_history_path(const char *runtime_dir, char *buf, size_t len);
+
+/* The network as this process sees it now (netwatch.h); a fingerprint that
+ * differs from the file's forgets the history, in the file too. */
+void se_history_network(struct se_history *h, uint64_t fingerprint);
+
+/* What happened to a within the lifetime; false when nothing is known. */
+bool se_history_get(struct se_history *h, const struct se_addr *a,
+		    uint64_t now_ms, struct se_hist_info *out);
+
+/* Records a's latest outcome. */
+void se_history_record(struct se_history *h, const struct se_addr *a,
+		       enum se_hist_kind kind, uint8_t icmp_type,
+		       uint8_t icmp_code, uint32_t rtt_us, uint64_t now_ms);
+
+/* Forgets everything (the network changed), in the file too. */
+void se_history_forget(struct se_history *h);
+
+/* Is a's latest outcome a failure within the lifetime? */
+bool se_history_failed(const struct se_hist_info *i);
+
+/* Puts, in order[], the indices of addrs[0..n) with the addresses that
+ * failed lately after the others, each group in its own order (a stable
+ * partition: nothing is dropped, families stay interleaved as they came).
+ * Returns how many failed. */
+size_t se_history_order(struct se_history *h, const struct se_addr *addrs,
+			size_t n, uint64_t now_ms, size_t *order);
+
+/* "no answer 40 s ago", "soft host-unreachable 3 s ago", for the log. */
+const char *se_history_describe(const struct se_hist_info *i, int family,
+				char *buf, size_t len);
+
+/* CLOCK_BOOTTIME in milliseconds: comparable between processes, and it
+ * goes on during suspend. */
+uint64_t se_boot_ms(void);
+
+#endif
