@@ -14,6 +14,9 @@ CONNECTS=${CONNECTS:-100000}	# per arm, split over the rounds
 LOOKUPS=${LOOKUPS:-100000}
 RUNS=${RUNS:-15}		# failover runs per scenario
 
+# Every process starts without history unless a section gives it one.
+unset XDG_RUNTIME_DIR
+
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # The first and third quartiles, "q1-q3".
 quartiles() { sort -n | awk '{ v[NR] = $1 } END { printf "%s-%s\n", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }'; }

@@ -92,20 +92,6 @@ static struct se_conf *parse_as(const char *program, const char *text)
 	return &c;
 }
 
-static struct se_addr addr(const char *text)
-{
-	struct se_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, text, a.bytes) == 1) {
-		a.family = AF_INET;
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, text, a.bytes), 1);
-		a.family = AF_INET6;
-	}
-	return a;
-}
-
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -135,7 +121,7 @@ START_TEST(global_then_program_then_destination_then_environment)
 		"max_attempts = 2\n";
 	struct se_conf *c;
 	const struct se_settings *s;
-	struct se_addr in = addr("192.0.2.9"), out = addr("198.51.100.1");
+	struct se_addr in = se_test_addr("192.0.2.9"), out = se_test_addr("198.51.100.1");
 
 	c = parse_as("curl", text);
 	ck_assert_uint_eq(n_said, 0);
@@ -192,26 +178,29 @@ START_TEST(destinations)
 	ck_assert_uint_eq(n_said, 0);
 	ck_assert_uint_eq(c->n_dest, 3);
 	ck_assert(c->dest_by_name);
-	a = addr("198.51.100.1");
+	a = se_test_addr("198.51.100.1");
 	/* A name glob, case-insensitive; the first section that matches. */
 	ck_assert_int_eq(se_conf_for(c, "www.example.com", &a)->policy, SE_POLICY_ABORT);
 	ck_assert_int_eq(se_conf_for(c, "example.com", &a)->policy, SE_POLICY_CONFIRM);
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_ADAPTIVE);
-	a = addr("203.0.113.7");
+	a = se_test_addr("203.0.113.7");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_ABORT);
-	a = addr("203.0.113.8");
+	a = se_test_addr("203.0.113.8");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_ADAPTIVE);
 	/* Prefixes, to the bit. */
-	a = addr("2001:db8:1:ffff::1");
+	a = se_test_addr("2001:db8:1:ffff::1");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_RFC1122);
-	a = addr("2001:db8:2::1");
+	a = se_test_addr("2001:db8:2::1");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_ADAPTIVE);
-	a = addr("10.127.255.255");
+	a = se_test_addr("10.127.255.255");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_RFC1122);
-	a = addr("10.128.0.0");
+	a = se_test_addr("10.128.0.0");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_ADAPTIVE);
-	/* A family never matches the other's prefix. */
-	a = addr("::ffff:10.0.0.1");
+	/* An IPv4-mapped address is its IPv4 address, as connect() on an
+	 * AF_INET6 socket reaches it. */
+	a = se_test_addr("::ffff:10.0.0.1");
+	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_RFC1122);
+	a = se_test_addr("::ffff:10.128.0.1");
 	ck_assert_int_eq(se_conf_for(c, NULL, &a)->policy, SE_POLICY_ADAPTIVE);
 }
 END_TEST

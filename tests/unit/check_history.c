@@ -32,27 +32,13 @@ static void teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-static struct se_addr addr(const char *text)
-{
-	struct se_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, text, a.bytes) == 1) {
-		a.family = AF_INET;
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, text, a.bytes), 1);
-		a.family = AF_INET6;
-	}
-	return a;
-}
-
 #define NOW 1000000u
 
 START_TEST(failed_go_last_in_order)
 {
-	struct se_addr a[5] = { addr("2001:db8::1"), addr("192.0.2.1"),
-				addr("2001:db8::2"), addr("192.0.2.2"),
-				addr("2001:db8::3") };
+	struct se_addr a[5] = { se_test_addr("2001:db8::1"), se_test_addr("192.0.2.1"),
+				se_test_addr("2001:db8::2"), se_test_addr("192.0.2.2"),
+				se_test_addr("2001:db8::3") };
 	size_t order[5];
 
 	se_history_init(&h, true, 600000, NULL);
@@ -75,7 +61,7 @@ END_TEST
 
 START_TEST(latest_outcome_wins_and_expiry)
 {
-	struct se_addr a = addr("203.0.113.7");
+	struct se_addr a = se_test_addr("203.0.113.7");
 	struct se_hist_info i;
 	char buf[96];
 
@@ -118,12 +104,12 @@ START_TEST(bounded)
 	se_history_init(&h, true, 600000, NULL);
 	for (n = 0; n < 4 * SE_HIST_SLOTS; n++) {
 		snprintf(text, sizeof(text), "2001:db8::%x", n + 1);
-		a = addr(text);
+		a = se_test_addr(text);
 		se_history_record(&h, &a, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW + n);
 	}
 	for (n = 0; n < 4 * SE_HIST_SLOTS; n++) {
 		snprintf(text, sizeof(text), "2001:db8::%x", n + 1);
-		a = addr(text);
+		a = se_test_addr(text);
 		known += se_history_get(&h, &a, NOW + 4 * SE_HIST_SLOTS, &i);
 	}
 	/* Never more than the table holds, and the newest kept. */
@@ -135,7 +121,7 @@ END_TEST
 
 START_TEST(shared_between_processes)
 {
-	struct se_addr a = addr("192.0.2.9");
+	struct se_addr a = se_test_addr("192.0.2.9");
 	struct se_hist_info i;
 	struct stat st;
 	pid_t pid;
@@ -199,7 +185,7 @@ START_TEST(sixteen_concurrent_writers)
 					struct se_addr a;
 
 					snprintf(text, sizeof(text), "2001:db8:%x::%x", w + 1, k + 1);
-					a = addr(text);
+					a = se_test_addr(text);
 					se_history_record(&mine, &a, r ? SE_HIST_SOFT :
 							  SE_HIST_CONNECTED, 3, 1,
 							  (uint32_t)(w * 100 + k), se_boot_ms());
@@ -221,7 +207,7 @@ START_TEST(sixteen_concurrent_writers)
 			struct se_addr a;
 
 			snprintf(text, sizeof(text), "2001:db8:%x::%x", w + 1, k + 1);
-			a = addr(text);
+			a = se_test_addr(text);
 			if (se_history_get(&h, &a, se_boot_ms(), &info)) {
 				found++;
 				/* The last write was a soft error with this
@@ -245,7 +231,7 @@ static void write_raw(const void *data, size_t len)
 
 START_TEST(damaged_files)
 {
-	struct se_addr a = addr("198.51.100.4");
+	struct se_addr a = se_test_addr("198.51.100.4");
 	struct se_hist_info i;
 	char junk[20000];
 	struct stat st;
@@ -302,7 +288,7 @@ END_TEST
 
 START_TEST(network_change_forgets)
 {
-	struct se_addr a = addr("203.0.113.11");
+	struct se_addr a = se_test_addr("203.0.113.11");
 	struct se_hist_info i;
 
 	se_history_init(&h, true, 600000, path);

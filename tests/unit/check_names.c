@@ -10,21 +10,6 @@
 
 static struct se_names m;
 
-static struct se_addr A(const char *s)
-{
-	struct se_addr a;
-	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_in s4 = { .sin_family = AF_INET };
-
-	if (inet_pton(AF_INET, s, &s4.sin_addr) == 1)
-		ck_assert_int_eq(se_addr_from_sockaddr(&a, (struct sockaddr *)&s4, sizeof(s4)), 0);
-	else {
-		ck_assert_int_eq(inet_pton(AF_INET6, s, &s6.sin6_addr), 1);
-		ck_assert_int_eq(se_addr_from_sockaddr(&a, (struct sockaddr *)&s6, sizeof(s6)), 0);
-	}
-	return a;
-}
-
 static void want(const struct se_candidates *c, size_t n, const char *const *addrs)
 {
 	char buf[64];
@@ -42,8 +27,8 @@ static void setup(void)
 
 static void remember3(const char *name, uint64_t now)
 {
-	struct se_addr a[4] = { A("192.0.2.1"), A("2001:db8::1"), A("192.0.2.2"),
-				A("192.0.2.1") /* duplicate: dropped */ };
+	struct se_addr a[4] = { se_test_addr("192.0.2.1"), se_test_addr("2001:db8::1"), se_test_addr("192.0.2.2"),
+				se_test_addr("192.0.2.1") /* duplicate: dropped */ };
 
 	se_names_remember(&m, name, a, 4, now);
 }
@@ -51,7 +36,7 @@ static void remember3(const char *name, uint64_t now)
 START_TEST(unknown_address_alone)
 {
 	struct se_candidates c;
-	struct se_addr a = A("198.51.100.7");
+	struct se_addr a = se_test_addr("198.51.100.7");
 
 	remember3("x.example", 1000);
 	se_names_candidates(&m, &a, 1000, &c);
@@ -63,7 +48,7 @@ END_TEST
 START_TEST(resolver_order_after_asked)
 {
 	struct se_candidates c;
-	struct se_addr a = A("192.0.2.1"), b = A("2001:db8::1");
+	struct se_addr a = se_test_addr("192.0.2.1"), b = se_test_addr("2001:db8::1");
 
 	remember3("x.example", 1000);
 	se_names_candidates(&m, &a, 1500, &c);
@@ -78,7 +63,7 @@ END_TEST
 START_TEST(v4mapped_matches_ipv4)
 {
 	struct se_candidates c;
-	struct se_addr a = A("::ffff:192.0.2.2");
+	struct se_addr a = se_test_addr("::ffff:192.0.2.2");
 
 	ck_assert_int_eq(a.family, AF_INET);
 	remember3("x.example", 1000);
@@ -90,7 +75,7 @@ END_TEST
 START_TEST(expires)
 {
 	struct se_candidates c;
-	struct se_addr a = A("192.0.2.1");
+	struct se_addr a = se_test_addr("192.0.2.1");
 
 	remember3("x.example", 1000);
 	se_names_candidates(&m, &a, 1000 + SE_NAME_TTL_MS - 1, &c);
@@ -103,14 +88,14 @@ END_TEST
 START_TEST(bounded_in_names)
 {
 	struct se_candidates c;
-	struct se_addr a = A("192.0.2.1");
+	struct se_addr a = se_test_addr("192.0.2.1");
 	char name[32];
 	int i;
 
 	remember3("first.example", 1000);
 	/* SE_NAMES_MAX other names push the first out. */
 	for (i = 0; i < SE_NAMES_MAX; i++) {
-		struct se_addr two[2] = { A("203.0.113.1"), A("203.0.113.2") };
+		struct se_addr two[2] = { se_test_addr("203.0.113.1"), se_test_addr("203.0.113.2") };
 
 		snprintf(name, sizeof(name), "n%d.example", i);
 		se_names_remember(&m, name, two, 2, 1001);
@@ -129,7 +114,7 @@ START_TEST(bounded_in_addresses)
 
 	for (i = 0; i < SE_NAME_ADDRS_MAX + 10; i++) {
 		snprintf(buf, sizeof(buf), "198.51.100.%d", i + 1);
-		many[i] = A(buf);
+		many[i] = se_test_addr(buf);
 	}
 	se_names_remember(&m, "big.example", many, SE_NAME_ADDRS_MAX + 10, 5);
 	se_names_candidates(&m, &many[0], 5, &c);
@@ -143,8 +128,8 @@ END_TEST
 START_TEST(newest_name_wins)
 {
 	struct se_candidates c;
-	struct se_addr a = A("192.0.2.1");
-	struct se_addr other[2] = { A("192.0.2.1"), A("198.51.100.9") };
+	struct se_addr a = se_test_addr("192.0.2.1");
+	struct se_addr other[2] = { se_test_addr("192.0.2.1"), se_test_addr("198.51.100.9") };
 
 	remember3("old.example", 1000);
 	se_names_remember(&m, "new.example", other, 2, 2000);
@@ -157,7 +142,7 @@ END_TEST
 START_TEST(failed_this_round_skipped_then_back)
 {
 	struct se_candidates c;
-	struct se_addr a = A("192.0.2.1"), b = A("2001:db8::1");
+	struct se_addr a = se_test_addr("192.0.2.1"), b = se_test_addr("2001:db8::1");
 
 	remember3("x.example", 1000);
 	se_names_mark_failed(&m, &a, 1100);
@@ -180,7 +165,7 @@ END_TEST
 START_TEST(persistence_spent)
 {
 	struct se_candidates c;
-	struct se_addr a = A("192.0.2.2");
+	struct se_addr a = se_test_addr("192.0.2.2");
 
 	remember3("x.example", 1000);
 	se_names_candidates(&m, &a, 1000, &c);
@@ -196,7 +181,7 @@ END_TEST
 START_TEST(sockaddr_round_trip)
 {
 	struct sockaddr_storage ss;
-	struct se_addr a = A("192.0.2.5"), back;
+	struct se_addr a = se_test_addr("192.0.2.5"), back;
 	socklen_t len;
 
 	len = se_addr_to_sockaddr(&a, htons(80), true, &ss);
@@ -219,22 +204,22 @@ START_TEST(interleaves_families)
 
 	c.n = 5;
 	for (i = 0; i < 5; i++)
-		c.addr[i] = A(order[i]);
+		c.addr[i] = se_test_addr(order[i]);
 	se_candidates_interleave(&c);
 	want(&c, 5, (const char *[]){ "2001:db8::1", "192.0.2.1", "2001:db8::2",
 				      "192.0.2.2", "2001:db8::3" });
 	/* One family: unchanged. */
 	c.n = 3;
 	for (i = 0; i < 3; i++)
-		c.addr[i] = A(order[i]);
+		c.addr[i] = se_test_addr(order[i]);
 	se_candidates_interleave(&c);
 	want(&c, 3, (const char *[]){ "2001:db8::1", "2001:db8::2", "2001:db8::3" });
 	/* IPv4 first, IPv6 after. */
 	c.n = 4;
-	c.addr[0] = A("192.0.2.1");
-	c.addr[1] = A("192.0.2.2");
-	c.addr[2] = A("2001:db8::1");
-	c.addr[3] = A("2001:db8::2");
+	c.addr[0] = se_test_addr("192.0.2.1");
+	c.addr[1] = se_test_addr("192.0.2.2");
+	c.addr[2] = se_test_addr("2001:db8::1");
+	c.addr[3] = se_test_addr("2001:db8::2");
 	se_candidates_interleave(&c);
 	want(&c, 4, (const char *[]){ "192.0.2.1", "2001:db8::1", "192.0.2.2", "2001:db8::2" });
 }

@@ -3,6 +3,12 @@
 
 #include <check.h>
 
+#include "core/names.h"
+
+/* "192.0.2.1" or "2001:db8::1" as an se_addr, as connect() would give it
+ * (an IPv4-mapped address becomes IPv4). */
+struct se_addr se_test_addr(const char *text);
+
 Suite *icmp_suite(void);
 Suite *policy_suite(void);
 Suite *names_suite(void);
