@@ -49,12 +49,16 @@ static ev_async wake;
 static pthread_t thread;
 static pid_t loop_pid;
 static struct watched *tab[SE_WATCH_FDS];
-static unsigned char has[SE_WATCH_FDS];	/* tab[fd] != NULL, lock-free */
+/* tab[fd] != NULL, read without the lock. Cleared (release) after the
+ * thread's last use of the number, read (acquire) before the program's
+ * close(): what the thread did with the socket happens before it is
+ * closed, also when close() need not take the lock. */
+static unsigned char has[SE_WATCH_FDS];
 
 bool se_watch_has(int fd)
 {
 	return fd >= 0 && fd < SE_WATCH_FDS &&
-	       __atomic_load_n(&has[fd], __ATOMIC_RELAXED);
+	       __atomic_load_n(&has[fd], __ATOMIC_ACQUIRE);
 }
 
 /* --- The thread ---------------------------------------------------------- */
@@ -159,7 +163,7 @@ static void drop(struct watched *e)
 {
 	unwatch(e);
 	se_recverr_restore(e->fd, &e->lvl_ours);	/* nothing once VISIBLE */
-	__atomic_store_n(&has[e->fd], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&has[e->fd], 0, __ATOMIC_RELEASE);
 	tab[e->fd] = NULL;
 	free(e->line);
 	free(e);
@@ -315,7 +319,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
 	e->timer.data = e;
 	tab[fd] = e;
-	__atomic_store_n(&has[fd], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&has[fd], 1, __ATOMIC_RELEASE);
 	/* An error queued before the thread looks is found by its first poll. */
 	ev_io_start(loop, &e->io);
 	ev_timer_start(loop, &e->timer);
