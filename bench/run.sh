@@ -159,6 +159,21 @@ echo "  x20 each without softerr: $(run_threads 20 SOFTERR=none) ms;" \
 	"x1000 each with softerr: $(run_threads 1000 LD_PRELOAD="$SOFTERR_LIB") ms"
 
 echo
+echo "== Many pending non-blocking connects (to hole6.lab's black hole), then one to reject6.lab"
+printf '%-30s %14s %14s %16s\n' "" "bytes/pending" "error seen ms" "(without softerr)"
+PENDING=$top_builddir/bench/bench-pending
+for n in 1 10000; do
+	w=$(in_client env SOFTERR_HISTORY=off LD_PRELOAD="$SOFTERR_LIB" "$PENDING" "$n" hole6.lab reject6.lab "$LAB_PORT")
+	wo=$(in_client "$PENDING" "$n" hole6.lab reject6.lab "$LAB_PORT")
+	printf '%-30s %14s %14s %16s\n' "$n pending" \
+		"$(printf '%s\n' "$w" | awk '/^bytes_per_pending/ { print $2 }')" \
+		"$(printf '%s\n' "$w" | awk '/^error_seen_ms/ { print $2 }')" \
+		"$(printf '%s\n' "$wo" | awk '/^error_seen_ms/ { print $2 }')"
+done
+echo "(bytes/pending: the process's resident memory grown per pending connect,"
+echo " with softerr's watcher; the kernel's socket memory is not in it)"
+
+echo
 echo "== Healthy path: bare against preloaded, $ROUNDS interleaved rounds (medians)"
 printf '%-48s %12s %12s   %s\n' "" "bare" "softerr" "ratio (quartiles)"
 n=$((CONNECTS / ROUNDS))
