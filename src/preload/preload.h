@@ -55,7 +55,8 @@ void se_leave(void);
  * found). Safe to call from every wrapper, first or not. */
 bool se_ready(void);
 
-/* Remembers a host entry's addresses under name. */
-void se_remember_hostent(const char *name, const struct hostent *h);
+/* Remembers a host entry's addresses under name, first putting those the
+ * address history saw fail lately last in its list. */
+void se_remember_hostent(const char *name, struct hostent *h);
 
 #endif

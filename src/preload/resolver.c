@@ -131,10 +131,10 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 	return rc;
 }
 
-void se_remember_hostent(const char *name, const struct hostent *h)
+void se_remember_hostent(const char *name, struct hostent *h)
 {
 	struct se_addr addrs[SE_NAME_ADDRS_MAX];
-	size_t n = 0;
+	size_t n = 0, i;
 	char **p;
 
 	if (!h || !h->h_addr_list || !se_conf_remembers())
@@ -158,6 +158,23 @@ void se_remember_hostent(const char *name, const struct hostent *h)
 			len = sizeof(s6);
 		}
 		se_addr_from_sockaddr(&addrs[n++], sa, len);
+	}
+	if (se_history.enabled && n > 1 && !*p) {
+		/* The history's order, as for getaddrinfo(): the pointers of
+		 * the list are moved, the addresses stay where they are. */
+		size_t order[SE_NAME_ADDRS_MAX];
+		struct se_addr was[SE_NAME_ADDRS_MAX];
+		char *ptr[SE_NAME_ADDRS_MAX];
+
+		se_preload_network_check();
+		if (se_history_order(&se_history, addrs, n, se_boot_ms(), order) > 0) {
+			memcpy(was, addrs, n * sizeof(was[0]));
+			memcpy(ptr, h->h_addr_list, n * sizeof(ptr[0]));
+			for (i = 0; i < n; i++) {
+				addrs[i] = was[order[i]];
+				h->h_addr_list[i] = ptr[order[i]];
+			}
+		}
 	}
 	if (n > 1 || (n == 1 && se_conf.dest_by_name))
 		se_names_remember(&se_names, name, addrs, n, se_now_ms());

@@ -26,6 +26,12 @@ check "the history file: mode 0600 in a 0700 directory" \
 run with $RT SOFTERR_LOG=1 -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "a second process tries the live address first (${MS} ms)" \
 	eval 'rc_is 0 && faster 100 && has "^attempt 203.0.113.20 ok" && has "getaddrinfo hole.lab: 203.0.113.11 tried last (no answer [0-9]* s ago)"'
+run with $RT -- "$CLIENT" --hostent hole.lab $LAB_PORT
+check "gethostbyname2() answers in the same order (${MS} ms)" \
+	eval 'rc_is 0 && faster 100 && has "^attempt 203.0.113.20 ok"'
+run with $RT -- "$CLIENT" --hostent-r hole.lab $LAB_PORT
+check "... and gethostbyname2_r() (${MS} ms)" \
+	eval 'rc_is 0 && faster 100 && has "^attempt 203.0.113.20 ok"'
 run with $RT -- curl -s -o /dev/null -w '%{remote_ip}\n' "$URL"
 check "curl, unmodified, goes straight to the live address (${MS} ms)" \
 	eval 'rc_is 0 && has "^203.0.113.20$" && faster 200'
