@@ -424,10 +424,16 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 	struct run *r = at->r;
 
 	note(at, hard ? "hard, ended" : "ended");
-	outcome(at, err == ECONNREFUSED ? SE_OUT_REFUSED : hard ? SE_OUT_HARD :
-		at->soft_seen ? SE_OUT_SOFT : SE_OUT_SILENT, err);
-	remember(at, err == ECONNREFUSED ? SE_HIST_REFUSED : hard ? SE_HIST_HARD :
-		 at->soft_seen ? SE_HIST_SOFT : SE_HIST_SILENT, 0);
+	if (err == ECONNREFUSED) {
+		outcome(at, SE_OUT_REFUSED, err);
+		remember(at, SE_HIST_REFUSED, 0);
+	} else if (hard || at->soft_seen) {
+		outcome(at, hard ? SE_OUT_HARD : SE_OUT_SOFT, err);
+		remember(at, hard ? SE_HIST_HARD : SE_HIST_SOFT, 0);
+	} else {
+		outcome(at, SE_OUT_SILENT, err);
+		remember(at, SE_HIST_SILENT, 0);
+	}
 	r->last_err = err;
 	r->last_hard = hard;
 	if (r->names)
