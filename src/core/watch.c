@@ -23,6 +23,7 @@
 #include <ev.h>
 
 #include "errq.h"
+#include "history.h"
 #include "log.h"
 #include "policy.h"
 #include "sys.h"
@@ -37,7 +38,9 @@ struct watched {
 	const struct se_settings *s;
 	struct se_addr addr;
 	uint16_t port;
-	uint64_t t0;
+	uint64_t t0, t0_us;
+	struct se_history *hist;	/* learns how the attempt went; or NULL */
+	bool icmp_seen;
 	struct se_line *line;		/* the debug line, when logging */
 	ev_io io;
 	ev_timer timer;
@@ -151,6 +154,17 @@ static void emit(struct watched *e, const char *outcome)
 	e->line = NULL;
 }
 
+/* Tells the address history how e's attempt went (ic: the ICMP error that
+ * ended it, or NULL). The thread writes it; the program does not wait. */
+static void learn(struct watched *e, enum se_hist_kind kind,
+		  const struct se_icmp_seen *ic, uint32_t rtt_us)
+{
+	if (e->hist)
+		se_history_record(e->hist, &e->addr, kind,
+				  ic ? ic->type : SE_HIST_NO_ICMP, ic ? ic->code : 0,
+				  rtt_us, se_boot_ms());
+}
+
 /* Stops watching e's socket (with the lock held). */
 static void unwatch(struct watched *e)
 {
@@ -209,7 +223,10 @@ static void examine(struct watched *e)
 		/* A soft error ends the attempt under the policies watched
 		 * here (abort, adaptive with another address); a hard one
 		 * always. */
+		e->icmp_seen = true;
 		if (ti.tcpi_state == TCP_SYN_SENT) {
+			learn(e, seen[i].cls == SE_ICMP_SOFT ? SE_HIST_SOFT : SE_HIST_HARD,
+			      &seen[i], 0);
 			make_visible(e, seen[i].err, se_icmp_class_name(seen[i].cls));
 			return;
 		}
@@ -218,6 +235,8 @@ static void examine(struct watched *e)
 		return;
 	/* Connected, or ended by the kernel (which then holds the error the
 	 * program reads): nothing more to do. */
+	if (ti.tcpi_state == TCP_ESTABLISHED)
+		learn(e, SE_HIST_CONNECTED, NULL, (uint32_t)(se_now_us() - e->t0_us));
 	note(e, ti.tcpi_state == TCP_ESTABLISHED ? "connected" : "ended by the kernel");
 	emit(e, ti.tcpi_state == TCP_ESTABLISHED ? "connected" : "left to the kernel");
 	drop(e);
@@ -230,7 +249,11 @@ static void io_cb(struct ev_loop *l, ev_io *w, int revents)
 
 static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
-	make_visible(w->data, ETIMEDOUT, "establishment timer ran out");
+	struct watched *e = w->data;
+
+	if (!e->icmp_seen)
+		learn(e, SE_HIST_SILENT, NULL, 0);
+	make_visible(e, ETIMEDOUT, "establishment timer ran out");
 }
 
 /* --- What the wrappers call ---------------------------------------------- */
@@ -313,6 +336,8 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	e->addr = a;
 	e->port = ((const struct sockaddr_in *)sa)->sin_port;
 	e->t0 = se_now_ms();
+	e->t0_us = se_now_us();
+	e->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
 	note(e, "sent");
 	ev_io_init(&e->io, io_cb, fd, EV_WRITE);
 	e->io.data = e;
@@ -335,9 +360,17 @@ void se_watch_forget(int fd)
 		return;
 	pthread_mutex_lock(&lock);
 	if (tab[fd]) {
-		if (tab[fd]->state == PENDING)
-			emit(tab[fd], "closed by the program");
-		drop(tab[fd]);
+		struct watched *e = tab[fd];
+
+		if (e->state == PENDING) {
+			/* Given up on by the program (its own timeout, or another
+			 * address won): silent for the attempt delay or longer,
+			 * it was no answer. */
+			if (!e->icmp_seen && se_now_ms() - e->t0 >= e->s->attempt_delay_ms)
+				learn(e, SE_HIST_SILENT, NULL, 0);
+			emit(e, "closed by the program");
+		}
+		drop(e);
 	}
 	pthread_mutex_unlock(&lock);
 }

@@ -9,6 +9,9 @@
  * wakes, and getsockopt(SO_ERROR) and a second connect() give it the ICMP
  * error's errno, as the kernel would have given it a second later.
  *
+ * What each watched attempt came to (an ICMP error, connected and how fast,
+ * or silent until the program gave up on it) goes to the address history.
+ *
  * Where the policy would persist, the attempt is the kernel's: a queued
  * error wakes every waiter on the socket, and a program that sees it cannot
  * be told "nothing happened", so the queue stays off. */

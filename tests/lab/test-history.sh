@@ -46,6 +46,20 @@ run without $RT -- "$top_builddir/src/tools/softerr-probe" hole.lab $LAB_PORT
 check "the prober: the live address first, the dead one not tried, and why" \
 	eval 'rc_is 0 && has "^  203.0.113.20 .*sent at *0\.[0-9] ms *connected" && has "^  203.0.113.11 .*not tried (tried last: no answer [0-9]* s ago)"'
 
+# Non-blocking connects teach the history too (the watcher records them).
+T2=$(mktemp -d)
+chmod 700 "$T2"
+run with XDG_RUNTIME_DIR=$T2 -- "$top_builddir/tests/lab/se-nbclient" --wait epoll reject6.lab $LAB_PORT
+run with XDG_RUNTIME_DIR=$T2 -- "$CLIENT" -6 reject6.lab $LAB_PORT
+check "a non-blocking client's ICMPv6 soft error is remembered: the next process starts with the live address" \
+	eval 'rc_is 0 && has "^attempt 2001:db8:3::20 ok" && ! has "2001:db8:3::13"'
+rm -rf "$T2"; T2=$(mktemp -d); chmod 700 "$T2"
+run with XDG_RUNTIME_DIR=$T2 -- curl -s -o /dev/null --connect-timeout 1 "$URL"
+run with XDG_RUNTIME_DIR=$T2 -- curl -s -o /dev/null -w '%{remote_ip}\n' --connect-timeout 1 "$URL"
+check "curl gave up on the silent address (its own timeout): the next curl goes straight to the live one (${MS} ms)" \
+	eval 'rc_is 0 && has "^203.0.113.20$" && faster 200'
+rm -rf "$T2"
+
 # What does not share: each process pays again.
 run with $RT SOFTERR_HISTORY=off -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "SOFTERR_HISTORY=off: the delay again (${MS} ms)" \
