@@ -294,21 +294,15 @@ API void softerr_report_free(struct softerr_report *r)
  * Returns how many moved. */
 static size_t order_by_history(struct se_candidates *c, char (*text)[64])
 {
-	struct se_addr was[SE_NAME_ADDRS_MAX];
+	struct se_hist_info why[SE_NAME_ADDRS_MAX];
 	size_t order[SE_NAME_ADDRS_MAX], i, failed;
-	struct se_hist_info hi;
-	uint64_t now = se_boot_ms();
 
 	se_network_check(&netstate, &history);
-	memcpy(was, c->addr, c->n * sizeof(was[0]));
-	failed = se_history_order(&history, was, c->n, now, order);
-	if (!failed)
-		return 0;
+	failed = se_history_order(&history, c->addr, c->n, se_boot_ms(), order, why);
 	for (i = 0; i < c->n; i++) {
-		c->addr[i] = was[order[i]];
 		text[i][0] = '\0';
-		if (i >= c->n - failed && se_history_get(&history, &c->addr[i], now, &hi))
-			se_history_describe(&hi, c->addr[i].family, text[i], 64);
+		if (i >= c->n - failed)
+			se_history_describe(&why[i], c->addr[i].family, text[i], 64);
 	}
 	return failed;
 }

@@ -356,13 +356,9 @@ static void load_candidates(struct run *r)
 		/* What failed lately goes last (the asked address stays
 		 * first: it is the program's attempt). */
 		size_t order[SE_NAME_ADDRS_MAX];
-		struct se_addr was[SE_NAME_ADDRS_MAX];
 
-		memcpy(was, r->cand.addr, r->cand.n * sizeof(was[0]));
-		if (se_history_order(r->hist, was + 1, r->cand.n - 1, se_boot_ms(),
-				     order) > 0)
-			for (i = 1; i < r->cand.n; i++)
-				r->cand.addr[i] = was[1 + order[i - 1]];
+		se_history_order(r->hist, r->cand.addr + 1, r->cand.n - 1,
+				 se_boot_ms(), order, NULL);
 	}
 	for (i = n = 1; i < r->cand.n; i++)
 		if (reachable(r, &r->cand.addr[i]))

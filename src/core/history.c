@@ -391,23 +391,34 @@ bool se_history_failed(const struct se_hist_info *i)
 	       i->kind == SE_HIST_SILENT || i->kind == SE_HIST_REFUSED;
 }
 
-size_t se_history_order(struct se_history *h, const struct se_addr *addrs,
-			size_t n, uint64_t now_ms, size_t *order)
+size_t se_history_order(struct se_history *h, struct se_addr *addrs, size_t n,
+			uint64_t now_ms, size_t *order, struct se_hist_info *why)
 {
-	struct se_hist_info info;
-	size_t i, k = 0, failed = 0;
+	struct se_hist_info info[SE_NAME_ADDRS_MAX];
+	struct se_addr was[SE_NAME_ADDRS_MAX];
+	bool failed[SE_NAME_ADDRS_MAX];
+	size_t i, k = 0, nfailed = 0;
+	int pass;
 
-	for (i = 0; i < n; i++)
-		if (!(se_history_get(h, &addrs[i], now_ms, &info) &&
-		      se_history_failed(&info)))
-			order[k++] = i;
-	for (i = 0; i < n; i++)
-		if (se_history_get(h, &addrs[i], now_ms, &info) &&
-		    se_history_failed(&info)) {
-			order[k++] = i;
-			failed++;
-		}
-	return failed;
+	if (n > SE_NAME_ADDRS_MAX)
+		n = SE_NAME_ADDRS_MAX;
+	for (i = 0; i < n; i++) {
+		if (!se_history_get(h, &addrs[i], now_ms, &info[i]))
+			info[i].kind = SE_HIST_NONE;
+		failed[i] = se_history_failed(&info[i]);
+		nfailed += failed[i];
+		was[i] = addrs[i];
+	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++)
+			if (failed[i] == (pass == 1)) {
+				order[k] = i;
+				addrs[k] = was[i];
+				if (why)
+					why[k] = info[i];
+				k++;
+			}
+	return nfailed;
 }
 
 const char *se_history_describe(const struct se_hist_info *i, int family,

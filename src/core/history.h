@@ -106,12 +106,14 @@ void se_history_forget(struct se_history *h);
 /* Is a's latest outcome a failure within the lifetime? */
 bool se_history_failed(const struct se_hist_info *i);
 
-/* Puts, in order[], the indices of addrs[0..n) with the addresses that
+/* Puts addrs[0..n) in the history's order, in place: the addresses that
  * failed lately after the others, each group in its own order (a stable
  * partition: nothing is dropped, families stay interleaved as they came).
- * Returns how many failed. */
-size_t se_history_order(struct se_history *h, const struct se_addr *addrs,
-			size_t n, uint64_t now_ms, size_t *order);
+ * order[i] (n entries) is where the i-th came from, for the caller's own
+ * arrays; why[i] (may be NULL) what the history knew of it. One lookup
+ * per address. Returns how many failed (they are the last ones). */
+size_t se_history_order(struct se_history *h, struct se_addr *addrs, size_t n,
+			uint64_t now_ms, size_t *order, struct se_hist_info *why);
 
 /* "no answer 40 s ago", "soft host-unreachable 3 s ago", for the log. */
 const char *se_history_describe(const struct se_hist_info *i, int family,

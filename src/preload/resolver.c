@@ -1,7 +1,8 @@
 /* getaddrinfo() and gethostbyname*(): remember which addresses belong to a
  * name, and put the addresses that failed lately last (the address
- * history; RFC 8305 section 4 allows such use of historical data). The memory holds copies, so the program's freeaddrinfo() (before,
- * during or after its connects) needs no wrapper. Only names with more than
+ * history; RFC 8305 section 4 allows such use of historical data). The
+ * memory holds copies, so the program's freeaddrinfo() (before, during or
+ * after its connects) needs no wrapper. Only names with more than
  * one address are remembered (a lone address has no alternative anyway),
  * unless softerr.conf has destination sections that match names. */
 #include "config.h"
@@ -32,10 +33,10 @@ static void order_by_history(const char *node, struct addrinfo **res)
 {
 	struct addrinfo *nodes[NODES_MAX], *head = NULL, **tail = &head, *ai;
 	struct se_addr addrs[SE_NAME_ADDRS_MAX], a;
+	struct se_hist_info why[SE_NAME_ADDRS_MAX];
 	size_t order[SE_NAME_ADDRS_MAX], of[NODES_MAX];
 	size_t n = 0, k = 0, i, j, failed;
 	char *canon = (*res)->ai_canonname;
-	uint64_t now = se_boot_ms();
 
 	for (ai = *res; ai; ai = ai->ai_next) {
 		if (k == NODES_MAX || !ai->ai_addr ||
@@ -54,7 +55,7 @@ static void order_by_history(const char *node, struct addrinfo **res)
 	if (n < 2)
 		return;
 	se_preload_network_check();
-	failed = se_history_order(&se_history, addrs, n, now, order);
+	failed = se_history_order(&se_history, addrs, n, se_boot_ms(), order, why);
 	if (!failed)
 		return;
 	for (i = 0; i < n; i++)
@@ -71,17 +72,15 @@ static void order_by_history(const char *node, struct addrinfo **res)
 	*res = head;
 	if (se_conf.base.log.to) {
 		struct se_line line;
-		struct se_hist_info hi;
 		char abuf[INET6_ADDRSTRLEN], what[96];
 
 		se_line_init(&line);
 		se_line_add(&line, "softerr: getaddrinfo %.*s:", SE_NAME_LEN, node);
 		for (i = n - failed; i < n; i++)
-			if (se_history_get(&se_history, &addrs[order[i]], now, &hi))
-				se_line_add(&line, " %s tried last (%s);",
-					    se_addr_str(&addrs[order[i]], abuf, sizeof(abuf)),
-					    se_history_describe(&hi, addrs[order[i]].family,
-								what, sizeof(what)));
+			se_line_add(&line, " %s tried last (%s);",
+				    se_addr_str(&addrs[i], abuf, sizeof(abuf)),
+				    se_history_describe(&why[i], addrs[i].family,
+							what, sizeof(what)));
 		se_line_emit(&line, &se_conf.base.log);
 	}
 }
@@ -163,17 +162,13 @@ void se_remember_hostent(const char *name, struct hostent *h)
 		/* The history's order, as for getaddrinfo(): the pointers of
 		 * the list are moved, the addresses stay where they are. */
 		size_t order[SE_NAME_ADDRS_MAX];
-		struct se_addr was[SE_NAME_ADDRS_MAX];
 		char *ptr[SE_NAME_ADDRS_MAX];
 
 		se_preload_network_check();
-		if (se_history_order(&se_history, addrs, n, se_boot_ms(), order) > 0) {
-			memcpy(was, addrs, n * sizeof(was[0]));
+		if (se_history_order(&se_history, addrs, n, se_boot_ms(), order, NULL) > 0) {
 			memcpy(ptr, h->h_addr_list, n * sizeof(ptr[0]));
-			for (i = 0; i < n; i++) {
-				addrs[i] = was[order[i]];
+			for (i = 0; i < n; i++)
 				h->h_addr_list[i] = ptr[order[i]];
-			}
 		}
 	}
 	if (n > 1 || (n == 1 && se_conf.dest_by_name))

@@ -42,13 +42,13 @@ START_TEST(failed_go_last_in_order)
 	size_t order[5];
 
 	se_history_init(&h, true, 600000, NULL);
-	ck_assert_uint_eq(se_history_order(&h, a, 5, NOW, order), 0);
+	ck_assert_uint_eq(se_history_order(&h, a, 5, NOW, order, NULL), 0);
 	ck_assert_uint_eq(order[0], 0);
 	ck_assert_uint_eq(order[4], 4);
 	se_history_record(&h, &a[0], SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW);
 	se_history_record(&h, &a[3], SE_HIST_SOFT, 3, 1, 0, NOW);
 	se_history_record(&h, &a[1], SE_HIST_CONNECTED, 0, 0, 900, NOW);
-	ck_assert_uint_eq(se_history_order(&h, a, 5, NOW + 10, order), 2);
+	ck_assert_uint_eq(se_history_order(&h, a, 5, NOW + 10, order, NULL), 2);
 	/* The others keep their order (families still alternating), the
 	 * failed ones follow in theirs: nothing is dropped. */
 	ck_assert_uint_eq(order[0], 1);
