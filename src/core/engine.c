@@ -213,17 +213,23 @@ static bool long_silent(const struct attempt *at)
 	       se_now_ms() - at->t0 >= at->r->s->attempt_delay_ms;
 }
 
-/* The attempt delay for a: a few of its handshake times when the history
- * knows them, within 10 ms and the configured delay. */
-static unsigned delay_for(struct run *r, const struct se_addr *a)
+/* What the history knows of a, if it is asked at all. */
+static bool hist_get(const struct run *r, const struct se_addr *a,
+		     struct se_hist_info *i)
 {
-	struct se_hist_info i;
+	return r->hist && se_history_get(r->hist, a, se_boot_ms(), i);
+}
+
+/* The attempt delay after an address the history knows as i (NULL:
+ * nothing known): a few of its handshake times when known, within 10 ms
+ * and the configured delay. */
+static unsigned delay_from(const struct run *r, const struct se_hist_info *i)
+{
 	unsigned d = r->s->attempt_delay_ms;
 	uint64_t k;
 
-	if (r->hist && se_history_get(r->hist, a, se_boot_ms(), &i) &&
-	    i.kind == SE_HIST_CONNECTED && i.rtt_us) {
-		k = (uint64_t)i.rtt_us * 4 / 1000;
+	if (i && i->kind == SE_HIST_CONNECTED && i->rtt_us) {
+		k = (uint64_t)i->rtt_us * 4 / 1000;
 		if (k < 10)
 			k = 10;
 		if (k < d)
@@ -462,9 +468,10 @@ static void connected(struct attempt *at, bool slow)
 		struct se_hist_info hi;
 
 		/* The healthy path tells the history only what it must
-		 * correct. */
-		if (slow || (se_history_get(r->hist, &r->cand.addr[at->cand],
-					   se_boot_ms(), &hi) && se_history_failed(&hi)))
+		 * correct, and asks only when there may be something. */
+		if (slow || (se_history_any_failed(r->hist) &&
+			     hist_get(r, &r->cand.addr[at->cand], &hi) &&
+			     se_history_failed(&hi)))
 			remember(at, SE_HIST_CONNECTED,
 				 (uint32_t)(se_now_us() - at->t0_us));
 	}
@@ -591,14 +598,14 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 	at->cand = c;
 	at->own = own;
 	at->family = family_for(r, a);
-	at->t0 = se_now_ms();
 	at->t0_us = se_now_us();
+	at->t0 = at->t0_us / 1000;	/* what se_now_ms() says now */
 	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
 	if (r->report && r->report->n < SE_NAME_ADDRS_MAX) {
 		at->rep = &r->report->e[r->report->n++];
 		memset(at->rep, 0, sizeof(*at->rep));
 		at->rep->addr = *a;
-		at->rep->start_us = se_now_us() - r->t0_us;
+		at->rep->start_us = at->t0_us - r->t0_us;
 		if (at->fd < 0)
 			outcome(at, SE_OUT_LOCAL, errno);
 	}
@@ -666,11 +673,13 @@ static void advance(struct run *r)
 		size_t c = r->next;
 		bool own = own_reaches(r, &r->cand.addr[c]) && !own_attempt(r);
 		struct attempt *at = free_slot(r);
+		struct se_hist_info hi;
 
 		if (!at)
 			break;
 		r->next++;
-		r->stagger_at = se_now_ms() + delay_for(r, &r->cand.addr[c]);
+		r->stagger_at = se_now_ms() +
+			delay_from(r, hist_get(r, &r->cand.addr[c], &hi) ? &hi : NULL);
 		if (!start_attempt(r, at, c, own))
 			r->stagger_at = se_now_ms();
 	}
@@ -1075,24 +1084,21 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	if (r.state == RUNNING) {
 		/* Something went wrong or is slow: now the name's other
 		 * addresses, and what the history knows, matter. */
-		r.stagger_at = r.t0 + delay_for(&r, &r.cand.addr[0]);
-		if (r.hist) {
-			struct se_hist_info hi;
+		struct se_hist_info hi;
+		bool known = hist_get(&r, &r.cand.addr[0], &hi);
 
-			if (se_history_get(r.hist, &r.cand.addr[0], se_boot_ms(), &hi) &&
-			    se_history_failed(&hi)) {
-				/* Known to have failed lately: the next address need
-				 * not wait for it. */
-				char what[96];
+		if (known && se_history_failed(&hi)) {
+			/* Known to have failed lately: the next address need
+			 * not wait for it. */
+			char what[96];
 
-				r.stagger_at = r.t0;
-				if (r.logging) {
-					se_history_describe(&hi, r.cand.addr[0].family, what,
-							    sizeof(what));
-					se_line_add(&r.line, " (history: %s, the next starts at once)",
-						    what);
-				}
-			}
+			r.stagger_at = r.t0;
+			if (r.logging)
+				se_line_add(&r.line, " (history: %s, the next starts at once)",
+					    se_history_describe(&hi, r.cand.addr[0].family,
+								what, sizeof(what)));
+		} else {
+			r.stagger_at = r.t0 + delay_from(&r, known ? &hi : NULL);
 		}
 		load_candidates(&r);
 		if (run_loop(&r) < 0) {

@@ -85,6 +85,27 @@ static bool head_valid(const struct se_history *h, const struct se_hist_head *hd
 	       memcmp(hd->boot_id, h->boot_id, 16) == 0;
 }
 
+static bool kind_failed(unsigned kind)
+{
+	return kind == SE_HIST_SOFT || kind == SE_HIST_HARD ||
+	       kind == SE_HIST_SILENT || kind == SE_HIST_REFUSED;
+}
+
+/* After the table changed (the lock held). */
+static void recount(struct se_history *h)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < SE_HIST_SLOTS; i++)
+		n += h->e[i].check != 0 && kind_failed(h->e[i].kind);
+	__atomic_store_n(&h->failures, n, __ATOMIC_RELAXED);
+}
+
+bool se_history_any_failed(const struct se_history *h)
+{
+	return h->enabled && __atomic_load_n(&h->failures, __ATOMIC_RELAXED) != 0;
+}
+
 #define FILE_SIZE (sizeof(struct se_hist_head) + \
 		   SE_HIST_SLOTS * sizeof(struct se_hist_entry))
 
@@ -109,9 +130,10 @@ static void load(struct se_history *h, int fd)
 	    pread(fd, h->e, sizeof(h->e), sizeof(hd)) != (ssize_t)sizeof(h->e)) {
 		fresh_head(h, 0);
 		memset(h->e, 0, sizeof(h->e));
-		return;
+	} else {
+		h->head = hd;
 	}
-	h->head = hd;
+	recount(h);
 }
 
 /* Brings h up to date with the file, when it may have changed. */
@@ -127,6 +149,7 @@ static void refresh(struct se_history *h, uint64_t now_ms)
 	if (stat(h->path, &st) < 0) {
 		if (errno == ENOENT) {
 			memset(h->e, 0, sizeof(h->e));
+			recount(h);
 			h->file_stamp = 0;
 		}
 		return;
@@ -231,6 +254,7 @@ void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 	h->file_stamp = 0;
 	fresh_head(h, 1);
 	memset(h->e, 0, sizeof(h->e));
+	h->failures = 0;
 }
 
 static unsigned slot_of(const struct se_addr *a)
@@ -328,6 +352,7 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 		fd = open_locked(h);
 	s = place(h, a);
 	h->e[s] = e;
+	recount(h);
 	if (fd >= 0) {
 		if (pwrite(fd, &e, sizeof(e), (off_t)(sizeof(struct se_hist_head) +
 						       s * sizeof(e))) != (ssize_t)sizeof(e))
@@ -345,6 +370,7 @@ static void forget_locked(struct se_history *h)
 
 	fresh_head(h, h->head.generation + 1);
 	memset(h->e, 0, sizeof(h->e));
+	recount(h);
 	if (fd >= 0) {
 		if (pwrite(fd, &h->head, sizeof(h->head), 0) != (ssize_t)sizeof(h->head) ||
 		    pwrite(fd, h->e, sizeof(h->e), sizeof(h->head)) != (ssize_t)sizeof(h->e))
@@ -387,8 +413,7 @@ void se_history_network(struct se_history *h, uint64_t fingerprint)
 
 bool se_history_failed(const struct se_hist_info *i)
 {
-	return i->kind == SE_HIST_SOFT || i->kind == SE_HIST_HARD ||
-	       i->kind == SE_HIST_SILENT || i->kind == SE_HIST_REFUSED;
+	return kind_failed(i->kind);
 }
 
 size_t se_history_order(struct se_history *h, struct se_addr *addrs, size_t n,

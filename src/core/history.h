@@ -67,6 +67,9 @@ struct se_history {
 	struct se_hist_entry e[SE_HIST_SLOTS];
 	uint64_t read_at_ms;
 	uint64_t file_stamp;		/* size, inode and mtime, mixed */
+	/* Entries of e[] that record a failure, expired or not; read without
+	 * the lock by se_history_any_failed(). */
+	unsigned failures;
 };
 
 /* What is known of one address. */
@@ -102,6 +105,10 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 
 /* Forgets everything (the network changed), in the file too. */
 void se_history_forget(struct se_history *h);
+
+/* Might the table hold a failure? Lock-free and as of the last look at
+ * the file: false lets the healthy path skip asking about its address. */
+bool se_history_any_failed(const struct se_history *h);
 
 /* Is a's latest outcome a failure within the lifetime? */
 bool se_history_failed(const struct se_hist_info *i);
