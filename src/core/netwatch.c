@@ -47,7 +47,7 @@ static void add_attr(uint64_t *h, const struct nlattr *a)
 }
 
 struct attrs {
-	const struct nlattr *tb[RTA_MAX + IFA_MAX + 2];
+	const struct nlattr *tb[(RTA_MAX > IFA_MAX ? RTA_MAX : IFA_MAX) + 1];
 	unsigned max;
 };
 

@@ -105,6 +105,8 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
+#define SWITCH_EXPECT "1, yes, on, true, 0, no, off or false"
+
 /* Every setting but the policy: its key, its kind, its range, and where it
  * lives in struct se_settings. */
 static const struct key {
@@ -126,14 +128,14 @@ static const struct key {
 	{ "max_attempts", COUNT, 1, 16, offsetof(struct se_settings, max_attempts),
 	  "a whole number from 1 to 16" },
 	{ "race", SWITCH, 0, 1, offsetof(struct se_settings, race),
-	  "1, yes, on, true, 0, no, off or false" },
+	  SWITCH_EXPECT },
 	{ "history", SWITCH, 0, 1, offsetof(struct se_settings, history),
-	  "1, yes, on, true, 0, no, off or false" },
+	  SWITCH_EXPECT },
 	{ "history_lifetime", DURATION, 1000, 86400 * 1000,
 	  offsetof(struct se_settings, history_lifetime_ms),
 	  "a duration from 1s to 86400s, such as 600 or 30s" },
 	{ "history_share", SWITCH, 0, 1, offsetof(struct se_settings, history_share),
-	  "1, yes, on, true, 0, no, off or false" },
+	  SWITCH_EXPECT },
 };
 
 #define LOG_EXPECT "off, on, stderr, syslog, or an absolute file name"

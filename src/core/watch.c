@@ -335,8 +335,8 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	e->s = ctx->settings;
 	e->addr = a;
 	e->port = ((const struct sockaddr_in *)sa)->sin_port;
-	e->t0 = se_now_ms();
 	e->t0_us = se_now_us();
+	e->t0 = e->t0_us / 1000;	/* what se_now_ms() says now */
 	e->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
 	note(e, "sent");
 	ev_io_init(&e->io, io_cb, fd, EV_WRITE);

@@ -99,18 +99,16 @@ static char *read_env(const char *name)
  * the system's file. */
 static void load_conf(void)
 {
-	char exe[512];
+	bool secure = getauxval(AT_SECURE) != 0;
+	char exe[512], hist[256] = "";
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	struct se_conf_source src = {
 		.program = program_invocation_short_name,
 		.program_path = n > 0 ? exe : NULL,
-		.getenv_fn = getauxval(AT_SECURE) ? NULL : read_env,
+		.getenv_fn = secure ? NULL : read_env,
 		.system_file = SYSCONFDIR "/softerr.conf",
 		.warn = se_log_raw,
 	};
-
-	char hist[256] = "";
-	bool secure = getauxval(AT_SECURE) != 0;
 
 	if (n > 0)
 		exe[n] = '\0';
