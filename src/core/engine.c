@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -76,6 +77,12 @@ struct run {
 	struct se_history *hist;
 	uint64_t t0_us;
 	int fd, domain;		/* the program's socket */
+	int rec_fd;		/* its number in the program (sockrec, log) */
+	/* Driven by the watcher's loop for a non-blocking connect(): done
+	 * is called when it is decided, and the run frees itself. */
+	bool async;
+	se_run_done_fn done;
+	void *done_arg;
 	uint16_t port;		/* network order */
 	int flags;		/* the program's file status flags */
 	int errno_in;		/* errno at entry, given back on success */
@@ -120,11 +127,14 @@ static __thread struct {
 	ino_t ino[MAX_INFLIGHT];
 } held __attribute__((tls_model("initial-exec")));
 
-static void hold_fd(int fd)
+static void hold_fd(const struct run *r, int fd)
 {
 	struct stat st;
 	unsigned i;
 
+	/* A watcher's run is never longjmp()ed out of. */
+	if (r->async)
+		return;
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (held.fd[i] <= 0) {
 			held.fd[i] = fd + 1;	/* 0: a free entry */
@@ -352,7 +362,7 @@ static void load_candidates(struct run *r)
 	}
 	/* Private sockets need to know all the program set on its own, and
 	 * cannot share a local port it bound. */
-	r->can_private = se_sockrec_get(r->fd, &r->rec) == 0 &&
+	r->can_private = se_sockrec_get(r->rec_fd, &r->rec) == 0 &&
 			 se_sockrec_port(&r->rec) == 0;
 	r->cap = r->can_private && r->s->race ? r->s->max_attempts : 1;
 	if (r->cap > MAX_INFLIGHT)
@@ -460,7 +470,9 @@ static void connected(struct attempt *at, bool slow)
 	 * kernel may have recorded for an earlier candidate. */
 	if (slow) {
 		se_sock_error(at->fd);
-		se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen);
+		/* A non-blocking connect() leaves that to the program. */
+		if (!r->async)
+			se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen);
 	}
 	note(at, "connected");
 	outcome(at, SE_OUT_CONNECTED, 0);
@@ -491,7 +503,7 @@ static void connected(struct attempt *at, bool slow)
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 
 		do
-			rc = dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
+			rc = (r->async ? se_sys.dup3 : dup3)(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
 				  O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
 		err = rc < 0 ? errno : 0;
@@ -571,7 +583,7 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 		*why = strerror(errno);
 		return -1;
 	}
-	hold_fd(fd);
+	hold_fd(r, fd);
 	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
 		close_private(fd);
 		return -1;
@@ -587,8 +599,11 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 }
 
 /* Starts candidate c on the program's socket (own) or a private one.
- * Returns false if no socket could be had for it. */
-static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
+ * Returns false if no socket could be had for it. adopted: the program's
+ * connect() sent the SYN already, with RECVERR levels *adopted turned on
+ * for it; NULL: send it. */
+static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
+			  const unsigned *adopted)
 {
 	const struct se_addr *a = &r->cand.addr[c];
 	const char *why = "?";
@@ -624,6 +639,14 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own)
 					&at->ss);
 	ev_io_init(&at->io, io_cb, at->fd, EV_WRITE);
 	at->io.data = at;
+	if (adopted) {
+		at->lvl_ours = at->lvl_known = *adopted;
+		if (at->rep)
+			at->rep->syns++;
+		at->alive = true;
+		ev_io_start(r->loop, &at->io);
+		return true;
+	}
 	if (want_recverr(at, se_recverr_level(at->family, a->family)) < 0 &&
 	    r->logging)
 		se_line_add(&r->line, " (no error queue: %s)", strerror(errno));
@@ -680,7 +703,7 @@ static void advance(struct run *r)
 		r->next++;
 		r->stagger_at = se_now_ms() +
 			delay_from(r, hist_get(r, &r->cand.addr[c], &hi) ? &hi : NULL);
-		if (!start_attempt(r, at, c, own))
+		if (!start_attempt(r, at, c, own, NULL))
 			r->stagger_at = se_now_ms();
 	}
 	if (r->state == RUNNING && r->inflight == 0 && r->next >= r->cand.n)
@@ -881,13 +904,18 @@ static void on_time(struct run *r)
 	}
 }
 
+static void settle(struct run *r);
+
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct attempt *at = w->data;
+	struct run *r = at->r;
 
-	at->r->fired = true;
-	if (at->r->state == RUNNING && at->fd >= 0)
+	r->fired = true;
+	if (r->state == RUNNING && at->fd >= 0)
 		on_socket(at, 0);
+	if (r->async)
+		settle(r);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -896,6 +924,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	r->fired = true;
 	on_time(r);
+	if (r->async)
+		settle(r);
 }
 
 /* A signal interrupted the wait. Would the kernel have restarted connect()?
@@ -945,6 +975,28 @@ static uint64_t sndtimeo_ms(int fd)
 	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_usec + 999) / 1000u;
 }
 
+/* Sets the run's timer for what is due next. */
+static void arm_timer(struct run *r)
+{
+	uint64_t now = se_now_ms(), wake = next_wake(r);
+
+	ev_timer_stop(r->loop, &r->timer);
+	ev_now_update(r->loop);
+	ev_timer_set(&r->timer, wake > now ? (double)(wake - now) / 1000.0 : 0., 0.);
+	ev_timer_start(r->loop, &r->timer);
+}
+
+/* Ends every attempt still in flight and stops the timer. */
+static void release_all(struct run *r)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0)
+			release(&r->att[i]);
+	ev_timer_stop(r->loop, &r->timer);
+}
+
 /* The slow path: wait under a private loop until the run is decided.
  * Returns -1 if no loop could be made. */
 static int run_loop(struct run *r)
@@ -965,27 +1017,16 @@ static int run_loop(struct run *r)
 			ev_io_start(r->loop, &r->att[i].io);
 
 	while (r->state == RUNNING) {
-		uint64_t now, wake;
-
 		advance(r);
 		if (r->state != RUNNING)
 			break;
-		now = se_now_ms();
-		wake = next_wake(r);
-		ev_timer_stop(r->loop, &r->timer);
-		ev_now_update(r->loop);
-		ev_timer_set(&r->timer, wake > now ? (double)(wake - now) / 1000.0 : 0., 0.);
-		ev_timer_start(r->loop, &r->timer);
-
+		arm_timer(r);
 		r->fired = false;
 		ev_run(r->loop, EVRUN_ONCE);
 		if (!r->fired && r->state == RUNNING && !restartable(r))
 			interrupted(r);
 	}
-	for (i = 0; i < MAX_INFLIGHT; i++)
-		if (r->att[i].fd >= 0)
-			release(&r->att[i]);
-	ev_timer_stop(r->loop, &r->timer);
+	release_all(r);
 	held.loop = NULL;
 	ev_loop_destroy(r->loop);
 	r->loop = NULL;
@@ -1002,9 +1043,9 @@ static void emit_log(struct run *r, const char *outcome)
 	char abuf[INET6_ADDRSTRLEN];
 
 	se_line_init(&out);
-	se_line_add(&out, "softerr: connect fd %d to %s port %u, policy %s, "
-		    "%zu candidate%s:%s %s", r->fd,
-		    r->cand.name[0] ? r->cand.name :
+	se_line_add(&out, "softerr: %sconnect fd %d to %s port %u, policy %s, "
+		    "%zu candidate%s:%s %s", r->async ? "non-blocking " : "",
+		    r->rec_fd, r->cand.name[0] ? r->cand.name :
 		    se_addr_str(&r->cand.addr[0], abuf, sizeof(abuf)),
 		    ntohs(r->port), se_policy_name(r->s->policy), r->cand.n,
 		    r->cand.n == 1 ? "" : "s", r->line.buf, outcome);
@@ -1022,50 +1063,113 @@ static int result_errno(const struct run *r)
 	return r->last_err ? r->last_err : ETIMEDOUT;
 }
 
+/* Sets r up for a connect() of fd (the program's number rec_fd) to sa.
+ * Returns -1 if sa is not an address the engine handles. */
+static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
+		    int rec_fd, int domain, const struct sockaddr *sa, socklen_t len)
+{
+	unsigned i;
+
+	memset(r, 0, offsetof(struct run, cand));
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		r->att[i].fd = -1;
+	r->cand.name[0] = '\0';
+	r->cand.persist_spent = false;
+	r->errno_in = errno;
+	r->s = ctx->settings;
+	r->names = ctx->candidates ? NULL : ctx->names;
+	r->given = ctx->candidates;
+	r->report = ctx->report;
+	r->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
+	if (r->report) {
+		r->report->n = 0;
+		r->t0_us = se_now_us();
+	}
+	r->fd = fd;
+	r->rec_fd = rec_fd;
+	r->domain = domain;
+	r->logging = r->s->log.to != SE_LOG_OFF;
+	r->ask_recverr = ctx->program_may_use_recverr;
+	r->cap = 1;
+	if (se_addr_from_sockaddr(&r->cand.addr[0], sa, len) < 0)
+		return -1;
+	r->cand.n = 1;
+	r->port = ((const struct sockaddr_in *)sa)->sin_port;
+	r->t0 = se_now_ms();
+	r->deadline = r->t0 + r->s->establish_timeout_ms;
+	if (r->logging)
+		se_line_init(&r->line);
+	r->next = 1;
+	r->stagger_at = r->t0 + r->s->attempt_delay_ms;
+	return 0;
+}
+
+/* The first attempt was not answered at once: now the name's other
+ * addresses, and what the history knows, matter. */
+static void slow_start(struct run *r)
+{
+	struct se_hist_info hi;
+	bool known = hist_get(r, &r->cand.addr[0], &hi);
+
+	if (known && se_history_failed(&hi)) {
+		/* Known to have failed lately: the next address need not wait
+		 * for it. */
+		char what[96];
+
+		r->stagger_at = r->t0;
+		if (r->logging)
+			se_line_add(&r->line, " (history: %s, the next starts at once)",
+				    se_history_describe(&hi, r->cand.addr[0].family,
+							what, sizeof(what)));
+	} else {
+		r->stagger_at = r->t0 + delay_from(r, known ? &hi : NULL);
+	}
+	load_candidates(r);
+}
+
+/* The run is decided: what the name memory learns, the program's socket
+ * reset if it did not win, the log line. */
+static void wrap_up(struct run *r)
+{
+	struct attempt *first = &r->att[0];
+
+	if (r->state == FAILED && r->names && r->soft_err && !r->last_hard &&
+	    r->s->policy == SE_POLICY_ADAPTIVE)
+		/* adaptive persisted on the last candidate and lost: the
+		 * program's own loop over the rest need not wait again. */
+		se_names_mark_persisted(r->names, &r->cand.addr[0], se_now_ms());
+	if (first->fd >= 0 && r->state != CONNECTED)
+		release(first);
+	if (r->logging) {
+		char what[96];
+
+		if (r->state == CONNECTED)
+			snprintf(what, sizeof(what), "connected in %llu ms",
+				 (unsigned long long)since(r));
+		else
+			snprintf(what, sizeof(what), "%s in %llu ms: %s",
+				 r->state == FAILED ? "failed" : "returned",
+				 (unsigned long long)since(r),
+				 strerror(result_errno(r)));
+		emit_log(r, what);
+	}
+}
+
 int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			int flags, const struct sockaddr *sa, socklen_t len)
 {
 	struct run r;
 	struct attempt *first;
 	unsigned i;
-	int err;
 
-	memset(&r, 0, offsetof(struct run, cand));
-	for (i = 0; i < MAX_INFLIGHT; i++)
-		r.att[i].fd = -1;
-	r.cand.name[0] = '\0';
-	r.cand.persist_spent = false;
-	r.errno_in = errno;
-	r.s = ctx->settings;
-	r.names = ctx->candidates ? NULL : ctx->names;
-	r.given = ctx->candidates;
-	r.report = ctx->report;
-	r.hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
-	if (r.report) {
-		r.report->n = 0;
-		r.t0_us = se_now_us();
-	}
-	r.fd = fd;
-	r.domain = domain;
-	r.logging = r.s->log.to != SE_LOG_OFF;
-	r.ask_recverr = ctx->program_may_use_recverr;
-	r.cap = 1;
-	if (se_addr_from_sockaddr(&r.cand.addr[0], sa, len) < 0)
+	if (run_init(&r, ctx, fd, fd, domain, sa, len) < 0)
 		return se_sys.connect(fd, sa, len);
-	r.cand.n = 1;
-	r.port = ((const struct sockaddr_in *)sa)->sin_port;
 	r.flags = flags;
 	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return se_sys.connect(fd, sa, len);
 
-	r.t0 = se_now_ms();
-	r.deadline = r.t0 + r.s->establish_timeout_ms;
-	if (r.logging)
-		se_line_init(&r.line);
 	first = &r.att[0];
-	r.next = 1;
-	start_attempt(&r, first, 0, true);
-	r.stagger_at = r.t0 + r.s->attempt_delay_ms;
+	start_attempt(&r, first, 0, true, NULL);
 	if (r.state == FAILED && r.fail_errno == EALREADY) {
 		/* An attempt the program started earlier (and a signal cut short)
 		 * is still going: a blocking connect() waits for it. */
@@ -1082,25 +1186,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			on_socket(first, errno);
 	}
 	if (r.state == RUNNING) {
-		/* Something went wrong or is slow: now the name's other
-		 * addresses, and what the history knows, matter. */
-		struct se_hist_info hi;
-		bool known = hist_get(&r, &r.cand.addr[0], &hi);
-
-		if (known && se_history_failed(&hi)) {
-			/* Known to have failed lately: the next address need
-			 * not wait for it. */
-			char what[96];
-
-			r.stagger_at = r.t0;
-			if (r.logging)
-				se_line_add(&r.line, " (history: %s, the next starts at once)",
-					    se_history_describe(&hi, r.cand.addr[0].family,
-								what, sizeof(what)));
-		} else {
-			r.stagger_at = r.t0 + delay_from(&r, known ? &hi : NULL);
-		}
-		load_candidates(&r);
+		slow_start(&r);
 		if (run_loop(&r) < 0) {
 			/* No loop: wait the kernel's way on this attempt. */
 			for (i = 1; i < MAX_INFLIGHT; i++)
@@ -1113,32 +1199,107 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			return se_sys.connect(fd, sa, len);
 		}
 	}
-	if (r.state == FAILED && r.names && r.soft_err && !r.last_hard &&
-	    r.s->policy == SE_POLICY_ADAPTIVE)
-		/* adaptive persisted on the last candidate and lost: the
-		 * program's own loop over the rest need not wait again. */
-		se_names_mark_persisted(r.names, &r.cand.addr[0], se_now_ms());
-	if (first->fd >= 0 && r.state != CONNECTED)
-		release(first);
+	wrap_up(&r);
 	fcntl(fd, F_SETFL, flags);
-	if (r.logging) {
-		char what[96];
-
-		if (r.state == CONNECTED)
-			snprintf(what, sizeof(what), "connected in %llu ms",
-				 (unsigned long long)since(&r));
-		else
-			snprintf(what, sizeof(what), "%s in %llu ms: %s",
-				 r.state == FAILED ? "failed" : "returned",
-				 (unsigned long long)since(&r),
-				 strerror(result_errno(&r)));
-		emit_log(&r, what);
-	}
 	if (r.state == CONNECTED) {
 		errno = r.errno_in;
 		return 0;
 	}
-	err = result_errno(&r);
-	errno = err;
+	errno = result_errno(&r);
 	return -1;
+}
+
+/* --- Non-blocking connect(): runs in the watcher's loop ------------------- */
+
+/* After each event: start what is due, or, decided, tell the watcher and
+ * free the run. */
+static void settle(struct run *r)
+{
+	if (r->state == RUNNING)
+		advance(r);
+	if (r->state == RUNNING) {
+		arm_timer(r);
+		return;
+	}
+	release_all(r);
+	wrap_up(r);
+	r->done((struct se_run *)r, r->done_arg, r->state == CONNECTED,
+		r->state == CONNECTED ? 0 : result_errno(r));
+	free(r);
+}
+
+struct se_run *se_run_new(void)
+{
+	return malloc(sizeof(struct run));
+}
+
+void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
+		  int rec_fd, int domain, const struct sockaddr *sa, socklen_t len,
+		  unsigned lvl, struct ev_loop *loop, se_run_done_fn done, void *arg)
+{
+	struct run *r = (struct run *)run;
+
+	run_init(r, ctx, fd, rec_fd, domain, sa, len);
+	r->async = true;
+	r->loop = loop;
+	r->done = done;
+	r->done_arg = arg;
+	ev_timer_init(&r->timer, timer_cb, 0., 0.);
+	r->timer.data = r;
+	start_attempt(r, &r->att[0], 0, true, &lvl);
+	note(&r->att[0], "sent");
+	slow_start(r);
+	settle(r);
+}
+
+void se_run_cancel(struct se_run *run, const char *why)
+{
+	struct run *r = (struct run *)run;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0) {
+			note(&r->att[i], why);
+			outcome(&r->att[i], SE_OUT_CANCELLED, 0);
+			if (long_silent(&r->att[i]))
+				remember(&r->att[i], SE_HIST_SILENT, 0);
+			release(&r->att[i]);
+		}
+	ev_timer_stop(r->loop, &r->timer);
+	if (r->logging)
+		emit_log(r, why);
+	free(r);
+}
+
+void se_run_setsockopt(struct se_run *run, int level, int name,
+		       const void *val, socklen_t len)
+{
+	struct run *r = (struct run *)run;
+	struct se_sockrec one = { .tracked = true, .n = 1 };
+	const char *why;
+	unsigned i;
+
+	if (len > SE_SOCKREC_VAL)
+		return;
+	one.opt[0].level = level;
+	one.opt[0].name = name;
+	one.opt[0].len = len;
+	memcpy(one.opt[0].val, val, len);
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && !r->att[i].own)
+			se_sockrec_apply(&one, r->att[i].fd, r->att[i].family, &why);
+	/* Sockets started later get it from the record. */
+	if (r->can_private && se_sockrec_get(r->rec_fd, &r->rec) < 0)
+		r->can_private = false;
+}
+
+void se_run_forget(struct se_run *run)
+{
+	struct run *r = (struct run *)run;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && !r->att[i].own)
+			se_sys.close(r->att[i].fd);
+	free(r);
 }

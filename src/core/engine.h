@@ -76,6 +76,42 @@ struct se_engine_ctx {
 int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			int flags, const struct sockaddr *sa, socklen_t len);
 
+/* A non-blocking connect()'s run, driven by the watcher's loop. */
+struct se_run;
+struct ev_loop;
+
+/* Called once when the run is decided (connected, or failed with err),
+ * from inside the loop, just before the run frees itself. */
+typedef void (*se_run_done_fn)(struct se_run *run, void *arg, bool connected,
+			       int err);
+
+/* Memory for a run (NULL when there is none). */
+struct se_run *se_run_new(void);
+
+/* Takes over a non-blocking connect() that the program's socket, now on
+ * the private number fd (the program's number is rec_fd), has begun to sa
+ * with the RECVERR levels lvl turned on for it: runs the policy, the
+ * staggered attempts and the timers as se_connect_blocking() does, in
+ * loop. A private winner is put on fd with dup3(). done may be called
+ * before this returns. */
+void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
+		  int rec_fd, int domain, const struct sockaddr *sa, socklen_t len,
+		  unsigned lvl, struct ev_loop *loop, se_run_done_fn done, void *arg);
+
+/* The program gave up (closed its descriptor): every attempt ends, the
+ * history learns what was silent long enough, the run is freed (done is
+ * not called). fd is left open, reset. */
+void se_run_cancel(struct se_run *run, const char *why);
+
+/* The program set an option on its socket while the run goes on: the
+ * private attempts in flight get it, and those started later. */
+void se_run_setsockopt(struct se_run *run, int level, int name,
+		       const void *val, socklen_t len);
+
+/* In a child after fork(): closes the child's copies of the private
+ * sockets and frees the run, touching nothing the parent shares. */
+void se_run_forget(struct se_run *run);
+
 /* Frees what this thread's last run left behind when a signal handler
  * longjmp()ed out of it: its private sockets and its loop. The program's
  * own socket is left as it is (the program may have closed it, and the

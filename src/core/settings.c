@@ -36,6 +36,7 @@ void se_settings_defaults(struct se_settings *s)
 	s->attempt_delay_ms = 250;	/* RFC 8305's recommended delay */
 	s->max_attempts = 4;
 	s->race = true;
+	s->transparent = true;
 	s->history = true;
 	s->history_lifetime_ms = 600 * 1000;
 	s->history_share = true;
@@ -128,6 +129,8 @@ static const struct key {
 	{ "max_attempts", COUNT, 1, 16, offsetof(struct se_settings, max_attempts),
 	  "a whole number from 1 to 16" },
 	{ "race", SWITCH, 0, 1, offsetof(struct se_settings, race),
+	  SWITCH_EXPECT },
+	{ "transparent", SWITCH, 0, 1, offsetof(struct se_settings, transparent),
 	  SWITCH_EXPECT },
 	{ "history", SWITCH, 0, 1, offsetof(struct se_settings, history),
 	  SWITCH_EXPECT },
@@ -251,6 +254,7 @@ static const struct {
 	{ "SOFTERR_ATTEMPT_DELAY", "attempt_delay" },
 	{ "SOFTERR_MAX_ATTEMPTS", "max_attempts" },
 	{ "SOFTERR_RACE", "race" },
+	{ "SOFTERR_TRANSPARENT", "transparent" },
 	{ "SOFTERR_HISTORY", "history" },
 	{ "SOFTERR_HISTORY_LIFETIME", "history_lifetime" },
 	{ "SOFTERR_HISTORY_SHARE", "history_share" },

@@ -29,6 +29,10 @@ struct se_settings {
 	unsigned attempt_delay_ms;	/* silence before the next attempt starts */
 	unsigned max_attempts;		/* attempts in flight at once */
 	bool race;			/* staggered parallel attempts */
+	/* Non-blocking connects run the whole policy behind a stand-in on
+	 * the program's descriptor (watch.h); off: the first ICMP error is
+	 * made visible, the program fails over itself. */
+	bool transparent;
 	bool history;			/* remember what each address did */
 	unsigned history_lifetime_ms;	/* for this long */
 	bool history_share;		/* with the user's other processes */
@@ -36,8 +40,8 @@ struct se_settings {
 	struct se_icmp_rules icmp;	/* changes to RFC 5461 Table 1 */
 };
 
-/* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4, race on,
- * history on for 10 minutes and shared, no log, RFC 5461 Table 1 as it
+/* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4, race and
+ * transparent on, history on for 10 minutes and shared, no log, RFC 5461 Table 1 as it
  * is). */
 void se_settings_defaults(struct se_settings *s);
 

@@ -22,6 +22,10 @@ int se_sys_init(void)
 		{ "socket", offsetof(struct se_sys, socket) },
 		{ "getsockopt", offsetof(struct se_sys, getsockopt) },
 		{ "close", offsetof(struct se_sys, close) },
+		{ "dup3", offsetof(struct se_sys, dup3) },
+		{ "epoll_ctl", offsetof(struct se_sys, epoll_ctl) },
+		{ "getsockname", offsetof(struct se_sys, getsockname) },
+		{ "getpeername", offsetof(struct se_sys, getpeername) },
 	};
 	size_t i;
 	int rc = 0;

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct epoll_event;
+
 struct se_sys {
 	int (*connect)(int fd, const struct sockaddr *sa, socklen_t len);
 	int (*setsockopt)(int fd, int level, int name, const void *val,
@@ -15,6 +17,10 @@ struct se_sys {
 	int (*getsockopt)(int fd, int level, int name, void *val,
 			  socklen_t *len);
 	int (*close)(int fd);
+	int (*dup3)(int oldfd, int newfd, int flags);
+	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
+	int (*getsockname)(int fd, struct sockaddr *sa, socklen_t *len);
+	int (*getpeername)(int fd, struct sockaddr *sa, socklen_t *len);
 };
 
 /* The next definitions after the caller's (dlsym RTLD_NEXT). In the

@@ -3,7 +3,16 @@
  * One thread, one loop (epoll backend), one lock. The thread holds the lock
  * except while it sleeps in epoll_wait() (libev's release and acquire
  * callbacks), so the program's threads change the table and the loop under
- * the same lock and wake the thread with an ev_async. */
+ * the same lock and wake the thread with an ev_async.
+ *
+ * A transparent connect (watch.h) puts a stand-in on the program's number:
+ * the read end of a pipe whose write end the watcher holds. Nothing makes
+ * it readable or writable, so every way of waiting sleeps on it; the
+ * program's socket goes on, on a private number, under the engine's run.
+ * The winner (or the failed socket) is put in its place with dup3(), the
+ * program's epoll registrations are carried over, and closing the write
+ * end wakes every poll() and select() sleeping on the stand-in: they look
+ * at the number again and find the socket. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,13 +25,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "errq.h"
+#include "sockrec.h"
 #include "history.h"
 #include "log.h"
 #include "policy.h"
@@ -31,7 +44,10 @@
 
 struct watched {
 	int fd;
-	enum { PENDING, VISIBLE } state;
+	/* PENDING: the kernel's attempt, watched for its first ICMP error;
+	 * RUNNING: a transparent run behind the stand-in; VISIBLE: ended,
+	 * the program is to read visible_err. */
+	enum { PENDING, RUNNING, VISIBLE } state;
 	unsigned lvl_ours;		/* RECVERR levels we turned on */
 	int visible_err;		/* VISIBLE: the errno the program gets */
 	bool delivered;			/* ... and SO_ERROR handed it out */
@@ -44,6 +60,21 @@ struct watched {
 	struct se_line *line;		/* the debug line, when logging */
 	ev_io io;
 	ev_timer timer;
+
+	/* RUNNING */
+	struct se_run *run;
+	int orig;			/* the program's socket, privately */
+	int wake;			/* the stand-in pipe's write end */
+	dev_t st_dev;			/* the stand-in, to know it again */
+	ino_t st_ino;
+};
+
+/* An epoll registration of a TCP socket the program made: what to carry
+ * over when the file behind its number changes. */
+struct reg {
+	int epfd;
+	struct epoll_event ev;
+	struct reg *next;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -52,16 +83,44 @@ static ev_async wake;
 static pthread_t thread;
 static pid_t loop_pid;
 static struct watched *tab[SE_WATCH_FDS];
-/* tab[fd] != NULL, read without the lock. Cleared (release) after the
- * thread's last use of the number, read (acquire) before the program's
- * close(): what the thread did with the socket happens before it is
- * closed, also when close() need not take the lock. */
+static struct reg *regs[SE_WATCH_FDS];	/* by the registered number */
+static int regs_top = -1;		/* no registration above this number */
+static unsigned running, running_max;	/* transparent runs: now, at most */
+
+/* What the library knows of each number, read without the lock: HAS_ENTRY
+ * (tab[fd] is set), HAS_REGS (regs[fd] is), IS_EPFD (an epoll instance some
+ * registration names). Cleared (release) after the thread's last use of the
+ * number, read (acquire) before the program's close(): what the thread did
+ * with the socket happens before it is closed, also when close() need not
+ * take the lock. */
+#define HAS_ENTRY 1u
+#define HAS_REGS 2u
+#define IS_EPFD 4u
 static unsigned char has[SE_WATCH_FDS];
+
+static bool in_range(int fd)
+{
+	return fd >= 0 && fd < SE_WATCH_FDS;
+}
 
 bool se_watch_has(int fd)
 {
-	return fd >= 0 && fd < SE_WATCH_FDS &&
-	       __atomic_load_n(&has[fd], __ATOMIC_ACQUIRE);
+	return in_range(fd) && (__atomic_load_n(&has[fd], __ATOMIC_ACQUIRE) & HAS_ENTRY);
+}
+
+bool se_watch_known(int fd)
+{
+	return in_range(fd) && __atomic_load_n(&has[fd], __ATOMIC_ACQUIRE);
+}
+
+static void mark(int fd, unsigned bit)
+{
+	__atomic_or_fetch(&has[fd], bit, __ATOMIC_RELEASE);
+}
+
+static void unmark(int fd, unsigned bit)
+{
+	__atomic_and_fetch(&has[fd], (unsigned char)~bit, __ATOMIC_RELEASE);
 }
 
 /* --- The thread ---------------------------------------------------------- */
@@ -86,8 +145,18 @@ static void wake_cb(struct ev_loop *l, ev_async *w, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
+/* Set in the thread: its loop's own epoll_ctl() calls pass straight
+ * through the wrapper (the thread holds the lock the wrapper takes). */
+static __thread bool in_thread __attribute__((tls_model("initial-exec")));
+
+bool se_watch_in_thread(void)
+{
+	return in_thread;
+}
+
 static void *thread_main(void *arg)
 {
+	in_thread = true;
 	pthread_mutex_lock(&lock);
 	ev_run(loop, 0);
 	pthread_mutex_unlock(&lock);
@@ -177,7 +246,7 @@ static void drop(struct watched *e)
 {
 	unwatch(e);
 	se_recverr_restore(e->fd, &e->lvl_ours);	/* nothing once VISIBLE */
-	__atomic_store_n(&has[e->fd], 0, __ATOMIC_RELEASE);
+	unmark(e->fd, HAS_ENTRY);
 	tab[e->fd] = NULL;
 	free(e->line);
 	free(e);
@@ -256,6 +325,233 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 	make_visible(e, ETIMEDOUT, "establishment timer ran out");
 }
 
+/* --- epoll registrations ------------------------------------------------- */
+
+static struct reg **find_reg(int epfd, int fd)
+{
+	struct reg **p;
+
+	for (p = &regs[fd]; *p; p = &(*p)->next)
+		if ((*p)->epfd == epfd)
+			return p;
+	return p;
+}
+
+static void remove_reg(struct reg **p, int fd)
+{
+	struct reg *g = *p;
+
+	*p = g->next;
+	free(g);
+	if (!regs[fd])
+		unmark(fd, HAS_REGS);
+}
+
+int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct reg **p, *g;
+	int rc, err;
+
+	pthread_mutex_lock(&lock);
+	rc = se_sys.epoll_ctl(epfd, op, fd, ev);
+	err = errno;
+	if (in_range(fd) && in_range(epfd) &&
+	    (rc == 0 || (op == EPOLL_CTL_DEL && err == ENOENT))) {
+		p = find_reg(epfd, fd);
+		if (op == EPOLL_CTL_DEL) {
+			if (*p)
+				remove_reg(p, fd);
+		} else if (*p) {
+			(*p)->ev = *ev;
+		} else if ((g = malloc(sizeof(*g)))) {
+			g->epfd = epfd;
+			g->ev = *ev;
+			g->next = NULL;
+			*p = g;
+			mark(fd, HAS_REGS);
+			mark(epfd, IS_EPFD);
+			if (fd > regs_top)
+				regs_top = fd;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	errno = err;
+	return rc;
+}
+
+/* The registrations of fd leave the file now behind it (before dup3()). */
+static void regs_detach(int fd)
+{
+	struct reg *g;
+
+	for (g = regs[fd]; g; g = g->next)
+		se_sys.epoll_ctl(g->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/* ... and are made again for the file put there; an epoll instance that is
+ * gone (closed behind the library's back) loses its record. */
+static void regs_attach(int fd)
+{
+	struct reg **p = &regs[fd];
+
+	while (*p) {
+		struct epoll_event ev = (*p)->ev;
+
+		if (se_sys.epoll_ctl((*p)->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+		    errno == EBADF)
+			remove_reg(p, fd);
+		else
+			p = &(*p)->next;
+	}
+}
+
+/* The number fd is closed or replaced: its registrations go with the file,
+ * and if it was an epoll instance, every registration in it. */
+static void regs_forget(int fd)
+{
+	int t;
+
+	while (regs[fd])
+		remove_reg(&regs[fd], fd);
+	if (!(has[fd] & IS_EPFD))
+		return;
+	for (t = 0; t <= regs_top; t++) {
+		struct reg **p = find_reg(fd, t);
+
+		if (*p)
+			remove_reg(p, t);
+	}
+	unmark(fd, IS_EPFD);
+}
+
+/* --- Transparent connects ------------------------------------------------ */
+
+/* Puts file on fd in place of what is there (the stand-in, or the socket),
+ * keeping fd's close-on-exec flag and the program's epoll registrations. */
+static int put_in_place(int file, int fd)
+{
+	int fdflags = fcntl(fd, F_GETFD), rc;
+
+	regs_detach(fd);
+	do
+		rc = se_sys.dup3(file, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	while (rc < 0 && (errno == EINTR || errno == EBUSY));
+	regs_attach(fd);
+	return rc;
+}
+
+/* Is the stand-in still on e's number? (The program may have closed it in
+ * a way the library does not see, close_range() say, and the number hold
+ * something else now.) */
+static bool stand_in_there(const struct watched *e)
+{
+	struct stat st;
+
+	return fstat(e->fd, &st) == 0 && st.st_dev == e->st_dev && st.st_ino == e->st_ino;
+}
+
+/* Puts the stand-in on fd, the socket on a private number. Returns 0, or
+ * -1 with nothing changed. */
+static int stand_in(struct watched *e, int fd)
+{
+	struct stat st;
+	int p[2], orig;
+
+	orig = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (orig < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		se_sys.close(orig);
+		return -1;
+	}
+	if (fstat(p[0], &st) < 0 || put_in_place(p[0], fd) < 0) {
+		se_sys.close(p[0]);
+		se_sys.close(p[1]);
+		se_sys.close(orig);
+		return -1;
+	}
+	se_sys.close(p[0]);
+	e->orig = orig;
+	e->wake = p[1];
+	e->st_dev = st.st_dev;
+	e->st_ino = st.st_ino;
+	return 0;
+}
+
+/* The run is decided: the socket takes the stand-in's place, connected,
+ * or failed with err for the program to read. Every waiter wakes. */
+static void run_done(struct se_run *run, void *arg, bool connected, int err)
+{
+	struct watched *e = arg;
+	int fl;
+
+	e->run = NULL;
+	running--;
+	if (!stand_in_there(e)) {
+		se_sys.close(e->orig);
+		se_sys.close(e->wake);
+		drop(e);
+		return;
+	}
+	/* What the program set with fcntl(F_SETFL) meanwhile, it set on the
+	 * stand-in. */
+	fl = fcntl(e->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
+	put_in_place(e->orig, e->fd);
+	se_sys.close(e->orig);
+	se_sys.close(e->wake);		/* wakes poll() and select() */
+	e->orig = e->wake = -1;
+	if (connected) {
+		drop(e);
+		return;
+	}
+	e->state = VISIBLE;
+	e->visible_err = err;
+}
+
+/* May another transparent run start? Each holds two descriptors more than
+ * the program's own (its socket, the pipe's write end) and maybe private
+ * sockets: at most a quarter of the descriptor limit goes to them. */
+static bool room_for_run(void)
+{
+	struct rlimit rl;
+
+	if (!running_max) {
+		running_max = 256;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			running_max = rl.rlim_cur / 8 > 4 ? (unsigned)(rl.rlim_cur / 8) : 4;
+		if (running_max > SE_WATCH_FDS / 8)
+			running_max = SE_WATCH_FDS / 8;
+	}
+	return running < running_max;
+}
+
+/* Takes over fd's attempt (the lock held, the thread running). Returns
+ * false when it cannot (no memory, no descriptors): nothing changed. */
+static bool take_over(const struct se_engine_ctx *ctx, struct watched *e, int fd,
+		      int domain, const struct sockaddr *sa, socklen_t len, unsigned lvl)
+{
+	struct se_run *run;
+
+	if (!room_for_run() || !(run = se_run_new()))
+		return false;
+	if (stand_in(e, fd) < 0) {
+		free(run);
+		return false;
+	}
+	e->fd = fd;
+	e->state = RUNNING;
+	e->s = ctx->settings;
+	e->run = run;
+	tab[fd] = e;
+	mark(fd, HAS_ENTRY);
+	running++;
+	/* The run may be decided at once; run_done() then acts on e. */
+	se_run_adopt(run, ctx, e->orig, fd, domain, sa, len, lvl, loop, run_done, e);
+	return true;
+}
+
 /* --- What the wrappers call ---------------------------------------------- */
 
 /* Does the policy end an attempt to a on the first soft error? */
@@ -279,10 +575,12 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	struct watched *e;
 	struct pollfd pfd;
 	unsigned lvl;
+	bool transparent, early;
 	int err, rc, saved = errno;
 
+	transparent = ctx->settings->transparent && ctx->settings->policy != SE_POLICY_KERNEL;
 	if (fd >= SE_WATCH_FDS || se_addr_from_sockaddr(&a, sa, len) < 0 ||
-	    !ends_early(ctx, &a))
+	    (!transparent && !ends_early(ctx, &a)))
 		return se_sys.connect(fd, sa, len);
 	lvl = se_recverr_level(domain, a.family);
 	/* A program that reads the error queue itself keeps it to itself. */
@@ -311,22 +609,24 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	}
 
 	e = calloc(1, sizeof(*e));
-	if (e && ctx->settings->log.to) {
-		e->line = malloc(sizeof(*e->line));
-		if (e->line)
-			se_line_init(e->line);
-	}
 	pthread_mutex_lock(&lock);
-	if (!e || ensure_thread() < 0) {
+	if (!e || ensure_thread() < 0)
+		goto kernel;
+	if (tab[fd])
+		drop(tab[fd]);
+	if (transparent && take_over(ctx, e, fd, domain, sa, len, lvl)) {
+		ev_async_send(loop, &wake);
 		pthread_mutex_unlock(&lock);
-		if (e)
-			free(e->line);
-		free(e);
-		/* Nobody to watch it: the kernel's way. */
-		se_recverr_set(fd, lvl, 0);
 		errno = EINPROGRESS;
 		return -1;
 	}
+	pthread_mutex_unlock(&lock);
+	early = ends_early(ctx, &a);
+	pthread_mutex_lock(&lock);
+	if (!early || (ctx->settings->log.to && !(e->line = malloc(sizeof(*e->line)))))
+		goto kernel;
+	if (e->line)
+		se_line_init(e->line);
 	if (tab[fd])
 		drop(tab[fd]);
 	e->fd = fd;
@@ -344,7 +644,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
 	e->timer.data = e;
 	tab[fd] = e;
-	__atomic_store_n(&has[fd], 1, __ATOMIC_RELEASE);
+	mark(fd, HAS_ENTRY);
 	/* An error queued before the thread looks is found by its first poll. */
 	ev_io_start(loop, &e->io);
 	ev_timer_start(loop, &e->timer);
@@ -352,17 +652,33 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	pthread_mutex_unlock(&lock);
 	errno = EINPROGRESS;
 	return -1;
+
+kernel:
+	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
+	pthread_mutex_unlock(&lock);
+	if (e)
+		free(e->line);
+	free(e);
+	se_recverr_set(fd, lvl, 0);
+	errno = EINPROGRESS;
+	return -1;
 }
 
 void se_watch_forget(int fd)
 {
-	if (!se_watch_has(fd))
+	if (!se_watch_known(fd))
 		return;
 	pthread_mutex_lock(&lock);
 	if (tab[fd]) {
 		struct watched *e = tab[fd];
 
-		if (e->state == PENDING) {
+		if (e->state == RUNNING) {
+			/* The run ends; the stand-in goes with the number. */
+			se_run_cancel(e->run, "closed by the program");
+			running--;
+			se_sys.close(e->orig);
+			se_sys.close(e->wake);
+		} else if (e->state == PENDING) {
 			/* Given up on by the program (its own timeout, or another
 			 * address won): silent for the attempt delay or longer,
 			 * it was no answer. */
@@ -372,7 +688,52 @@ void se_watch_forget(int fd)
 		}
 		drop(e);
 	}
+	regs_forget(fd);
 	pthread_mutex_unlock(&lock);
+}
+
+bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
+		      socklen_t *len, int *rc)
+{
+	struct watched *e;
+	bool answered = false;
+
+	pthread_mutex_lock(&lock);
+	e = tab[fd];
+	if (e && e->state == RUNNING) {
+		answered = true;
+		if (set) {
+			*rc = se_sys.setsockopt(e->orig, level, name, val, *len);
+			if (*rc == 0) {
+				se_sockrec_setsockopt(fd, level, name, val, *len);
+				se_run_setsockopt(e->run, level, name, val, *len);
+			}
+		} else if (level == SOL_SOCKET && name == SO_ERROR && val && *len >= sizeof(int)) {
+			/* Still connecting: no error yet. */
+			memset(val, 0, sizeof(int));
+			*len = sizeof(int);
+			*rc = 0;
+		} else {
+			*rc = se_sys.getsockopt(e->orig, level, name, val, len);
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return answered;
+}
+
+bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *rc)
+{
+	struct watched *e;
+	bool answered = false;
+
+	pthread_mutex_lock(&lock);
+	e = tab[fd];
+	if (e && e->state == RUNNING) {
+		answered = true;
+		*rc = (peer ? se_sys.getpeername : se_sys.getsockname)(e->orig, sa, len);
+	}
+	pthread_mutex_unlock(&lock);
+	return answered;
 }
 
 int se_watch_so_error(int fd, int *err)
@@ -382,6 +743,11 @@ int se_watch_so_error(int fd, int *err)
 
 	pthread_mutex_lock(&lock);
 	e = tab[fd];
+	if (e && e->state == RUNNING) {
+		*err = 0;	/* still connecting */
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
 	if (e && e->state == PENDING)
 		examine(e);	/* the program may be quicker than the thread */
 	e = tab[fd];
@@ -406,6 +772,13 @@ bool se_watch_connect_again(int fd, int *rc)
 
 	pthread_mutex_lock(&lock);
 	e = tab[fd];
+	if (e && e->state == RUNNING) {
+		/* Still connecting, as the kernel says. */
+		pthread_mutex_unlock(&lock);
+		*rc = -1;
+		errno = EALREADY;
+		return true;
+	}
 	if (e && e->state == PENDING)
 		examine(e);
 	e = tab[fd];
@@ -443,13 +816,25 @@ void se_watch_fork_child(void)
 	/* The sockets are the parent's too, and its thread watches them:
 	 * forget them here without touching them. The loop's descriptors are
 	 * this process's copies: closing them leaves the parent's alone. */
-	for (fd = 0; fd < SE_WATCH_FDS; fd++)
-		if (has[fd]) {
-			has[fd] = 0;
-			free(tab[fd]->line);
-			free(tab[fd]);
+	for (fd = 0; fd < SE_WATCH_FDS; fd++) {
+		if (has[fd] & HAS_ENTRY) {
+			struct watched *e = tab[fd];
+
+			if (e->state == RUNNING) {
+				/* This process's copies of the run's sockets
+				 * go; the stand-in stays on the number, and
+				 * the connect never completes here. */
+				se_run_forget(e->run);
+				se_sys.close(e->orig);
+				se_sys.close(e->wake);
+			}
+			free(e->line);
+			free(e);
 			tab[fd] = NULL;
 		}
+		has[fd] &= (unsigned char)~HAS_ENTRY;
+	}
+	running = 0;
 	if (loop) {
 		ev_loop_destroy(loop);
 		loop = NULL;

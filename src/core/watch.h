@@ -1,25 +1,34 @@
-/* Non-blocking connect(): the first ICMP error seen at once.
+/* Non-blocking connect(): the policy behind the program's back.
  *
  * connect() on a non-blocking socket returns EINPROGRESS as always, and the
- * program waits in poll(), select() or epoll. Where the policy ends an
- * attempt on a soft error (abort, and adaptive while the name has another
- * address), the socket's error queue is turned on and a background thread
- * (its own libev loop, every signal blocked, started on first need) watches
- * the attempt: the first ICMP error ends it at once, the program's wait
- * wakes, and getsockopt(SO_ERROR) and a second connect() give it the ICMP
- * error's errno, as the kernel would have given it a second later.
+ * program waits in poll(), select() or epoll. Unless the first SYN is
+ * answered at once, a background thread (its own libev loop, every signal
+ * blocked, started on first need) takes over:
  *
- * What each watched attempt came to (an ICMP error, connected and how fast,
- * or silent until the program gave up on it) goes to the address history.
+ * Transparent (the default; setting "transparent"): the program's socket
+ * moves to a private number and a stand-in that never becomes ready takes
+ * its place. The engine's run (engine.h) goes on in the thread: the policy
+ * on each ICMP error, the name's other addresses raced after the attempt
+ * delay, persistence where the policy persists. The winner, or the socket
+ * that failed with the run's errno, is put on the program's number; its
+ * epoll registrations are carried over and every waiter wakes. Until then
+ * getsockopt() (SO_ERROR 0), setsockopt(), getsockname(), getpeername()
+ * and connect() (EALREADY) answer for the socket.
  *
- * Where the policy would persist, the attempt is the kernel's: a queued
- * error wakes every waiter on the socket, and a program that sees it cannot
- * be told "nothing happened", so the queue stays off. */
+ * Visible (transparent off, or no room for another run): where the policy
+ * ends an attempt on a soft error (abort, and adaptive while the name has
+ * another address), the first ICMP error ends it at once, the program's
+ * wait wakes, and getsockopt(SO_ERROR) and a second connect() give it the
+ * ICMP error's errno, as the kernel would have given it a second later.
+ *
+ * What each attempt came to goes to the address history. */
 #ifndef SOFTERR_CORE_WATCH_H
 #define SOFTERR_CORE_WATCH_H
 
 #include <stdbool.h>
 #include <sys/socket.h>
+
+struct epoll_event;
 
 #include "engine.h"
 
@@ -33,8 +42,29 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 
 /* Is fd watched? Lock-free, for the wrappers' fast path. */
 bool se_watch_has(int fd);
+/* Does the watcher know anything of fd: watched, registered with epoll
+ * (see below), or an epoll instance? Lock-free: close() asks it. */
+bool se_watch_known(int fd);
 
-/* The program closes fd, or puts another file on its number. */
+/* epoll_ctl() for a TCP socket the program made (or one watched): made,
+ * and remembered, so that a transparent connect carries the program's
+ * registrations over to the file it puts on the number. */
+int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+/* Is the caller the watcher's thread (whose loop's calls are its own)? */
+bool se_watch_in_thread(void);
+
+/* getsockopt()/setsockopt() on fd while a transparent connect holds its
+ * stand-in: returns true and *rc when the watcher answered (on the
+ * program's socket; SO_ERROR reads 0, still connecting); false: pass
+ * through. */
+bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
+		      socklen_t *len, int *rc);
+/* getpeername() (peer) or getsockname() likewise. */
+bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
+		   int *rc);
+
+/* The program closes fd, or puts another file on its number (a transparent
+ * connect ends, its sockets closed; registrations naming it go). */
 void se_watch_forget(int fd);
 
 /* getsockopt(SO_ERROR) on a watched fd: *err is what the program reads.

@@ -19,7 +19,7 @@ SE_EXPORT int close(int fd)
 	 * library's initialisation. */
 	if (!se_sys.close)
 		*(void **)&se_sys.close = dlsym(RTLD_NEXT, "close");
-	if (se_watch_has(fd))
+	if (se_watch_known(fd))
 		se_watch_forget(fd);
 	return se_sys.close(fd);
 }
@@ -32,7 +32,7 @@ SE_EXPORT int dup2(int oldfd, int newfd)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (oldfd != newfd && se_watch_has(newfd))
+	if (oldfd != newfd && se_watch_known(newfd))
 		se_watch_forget(newfd);
 	return se_real.dup2(oldfd, newfd);
 }
@@ -40,12 +40,12 @@ SE_EXPORT int dup2(int oldfd, int newfd)
 SE_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	if (!se_ready()) {
-		if (se_real.dup3)
-			return se_real.dup3(oldfd, newfd, flags);
+		if (se_sys.dup3)
+			return se_sys.dup3(oldfd, newfd, flags);
 		errno = ENOSYS;
 		return -1;
 	}
-	if (oldfd != newfd && se_watch_has(newfd))
+	if (oldfd != newfd && se_watch_known(newfd))
 		se_watch_forget(newfd);
-	return se_real.dup3(oldfd, newfd, flags);
+	return se_sys.dup3(oldfd, newfd, flags);
 }

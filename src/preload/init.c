@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/auxv.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -133,15 +134,16 @@ static void init(void)
 	*(void **)&se_real.gethostbyname_r = next_symbol("gethostbyname_r");
 	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
 	*(void **)&se_real.dup2 = next_symbol("dup2");
-	*(void **)&se_real.dup3 = next_symbol("dup3");
 
 	if (se_sys_init() < 0 || se_sys.connect == connect ||
 	    se_sys.setsockopt == setsockopt || se_sys.socket == socket ||
 	    se_sys.bind == bind ||
 	    !se_real.getaddrinfo || !se_real.gethostbyname ||
 	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
-	    !se_real.gethostbyname2_r || !se_real.dup2 || !se_real.dup3 ||
-	    se_sys.close == close) {
+	    !se_real.gethostbyname2_r || !se_real.dup2 ||
+	    se_sys.close == close || se_sys.dup3 == dup3 ||
+	    se_sys.epoll_ctl == epoll_ctl || se_sys.getsockname == getsockname ||
+	    se_sys.getpeername == getpeername) {
 		/* Without the real functions every call would fail or recurse:
 		 * say so, and keep out of the way (wrappers cannot pass through
 		 * either, so they fail with ENOSYS). */

@@ -23,7 +23,6 @@ struct se_real {
 	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *,
 				size_t, struct hostent **, int *);
 	int (*dup2)(int, int);
-	int (*dup3)(int, int, int);
 };
 
 extern struct se_real se_real;

@@ -1,7 +1,11 @@
 /* setsockopt(): noted, never changed. The program's own use of IP_RECVERR
  * and IPV6_RECVERR is what the engine must put back after a connect();
  * knowing that the program never touched them saves asking every socket.
- * Every option set on a socket is recorded for parallel attempts. */
+ * Every option set on a socket is recorded for parallel attempts.
+ *
+ * getsockopt(), setsockopt(), getsockname(), getpeername() on a descriptor
+ * a transparent non-blocking connect holds a stand-in on answer for the
+ * socket behind it (watch.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -28,6 +32,9 @@ SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 	if ((level == SOL_IP && name == IP_RECVERR) ||
 	    (level == SOL_IPV6 && name == IPV6_RECVERR))
 		__atomic_store_n(&se_program_uses_recverr, true, __ATOMIC_RELAXED);
+	if (se_watch_has(fd) &&
+	    se_watch_sockopt(fd, true, level, name, (void *)val, &len, &rc))
+		return rc;
 	rc = se_sys.setsockopt(fd, level, name, val, len);
 	if (rc == 0)
 		se_sockrec_setsockopt(fd, level, name, val, len);
@@ -38,7 +45,7 @@ SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
  * gives the ICMP error's errno, as the kernel would have. */
 SE_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	int err;
+	int err, rc;
 
 	if (!se_ready()) {
 		if (se_sys.getsockopt)
@@ -46,6 +53,9 @@ SE_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		errno = ENOSYS;
 		return -1;
 	}
+	if (se_watch_has(fd) && len &&
+	    se_watch_sockopt(fd, false, level, name, val, len, &rc))
+		return rc;
 	if (level != SOL_SOCKET || name != SO_ERROR || !se_watch_has(fd) ||
 	    !val || !len || *len < sizeof(int))
 		return se_sys.getsockopt(fd, level, name, val, len);
@@ -54,4 +64,27 @@ SE_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	memcpy(val, &err, sizeof(err));
 	*len = sizeof(err);
 	return 0;
+}
+
+static int name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)
+{
+	int rc;
+
+	if (!se_ready()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (se_watch_has(fd) && se_watch_name(fd, peer, sa, len, &rc))
+		return rc;
+	return (peer ? se_sys.getpeername : se_sys.getsockname)(fd, sa, len);
+}
+
+SE_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return name_of(fd, false, sa, len);
+}
+
+SE_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return name_of(fd, true, sa, len);
 }

@@ -1,7 +1,9 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -48,5 +50,16 @@ const char *lab_errname(int err)
 		if (names[i].err == err)
 			return names[i].name;
 	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+const char *lab_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = sa->sa_family == AF_INET ?
+		(const void *)&((const struct sockaddr_in *)sa)->sin_addr :
+		(const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
 	return buf;
 }

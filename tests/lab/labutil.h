@@ -2,11 +2,16 @@
 #ifndef SOFTERR_LABUTIL_H
 #define SOFTERR_LABUTIL_H
 
+#include <stddef.h>
+#include <sys/socket.h>
+
 /* CLOCK_MONOTONIC in milliseconds, with fractions. */
 double lab_now_ms(void);
 /* Descriptors open in this process now. */
 int lab_count_fds(void);
 /* "EHOSTUNREACH" for EHOSTUNREACH, "0" for 0, "E123" for the unnamed. */
 const char *lab_errname(int err);
+/* The address of sa (AF_INET or AF_INET6) as text in buf. */
+const char *lab_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

@@ -1,15 +1,20 @@
 /* A test client with non-blocking connects, waiting as event loops do.
  *
- *   se-nbclient [-4|-6] [--first] [--timeout MS] [--early] --wait MODE HOST PORT
+ *   se-nbclient [-4|-6] [--first] [--timeout MS] [--early] [--before]
+ *               --wait MODE HOST PORT
  *
  * MODE: poll, ppoll, select, pselect, epoll (level-triggered), epoll-et,
  * epoll-oneshot. For each address in the resolver's order (only the first
  * with --first): a non-blocking socket, connect() (EINPROGRESS), a wait of
  * at most MS (default 3000) for writability, SO_ERROR, then a second
  * connect() as some programs check with (with --early, one more right
- * after the first, printed as "early ERRNO-NAME"). One line per attempt:
+ * after the first, printed as "early ERRNO-NAME"). With --before, the epoll
+ * modes register the socket before connect(), as some event loops do. One
+ * line per attempt:
  *   attempt ADDRESS ok|ERRNO-NAME|timeout MILLISECONDS again ERRNO-NAME|0
- * and a last line: result ok ADDRESS MS, or result fail ERRNO-NAME MS. */
+ * and a last line: result ok PEER MS READ, or result fail ERRNO-NAME MS,
+ * where PEER is what getpeername() says and READ what the server echoed
+ * ("echoed": the connection works). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -29,8 +34,25 @@
 
 #include "labutil.h"
 
-/* Waits for fd to be writable (or in error); 1 when it is, 0 on timeout. */
-static int wait_for(int fd, const char *mode, int ms)
+static int before;	/* --before */
+
+/* An epoll instance with fd registered for writability as mode says. */
+static int epoll_for(int fd, const char *mode)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 0x5eed };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (strcmp(mode, "epoll-et") == 0)
+		ev.events |= EPOLLET;
+	else if (strcmp(mode, "epoll-oneshot") == 0)
+		ev.events |= EPOLLONESHOT;
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	return ep;
+}
+
+/* Waits for fd to be writable (or in error); 1 when it is, 0 on timeout.
+ * ep: an epoll instance fd is registered in already, or -1. */
+static int wait_for(int fd, const char *mode, int ms, int ep)
 {
 	if (strcmp(mode, "poll") == 0 || strcmp(mode, "ppoll") == 0) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -52,14 +74,11 @@ static int wait_for(int fd, const char *mode, int ms)
 		return select(fd + 1, NULL, &w, NULL, &tv) > 0;
 	}
 	if (strncmp(mode, "epoll", 5) == 0) {
-		struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 0x5eed };
-		int ep = epoll_create1(EPOLL_CLOEXEC), n;
+		struct epoll_event ev;
+		int n;
 
-		if (strcmp(mode, "epoll-et") == 0)
-			ev.events |= EPOLLET;
-		else if (strcmp(mode, "epoll-oneshot") == 0)
-			ev.events |= EPOLLONESHOT;
-		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		if (ep < 0)
+			ep = epoll_for(fd, mode);
 		n = epoll_wait(ep, &ev, 1, ms);
 		close(ep);
 		return n == 1 && ev.data.u64 == 0x5eed;
@@ -86,6 +105,8 @@ int main(int argc, char **argv)
 			timeout = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--early") == 0)
 			early = 1;
+		else if (strcmp(argv[i], "--before") == 0)
+			before = 1;
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			mode = argv[++i];
 		else
@@ -93,7 +114,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 2 || !mode) {
 		fprintf(stderr, "usage: se-nbclient [-4|-6] [--first] [--timeout MS] "
-			"[--early] --wait MODE HOST PORT\n");
+			"[--early] [--before] --wait MODE HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -108,13 +129,15 @@ int main(int argc, char **argv)
 	for (ai = res; ai; ai = first ? NULL : ai->ai_next) {
 		char addr[INET6_ADDRSTRLEN];
 		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		int so = -1, again_rc, again_err;
+		int so = -1, again_rc, again_err, ep = -1;
 		socklen_t len = sizeof(so);
 
 		inet_ntop(ai->ai_family, ai->ai_family == AF_INET ?
 			  (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
 			  (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr,
 			  addr, sizeof(addr));
+		if (before && strncmp(mode, "epoll", 5) == 0)
+			ep = epoll_for(fd, mode);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
 			err = errno;
 			printf("attempt %s %s %.1f immediately\n", addr, lab_errname(err), lab_now_ms() - t0);
@@ -126,7 +149,7 @@ int main(int argc, char **argv)
 
 			printf("early %s\n", lab_errname(e));
 		}
-		if (!wait_for(fd, mode, timeout)) {
+		if (!wait_for(fd, mode, timeout, ep)) {
 			err = ETIMEDOUT;
 			printf("attempt %s timeout %.1f\n", addr, lab_now_ms() - t0);
 			close(fd);
@@ -138,7 +161,22 @@ int main(int argc, char **argv)
 		printf("attempt %s %s %.1f again %s\n", addr, so ? lab_errname(so) : "ok",
 		       lab_now_ms() - t0, lab_errname(again_err));
 		if (so == 0) {
-			printf("result ok %s %.1f\n", addr, lab_now_ms() - t0);
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof(peer);
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			char got[32] = "nothing";
+			ssize_t n;
+
+			if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
+				lab_addr_str((struct sockaddr *)&peer, addr, sizeof(addr));
+			else
+				snprintf(addr, sizeof(addr), "%s", lab_errname(errno));
+			if (write(fd, "echoed\n", 7) == 7 && poll(&p, 1, 2000) == 1 &&
+			    (n = read(fd, got, sizeof(got) - 1)) > 0) {
+				got[n] = '\0';
+				got[strcspn(got, " \r\n")] = '\0';
+			}
+			printf("result ok %s %.1f read %s\n", addr, lab_now_ms() - t0, got);
 			close(fd);
 			freeaddrinfo(res);
 			return 0;
