@@ -20,6 +20,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(s.attempt_delay_ms, 250);
 	ck_assert_uint_eq(s.max_attempts, 4);
 	ck_assert(s.race);
+	ck_assert(s.transparent);
 	ck_assert_int_eq(s.log.to, SE_LOG_OFF);
 }
 END_TEST
@@ -51,6 +52,10 @@ START_TEST(good_values)
 	ck_assert_uint_eq(s.max_attempts, 16);
 	ck_assert_int_eq(se_settings_set(&s, "race", "off", NULL), 0);
 	ck_assert(!s.race);
+	ck_assert_int_eq(se_settings_set(&s, "transparent", "off", NULL), 0);
+	ck_assert(!s.transparent);
+	ck_assert_int_eq(se_settings_set(&s, "transparent", "on", NULL), 0);
+	ck_assert(s.transparent);
 	ck_assert_int_eq(se_settings_set(&s, "log", "yes", NULL), 0);
 	ck_assert_int_eq(s.log.to, SE_LOG_STDERR);
 	ck_assert_int_eq(se_settings_set(&s, "log", "0", NULL), 0);
@@ -85,7 +90,7 @@ static const struct {
 	{ "establish_timeout", "nan" }, { "establish_timeout", "inf" },
 	{ "attempt_delay", "9ms" }, { "attempt_delay", "2001ms" },
 	{ "attempt_delay", "3" }, { "max_attempts", "0" }, { "max_attempts", "17" },
-	{ "race", "sometimes" },
+	{ "race", "sometimes" }, { "transparent", "2" },
 	{ "log", "maybe" }, { "log", "relative/file" }, { "log", "" },
 	{ "icmp_soft", "3/256" }, { "icmp_soft", "host-unreachable x" },
 	{ "icmp6_soft", "3/1/2" }, { "icmp_hard", "no-route" },
