@@ -91,7 +91,17 @@ int main(int argc, char **argv)
 	}
 	/* Room for softerr's two descriptors per pending connect, and for
 	 * its limit on them (an eighth of the descriptor limit). */
-	rl.rlim_cur = rl.rlim_max = (rlim_t)n * 8 + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		perror("getrlimit");
+		return 1;
+	}
+	/* As much as the hard limit allows (raising it needs a privilege a
+	 * container may lack): past an eighth of it, the visible mode. */
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)n * 8 + 256)
+		rl.rlim_max = (rlim_t)n * 8 + 256;
+	if (rl.rlim_max < (rlim_t)n + 256)
+		rl.rlim_max = (rlim_t)n + 256;
+	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		perror("setrlimit");
 		return 1;

@@ -166,7 +166,7 @@ echo
 echo "== Many pending non-blocking connects (to hole6.lab's black hole), then one to reject6.lab"
 printf '%-30s %14s %14s %16s\n' "" "bytes/pending" "answered ms" "(without softerr)"
 PENDING=$top_builddir/bench/bench-pending
-for n in 1 10000; do
+for n in 1 2000 10000; do
 	# The attempt delay at 2 s: the pending ones stay pending (their name's
 	# second address would otherwise be raced after 250 ms).
 	w=$(in_client env SOFTERR_HISTORY=off SOFTERR_ATTEMPT_DELAY=2s LD_PRELOAD="$SOFTERR_LIB" "$PENDING" "$n" hole6.lab reject6.lab "$LAB_PORT")
