@@ -332,8 +332,6 @@ static void add_history(struct softerr_report *r, const struct se_candidates *c,
 static void candidates_of(const char *host, const struct addrinfo *res,
 			  struct se_candidates *c, uint16_t *port)
 {
-	size_t i;
-
 	snprintf(c->name, sizeof(c->name), "%s", host);
 	c->persist_spent = false;
 	c->n = 0;
@@ -346,10 +344,7 @@ static void candidates_of(const char *host, const struct addrinfo *res,
 			continue;
 		if (c->n == 0)
 			*port = ((const struct sockaddr_in *)res->ai_addr)->sin_port;
-		for (i = 0; i < c->n && !se_addr_equal(&c->addr[i], &a); i++)
-			;
-		if (i == c->n)
-			c->addr[c->n++] = a;
+		se_addr_put(c->addr, &c->n, SE_NAME_ADDRS_MAX, &a);
 	}
 }
 

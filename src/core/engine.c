@@ -430,6 +430,18 @@ static void release(struct attempt *at)
 	close_private(fd);
 }
 
+/* Ends at from outside (another attempt won, a timer ran out, the program
+ * gave up): what becomes of it is o, and a silence as long as the attempt
+ * delay teaches the history "no answer". */
+static void give_up(struct attempt *at, const char *why, enum se_outcome o, int err)
+{
+	note(at, why);
+	outcome(at, o, err);
+	if (long_silent(at))
+		remember(at, SE_HIST_SILENT, 0);
+	release(at);
+}
+
 /* at is over; the next candidate starts at once (advance()). */
 static void end_attempt(struct attempt *at, int err, bool hard)
 {
@@ -488,23 +500,22 @@ static void connected(struct attempt *at, bool slow)
 				 (uint32_t)(se_now_us() - at->t0_us));
 	}
 	for (i = 0; i < MAX_INFLIGHT; i++)
-		if (&r->att[i] != at && r->att[i].fd >= 0) {
-			note(&r->att[i], "cancelled");
-			outcome(&r->att[i], SE_OUT_CANCELLED, 0);
-			if (long_silent(&r->att[i]))
-				remember(&r->att[i], SE_HIST_SILENT, 0);
-			release(&r->att[i]);
-		}
+		if (&r->att[i] != at && r->att[i].fd >= 0)
+			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	fd = at->fd;
 	vacate(at);
 	if (!at->own) {
 		/* Its file status flags become the program's when the run
-		 * ends, as the program's own socket's do. */
+		 * ends, as the program's own socket's do. A blocking run goes
+		 * through the dup3() wrapper, which tells the watcher the
+		 * program's number changed; a watcher's run holds the
+		 * watcher's lock and replaces a private number: the real
+		 * one. */
+		int (*put)(int, int, int) = r->async ? se_sys.dup3 : dup3;
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 
 		do
-			rc = (r->async ? se_sys.dup3 : dup3)(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ?
-				  O_CLOEXEC : 0);
+			rc = put(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
 		err = rc < 0 ? errno : 0;
 		if (err)
@@ -645,6 +656,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 			at->rep->syns++;
 		at->alive = true;
 		ev_io_start(r->loop, &at->io);
+		note(at, "sent");
 		return true;
 	}
 	if (want_recverr(at, se_recverr_level(at->family, a->family)) < 0 &&
@@ -869,13 +881,9 @@ static void on_time(struct run *r)
 
 	if (now >= r->deadline) {
 		for (i = 0; i < MAX_INFLIGHT; i++)
-			if (r->att[i].fd >= 0) {
-				note(&r->att[i], "establishment timer ran out");
-				outcome(&r->att[i], SE_OUT_TIMED_OUT, ETIMEDOUT);
-				if (long_silent(&r->att[i]))
-					remember(&r->att[i], SE_HIST_SILENT, 0);
-				release(&r->att[i]);
-			}
+			if (r->att[i].fd >= 0)
+				give_up(&r->att[i], "establishment timer ran out",
+					SE_OUT_TIMED_OUT, ETIMEDOUT);
 		r->last_err = ETIMEDOUT;
 		r->last_hard = false;
 		finish(r, FAILED, 0);
@@ -1247,7 +1255,6 @@ void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
 	start_attempt(r, &r->att[0], 0, true, &lvl);
-	note(&r->att[0], "sent");
 	slow_start(r);
 	settle(r);
 }
@@ -1258,13 +1265,8 @@ void se_run_cancel(struct se_run *run, const char *why)
 	unsigned i;
 
 	for (i = 0; i < MAX_INFLIGHT; i++)
-		if (r->att[i].fd >= 0) {
-			note(&r->att[i], why);
-			outcome(&r->att[i], SE_OUT_CANCELLED, 0);
-			if (long_silent(&r->att[i]))
-				remember(&r->att[i], SE_HIST_SILENT, 0);
-			release(&r->att[i]);
-		}
+		if (r->att[i].fd >= 0)
+			give_up(&r->att[i], why, SE_OUT_CANCELLED, 0);
 	ev_timer_stop(r->loop, &r->timer);
 	if (r->logging)
 		emit_log(r, why);

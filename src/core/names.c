@@ -50,6 +50,20 @@ bool se_addr_equal(const struct se_addr *a, const struct se_addr *b)
 	return a->scope_id == b->scope_id && memcmp(a->bytes, b->bytes, 16) == 0;
 }
 
+size_t se_addr_put(struct se_addr *addrs, size_t *n, size_t max,
+		   const struct se_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (se_addr_equal(&addrs[i], a))
+			return i;
+	if (*n == max)
+		return max;
+	addrs[(*n)++] = *a;
+	return i;
+}
+
 socklen_t se_addr_to_sockaddr(const struct se_addr *a, uint16_t port,
 			      bool v4mapped, struct sockaddr_storage *ss)
 {

@@ -64,6 +64,10 @@ void se_names_init(struct se_names *m);
 int se_addr_from_sockaddr(struct se_addr *a, const struct sockaddr *sa,
 			  socklen_t len);
 bool se_addr_equal(const struct se_addr *a, const struct se_addr *b);
+/* The index of a among addrs[0] to addrs[*n - 1], appended (and *n grown)
+ * when it is not there; max when it is not there and there is no room. */
+size_t se_addr_put(struct se_addr *addrs, size_t *n, size_t max,
+		   const struct se_addr *a);
 /* Writes a into ss with port (network order); v4mapped turns an IPv4 address
  * into ::ffff:a.b.c.d for an AF_INET6 socket. Returns the sockaddr's length. */
 socklen_t se_addr_to_sockaddr(const struct se_addr *a, uint16_t port,

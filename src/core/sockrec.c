@@ -43,21 +43,34 @@ bool se_sockrec_is_tcp(int fd)
 	       __atomic_load_n(&slots[fd].rec.tracked, __ATOMIC_RELAXED);
 }
 
+bool se_sockrec_fresh(int fd)
+{
+	return fd >= 0 && fd < SE_SOCKREC_FDS &&
+	       __atomic_load_n(&slots[fd].rec.fresh, __ATOMIC_RELAXED);
+}
+
+void se_sockrec_connect(int fd)
+{
+	if (fd >= 0 && fd < SE_SOCKREC_FDS)
+		__atomic_store_n(&slots[fd].rec.fresh, false, __ATOMIC_RELAXED);
+}
+
 void se_sockrec_socket(int fd, int domain, int type, int protocol)
 {
 	struct slot *s = claim(fd);
+	bool tcp = (domain == AF_INET || domain == AF_INET6) &&
+		   (type & 0xf) == SOCK_STREAM &&
+		   (protocol == 0 || protocol == IPPROTO_TCP);
 
 	if (!s)
 		return;
 	/* A fresh record: the options past n and the address unless bound
-	 * are never read. tracked is read without the busy flag. */
+	 * are never read. tracked and fresh are read without the busy flag. */
 	s->rec.unusable = false;
 	s->rec.bound = false;
 	s->rec.n = 0;
-	__atomic_store_n(&s->rec.tracked,
-			 (domain == AF_INET || domain == AF_INET6) &&
-			 (type & 0xf) == SOCK_STREAM &&
-			 (protocol == 0 || protocol == IPPROTO_TCP), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->rec.tracked, tcp, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->rec.fresh, tcp, __ATOMIC_RELAXED);
 	release(s);
 }
 

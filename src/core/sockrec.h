@@ -29,6 +29,7 @@ struct se_sockopt {
 
 struct se_sockrec {
 	bool tracked;		/* created by socket() as a TCP stream socket */
+	bool fresh;		/* ... and not given to connect() yet */
 	bool unusable;		/* something could not be recorded */
 	bool bound;
 	uint8_t n;
@@ -43,6 +44,10 @@ void se_sockrec_socket(int fd, int domain, int type, int protocol);
 /* Did socket() make fd as a TCP stream socket (AF_INET or AF_INET6,
  * protocol 0 or IPPROTO_TCP)? False when it is not known. */
 bool se_sockrec_is_tcp(int fd);
+/* Is fd such a socket that connect() has not been called for yet? */
+bool se_sockrec_fresh(int fd);
+/* connect() is called for fd. */
+void se_sockrec_connect(int fd);
 /* setsockopt()/bind() succeeded on fd: adds to its record. */
 void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 			   socklen_t len);

@@ -85,7 +85,7 @@ static pid_t loop_pid;
 static struct watched *tab[SE_WATCH_FDS];
 static struct reg *regs[SE_WATCH_FDS];	/* by the registered number */
 static int regs_top = -1;		/* no registration above this number */
-static unsigned running, running_max;	/* transparent runs: now, at most */
+static unsigned running;		/* transparent runs in flight */
 
 /* What the library knows of each number, read without the lock: HAS_ENTRY
  * (tab[fd] is set), HAS_REGS (regs[fd] is), IS_EPFD (an epoll instance some
@@ -405,14 +405,20 @@ static void regs_attach(int fd)
 	}
 }
 
+/* Forgets the registrations of fd (they stay made). */
+static void regs_drop(int fd)
+{
+	while (regs[fd])
+		remove_reg(&regs[fd], fd);
+}
+
 /* The number fd is closed or replaced: its registrations go with the file,
  * and if it was an epoll instance, every registration in it. */
 static void regs_forget(int fd)
 {
 	int t;
 
-	while (regs[fd])
-		remove_reg(&regs[fd], fd);
+	regs_drop(fd);
 	if (!(has[fd] & IS_EPFD))
 		return;
 	for (t = 0; t <= regs_top; t++) {
@@ -478,31 +484,36 @@ static int stand_in(struct watched *e, int fd)
 	return 0;
 }
 
+/* The run of e is over: its descriptors go (closing the pipe's write end
+ * wakes every poll() and select() sleeping on the stand-in). */
+static void end_run(struct watched *e)
+{
+	se_sys.close(e->orig);
+	se_sys.close(e->wake);
+	e->run = NULL;
+	running--;
+}
+
 /* The run is decided: the socket takes the stand-in's place, connected,
  * or failed with err for the program to read. Every waiter wakes. */
 static void run_done(struct se_run *run, void *arg, bool connected, int err)
 {
 	struct watched *e = arg;
+	bool there = stand_in_there(e);
 	int fl;
 
-	e->run = NULL;
-	running--;
-	if (!stand_in_there(e)) {
-		se_sys.close(e->orig);
-		se_sys.close(e->wake);
-		drop(e);
-		return;
+	if (there) {
+		/* What the program set with fcntl(F_SETFL) meanwhile, it set
+		 * on the stand-in. */
+		fl = fcntl(e->fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
+		put_in_place(e->orig, e->fd);
 	}
-	/* What the program set with fcntl(F_SETFL) meanwhile, it set on the
-	 * stand-in. */
-	fl = fcntl(e->fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
-	put_in_place(e->orig, e->fd);
-	se_sys.close(e->orig);
-	se_sys.close(e->wake);		/* wakes poll() and select() */
-	e->orig = e->wake = -1;
-	if (connected) {
+	end_run(e);
+	if (connected || !there) {
+		/* A connected socket is the program's alone now. */
+		regs_drop(e->fd);
 		drop(e);
 		return;
 	}
@@ -512,19 +523,16 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err)
 
 /* May another transparent run start? Each holds two descriptors more than
  * the program's own (its socket, the pipe's write end) and maybe private
- * sockets: at most a quarter of the descriptor limit goes to them. */
+ * sockets: the runs take at most an eighth of the descriptor limit (as it
+ * is now: the program may raise it). */
 static bool room_for_run(void)
 {
 	struct rlimit rl;
+	rlim_t max = SE_WATCH_FDS / 8;
 
-	if (!running_max) {
-		running_max = 256;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-			running_max = rl.rlim_cur / 8 > 4 ? (unsigned)(rl.rlim_cur / 8) : 4;
-		if (running_max > SE_WATCH_FDS / 8)
-			running_max = SE_WATCH_FDS / 8;
-	}
-	return running < running_max;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < max)
+		max = rl.rlim_cur / 8 > 4 ? rl.rlim_cur / 8 : 4;
+	return running < max;
 }
 
 /* Takes over fd's attempt (the lock held, the thread running). Returns
@@ -542,7 +550,6 @@ static bool take_over(const struct se_engine_ctx *ctx, struct watched *e, int fd
 	}
 	e->fd = fd;
 	e->state = RUNNING;
-	e->s = ctx->settings;
 	e->run = run;
 	tab[fd] = e;
 	mark(fd, HAS_ENTRY);
@@ -575,7 +582,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	struct watched *e;
 	struct pollfd pfd;
 	unsigned lvl;
-	bool transparent, early;
+	bool transparent;
 	int err, rc, saved = errno;
 
 	transparent = ctx->settings->transparent && ctx->settings->policy != SE_POLICY_KERNEL;
@@ -620,15 +627,14 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 		errno = EINPROGRESS;
 		return -1;
 	}
-	pthread_mutex_unlock(&lock);
-	early = ends_early(ctx, &a);
-	pthread_mutex_lock(&lock);
-	if (!early || (ctx->settings->log.to && !(e->line = malloc(sizeof(*e->line)))))
+	/* The visible mode: transparent off (the policy ends attempts early,
+	 * or this connect() would not be here), or no room for a run. The
+	 * name memory's lock comes after the watcher's, as in the thread. */
+	if ((transparent && !ends_early(ctx, &a)) ||
+	    (ctx->settings->log.to && !(e->line = malloc(sizeof(*e->line)))))
 		goto kernel;
 	if (e->line)
 		se_line_init(e->line);
-	if (tab[fd])
-		drop(tab[fd]);
 	e->fd = fd;
 	e->state = PENDING;
 	e->lvl_ours = lvl;
@@ -675,9 +681,7 @@ void se_watch_forget(int fd)
 		if (e->state == RUNNING) {
 			/* The run ends; the stand-in goes with the number. */
 			se_run_cancel(e->run, "closed by the program");
-			running--;
-			se_sys.close(e->orig);
-			se_sys.close(e->wake);
+			end_run(e);
 		} else if (e->state == PENDING) {
 			/* Given up on by the program (its own timeout, or another
 			 * address won): silent for the attempt delay or longer,
@@ -695,20 +699,24 @@ void se_watch_forget(int fd)
 bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 		      socklen_t *len, int *rc)
 {
+	bool so_error = !set && level == SOL_SOCKET && name == SO_ERROR &&
+			val && *len >= sizeof(int);
+	bool answered = true;
 	struct watched *e;
-	bool answered = false;
 
 	pthread_mutex_lock(&lock);
 	e = tab[fd];
+	if (e && e->state == PENDING && so_error)
+		examine(e);	/* the program may be quicker than the thread */
+	e = tab[fd];
 	if (e && e->state == RUNNING) {
-		answered = true;
 		if (set) {
 			*rc = se_sys.setsockopt(e->orig, level, name, val, *len);
 			if (*rc == 0) {
 				se_sockrec_setsockopt(fd, level, name, val, *len);
 				se_run_setsockopt(e->run, level, name, val, *len);
 			}
-		} else if (level == SOL_SOCKET && name == SO_ERROR && val && *len >= sizeof(int)) {
+		} else if (so_error) {
 			/* Still connecting: no error yet. */
 			memset(val, 0, sizeof(int));
 			*len = sizeof(int);
@@ -716,6 +724,15 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 		} else {
 			*rc = se_sys.getsockopt(e->orig, level, name, val, len);
 		}
+	} else if (e && so_error) {
+		*rc = se_sys.getsockopt(fd, level, name, val, len);
+		if (*rc == 0 && e->state == VISIBLE && !e->delivered) {
+			/* Instead of the ECONNRESET the cancel left. */
+			memcpy(val, &e->visible_err, sizeof(int));
+			e->delivered = true;
+		}
+	} else {
+		answered = false;
 	}
 	pthread_mutex_unlock(&lock);
 	return answered;
@@ -734,34 +751,6 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *
 	}
 	pthread_mutex_unlock(&lock);
 	return answered;
-}
-
-int se_watch_so_error(int fd, int *err)
-{
-	struct watched *e;
-	socklen_t len = sizeof(*err);
-
-	pthread_mutex_lock(&lock);
-	e = tab[fd];
-	if (e && e->state == RUNNING) {
-		*err = 0;	/* still connecting */
-		pthread_mutex_unlock(&lock);
-		return 0;
-	}
-	if (e && e->state == PENDING)
-		examine(e);	/* the program may be quicker than the thread */
-	e = tab[fd];
-	if (se_sys.getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &len) < 0) {
-		pthread_mutex_unlock(&lock);
-		return -1;
-	}
-	if (e && e->state == VISIBLE && !e->delivered) {
-		/* Instead of the ECONNRESET the cancel left. */
-		*err = e->visible_err;
-		e->delivered = true;
-	}
-	pthread_mutex_unlock(&lock);
-	return 0;
 }
 
 bool se_watch_connect_again(int fd, int *rc)
@@ -825,8 +814,7 @@ void se_watch_fork_child(void)
 				 * go; the stand-in stays on the number, and
 				 * the connect never completes here. */
 				se_run_forget(e->run);
-				se_sys.close(e->orig);
-				se_sys.close(e->wake);
+				end_run(e);
 			}
 			free(e->line);
 			free(e);
@@ -834,7 +822,6 @@ void se_watch_fork_child(void)
 		}
 		has[fd] &= (unsigned char)~HAS_ENTRY;
 	}
-	running = 0;
 	if (loop) {
 		ev_loop_destroy(loop);
 		loop = NULL;

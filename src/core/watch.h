@@ -46,17 +46,20 @@ bool se_watch_has(int fd);
  * (see below), or an epoll instance? Lock-free: close() asks it. */
 bool se_watch_known(int fd);
 
-/* epoll_ctl() for a TCP socket the program made (or one watched): made,
- * and remembered, so that a transparent connect carries the program's
- * registrations over to the file it puts on the number. */
+/* epoll_ctl() for a TCP socket not yet given to connect(), or one the
+ * watcher knows: made, and remembered, so that a transparent connect
+ * carries the program's registrations over to the file it puts on the
+ * number. A socket connected without a run, or by one, is forgotten again
+ * (se_watch_forget() after connect(); at the end of the run). */
 int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 /* Is the caller the watcher's thread (whose loop's calls are its own)? */
 bool se_watch_in_thread(void);
 
-/* getsockopt()/setsockopt() on fd while a transparent connect holds its
- * stand-in: returns true and *rc when the watcher answered (on the
- * program's socket; SO_ERROR reads 0, still connecting); false: pass
- * through. */
+/* getsockopt()/setsockopt() on a watched fd. Returns true and *rc when
+ * the watcher answered: any option while a transparent connect holds the
+ * stand-in (on the program's socket; SO_ERROR reads 0, still connecting),
+ * and SO_ERROR after an attempt the watcher ended (the error's errno, as
+ * the kernel would give it, once); false: pass through. */
 bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 		      socklen_t *len, int *rc);
 /* getpeername() (peer) or getsockname() likewise. */
@@ -64,12 +67,9 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
 		   int *rc);
 
 /* The program closes fd, or puts another file on its number (a transparent
- * connect ends, its sockets closed; registrations naming it go). */
+ * connect ends, its sockets closed; registrations naming it go); or fd
+ * connected without a run and nothing recorded of it is needed. */
 void se_watch_forget(int fd);
-
-/* getsockopt(SO_ERROR) on a watched fd: *err is what the program reads.
- * Returns 0, or -1 with errno when the socket cannot be asked. */
-int se_watch_so_error(int fd, int *err);
 
 /* connect() again on a watched fd. Returns true when softerr answers it:
  * *rc and errno are then the program's answer; false: pass it through. */

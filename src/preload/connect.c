@@ -73,6 +73,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = ENOSYS;
 		return -1;
 	}
+	se_sockrec_connect(fd);
 	if (!sa || len < sizeof(sa->sa_family) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    loopback(sa, len))
@@ -107,5 +108,12 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		rc = se_connect_blocking(&ctx, fd, sa->sa_family, flags, sa, len);
 	}
 	se_leave();
+	/* Connected or connecting without a run: what was recorded of the
+	 * socket for one (its epoll registrations) is needed no more. */
+	if (!se_watch_has(fd) && se_watch_known(fd) && (rc == 0 || errno == EINPROGRESS)) {
+		saved = errno;
+		se_watch_forget(fd);
+		errno = saved;
+	}
 	return rc;
 }

@@ -1,7 +1,9 @@
-/* epoll_ctl(): registrations of the program's TCP sockets are remembered,
- * so that a transparent non-blocking connect can carry them over to the
- * socket it puts on the number (epoll watches files, not numbers). Other
- * descriptors pass straight through. */
+/* epoll_ctl(): registrations that a transparent non-blocking connect may
+ * have to carry over to the socket it puts on the number (epoll watches
+ * files, not numbers) are remembered: those of TCP sockets not yet given
+ * to connect(), and of descriptors the watcher knows. Everything else
+ * (a connected socket's registrations above all) passes straight
+ * through. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,7 +22,7 @@ SE_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		errno = ENOSYS;
 		return -1;
 	}
-	if ((se_sockrec_is_tcp(fd) || se_watch_known(fd)) && !se_watch_in_thread())
+	if ((se_sockrec_fresh(fd) || se_watch_known(fd)) && !se_watch_in_thread())
 		return se_watch_epoll_ctl(epfd, op, fd, ev);
 	return se_sys.epoll_ctl(epfd, op, fd, ev);
 }

@@ -25,35 +25,20 @@ static bool se_conf_remembers(void)
 
 #define NODES_MAX 96	/* nodes of one answer reordered at most */
 
-/* Reorders *res so that the addresses the history saw fail lately come
- * after the others; the nodes of one address (one per socket type) stay
+/* Reorders *res (its k nodes, node j an address of addrs[of[j]]) so that
+ * the addresses the history saw fail lately come after the others, and
+ * addrs with them; the nodes of one address (one per socket type) stay
  * together and each group keeps the resolver's order. The canonical name
  * stays on the first node, where the program looks for it. */
-static void order_by_history(const char *node, struct addrinfo **res)
+static void order_by_history(const char *node, struct addrinfo **res,
+			     struct addrinfo **nodes, const size_t *of, size_t k,
+			     struct se_addr *addrs, size_t n)
 {
-	struct addrinfo *nodes[NODES_MAX], *head = NULL, **tail = &head, *ai;
-	struct se_addr addrs[SE_NAME_ADDRS_MAX], a;
+	struct addrinfo *head = NULL, **tail = &head;
 	struct se_hist_info why[SE_NAME_ADDRS_MAX];
-	size_t order[SE_NAME_ADDRS_MAX], of[NODES_MAX];
-	size_t n = 0, k = 0, i, j, failed;
+	size_t order[SE_NAME_ADDRS_MAX], i, j, failed;
 	char *canon = (*res)->ai_canonname;
 
-	for (ai = *res; ai; ai = ai->ai_next) {
-		if (k == NODES_MAX || !ai->ai_addr ||
-		    se_addr_from_sockaddr(&a, ai->ai_addr, ai->ai_addrlen) < 0)
-			return;		/* not ours to reorder */
-		for (i = 0; i < n && !se_addr_equal(&addrs[i], &a); i++)
-			;
-		if (i == n) {
-			if (n == SE_NAME_ADDRS_MAX)
-				return;
-			addrs[n++] = a;
-		}
-		of[k] = i;
-		nodes[k++] = ai;
-	}
-	if (n < 2)
-		return;
 	se_preload_network_check();
 	failed = se_history_order(&se_history, addrs, n, se_boot_ms(), order, why);
 	if (!failed)
@@ -85,22 +70,36 @@ static void order_by_history(const char *node, struct addrinfo **res)
 	}
 }
 
-static void remember_addrinfo(const char *node, const struct addrinfo *res)
+/* One pass over getaddrinfo()'s answer: its distinct addresses, put in the
+ * history's order (the nodes with them) when every node is one of them,
+ * then remembered as the name's candidates. */
+static void learn_addrinfo(const char *node, struct addrinfo **res)
 {
-	struct se_addr addrs[SE_NAME_ADDRS_MAX];
-	size_t n = 0, i;
+	struct addrinfo *nodes[NODES_MAX], *ai;
+	struct se_addr addrs[SE_NAME_ADDRS_MAX], a;
+	size_t of[NODES_MAX], n = 0, k = 0, i;
+	bool whole = true;
 
-	for (; res && n < SE_NAME_ADDRS_MAX; res = res->ai_next) {
-		struct se_addr a;
-
-		if (!res->ai_addr ||
-		    se_addr_from_sockaddr(&a, res->ai_addr, res->ai_addrlen) < 0)
+	for (ai = *res; ai; ai = ai->ai_next) {
+		if (!ai->ai_addr ||
+		    se_addr_from_sockaddr(&a, ai->ai_addr, ai->ai_addrlen) < 0) {
+			whole = false;	/* not ours to reorder */
 			continue;
-		for (i = 0; i < n && !se_addr_equal(&addrs[i], &a); i++)
-			;
-		if (i == n)
-			addrs[n++] = a;
+		}
+		i = se_addr_put(addrs, &n, SE_NAME_ADDRS_MAX, &a);
+		if (i == SE_NAME_ADDRS_MAX) {
+			whole = false;
+			break;
+		}
+		if (k == NODES_MAX) {
+			whole = false;
+		} else {
+			of[k] = i;
+			nodes[k++] = ai;
+		}
 	}
+	if (whole && n > 1 && se_history.enabled)
+		order_by_history(node, res, nodes, of, k, addrs, n);
 	if (n > 1 || (n == 1 && se_conf.dest_by_name))
 		se_names_remember(&se_names, node, addrs, n, se_now_ms());
 }
@@ -121,9 +120,8 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 	if (rc == 0 && node && se_conf_remembers()) {
 		int saved = errno;
 
-		if (se_history.enabled && *res)
-			order_by_history(node, res);
-		remember_addrinfo(node, *res);
+		if (*res)
+			learn_addrinfo(node, res);
 		errno = saved;
 	}
 	se_leave();

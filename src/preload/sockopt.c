@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -42,10 +41,11 @@ SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
 }
 
 /* getsockopt(SO_ERROR) on a non-blocking socket whose attempt softerr ended
- * gives the ICMP error's errno, as the kernel would have. */
+ * gives the ICMP error's errno, as the kernel would have; a stand-in
+ * answers for its socket. */
 SE_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	int err, rc;
+	int rc;
 
 	if (!se_ready()) {
 		if (se_sys.getsockopt)
@@ -56,14 +56,7 @@ SE_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	if (se_watch_has(fd) && len &&
 	    se_watch_sockopt(fd, false, level, name, val, len, &rc))
 		return rc;
-	if (level != SOL_SOCKET || name != SO_ERROR || !se_watch_has(fd) ||
-	    !val || !len || *len < sizeof(int))
-		return se_sys.getsockopt(fd, level, name, val, len);
-	if (se_watch_so_error(fd, &err) < 0)
-		return -1;
-	memcpy(val, &err, sizeof(err));
-	*len = sizeof(err);
-	return 0;
+	return se_sys.getsockopt(fd, level, name, val, len);
 }
 
 static int name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)

@@ -195,6 +195,23 @@ START_TEST(sockaddr_round_trip)
 }
 END_TEST
 
+START_TEST(put_keeps_addresses_distinct)
+{
+	struct se_addr addrs[2], a = se_test_addr("192.0.2.1"),
+		b = se_test_addr("2001:db8::1"), c = se_test_addr("192.0.2.3");
+	size_t n = 0;
+
+	ck_assert_uint_eq(se_addr_put(addrs, &n, 2, &a), 0);
+	ck_assert_uint_eq(se_addr_put(addrs, &n, 2, &b), 1);
+	ck_assert_uint_eq(se_addr_put(addrs, &n, 2, &a), 0);	/* there already */
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(se_addr_put(addrs, &n, 2, &c), 2);	/* no room */
+	ck_assert_uint_eq(se_addr_put(addrs, &n, 2, &b), 1);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(se_addr_equal(&addrs[0], &a) && se_addr_equal(&addrs[1], &b));
+}
+END_TEST
+
 START_TEST(interleaves_families)
 {
 	struct se_candidates c;
@@ -241,6 +258,7 @@ Suite *names_suite(void)
 	tcase_add_test(tc, failed_this_round_skipped_then_back);
 	tcase_add_test(tc, persistence_spent);
 	tcase_add_test(tc, sockaddr_round_trip);
+	tcase_add_test(tc, put_keeps_addresses_distinct);
 	tcase_add_test(tc, interleaves_families);
 	suite_add_tcase(s, tc);
 	return s;
