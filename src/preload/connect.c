@@ -110,7 +110,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	se_leave();
 	/* Connected or connecting without a run: what was recorded of the
 	 * socket for one (its epoll registrations) is needed no more. */
-	if (!se_watch_has(fd) && se_watch_known(fd) && (rc == 0 || errno == EINPROGRESS)) {
+	if (se_watch_known(fd) && !se_watch_has(fd) && (rc == 0 || errno == EINPROGRESS)) {
 		saved = errno;
 		se_watch_forget(fd);
 		errno = saved;
