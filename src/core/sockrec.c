@@ -66,7 +66,7 @@ void se_sockrec_socket(int fd, int domain, int type, int protocol)
 		return;
 	/* A fresh record: the options past n and the address unless bound
 	 * are never read. tracked and fresh are read without the busy flag. */
-	s->rec.unusable = false;
+	__atomic_store_n(&s->rec.unusable, false, __ATOMIC_RELAXED);
 	s->rec.bound = false;
 	s->rec.n = 0;
 	__atomic_store_n(&s->rec.tracked, tcp, __ATOMIC_RELAXED);
@@ -88,7 +88,7 @@ void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 	if (!s)
 		return;
 	if (len > SE_SOCKREC_VAL || !val) {
-		s->rec.unusable = true;
+		__atomic_store_n(&s->rec.unusable, true, __ATOMIC_RELAXED);
 		release(s);
 		return;
 	}
@@ -98,7 +98,8 @@ void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 			o = &s->rec.opt[i];
 	if (!o) {
 		if (s->rec.n == SE_SOCKREC_OPTS) {
-			s->rec.unusable = true;
+			__atomic_store_n(&s->rec.unusable, true,
+					 __ATOMIC_RELAXED);
 			release(s);
 			return;
 		}
@@ -122,7 +123,7 @@ void se_sockrec_bind(int fd, const struct sockaddr *sa, socklen_t len)
 		return;
 	if (!sa || len > sizeof(s->rec.local) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) {
-		s->rec.unusable = true;
+		__atomic_store_n(&s->rec.unusable, true, __ATOMIC_RELAXED);
 	} else {
 		memset(&s->rec.local, 0, sizeof(s->rec.local));
 		memcpy(&s->rec.local, sa, len);
@@ -143,8 +144,18 @@ int se_sockrec_get(int fd, struct se_sockrec *out)
 	s = claim(fd);
 	if (!s)
 		return -1;
-	if (s->rec.tracked && !s->rec.unusable) {
-		*out = s->rec;
+	/* The three flags are also written by threads that do not hold the
+	 * busy flag (connect() clears fresh at any time), so they are read
+	 * one by one; the rest is only written under it. */
+	if (__atomic_load_n(&s->rec.tracked, __ATOMIC_RELAXED) &&
+	    !__atomic_load_n(&s->rec.unusable, __ATOMIC_RELAXED)) {
+		out->tracked = true;
+		out->fresh = __atomic_load_n(&s->rec.fresh, __ATOMIC_RELAXED);
+		out->bound = s->rec.bound;
+		out->n = s->rec.n;
+		out->local = s->rec.local;
+		out->local_len = s->rec.local_len;
+		memcpy(out->opt, s->rec.opt, sizeof(out->opt));
 		rc = 0;
 	}
 	release(s);
