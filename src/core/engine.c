@@ -87,6 +87,7 @@ struct run {
 	int flags;		/* the program's file status flags */
 	int errno_in;		/* errno at entry, given back on success */
 	bool ask_recverr;	/* the program may have set RECVERR itself */
+	ino_t fd_ino;		/* fd's inode, once private sockets start */
 
 	bool cand_loaded;
 	bool v6only;		/* the program's AF_INET6 socket is v6-only */
@@ -127,7 +128,7 @@ static __thread struct {
 	ino_t ino[MAX_INFLIGHT];
 } held __attribute__((tls_model("initial-exec")));
 
-static void hold_fd(const struct run *r, int fd)
+static void hold_fd(struct run *r, int fd)
 {
 	struct stat st;
 	unsigned i;
@@ -135,6 +136,10 @@ static void hold_fd(const struct run *r, int fd)
 	/* A watcher's run is never longjmp()ed out of. */
 	if (r->async)
 		return;
+	/* To know at the end that the program's number still holds its
+	 * socket (a signal handler may close it meanwhile). */
+	if (!r->fd_ino && fstat(r->fd, &st) == 0)
+		r->fd_ino = st.st_ino;
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (held.fd[i] <= 0) {
 			held.fd[i] = fd + 1;	/* 0: a free entry */
@@ -513,7 +518,18 @@ static void connected(struct attempt *at, bool slow)
 		 * one. */
 		int (*put)(int, int, int) = r->async ? se_sys.dup3 : dup3;
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
+		struct stat st;
 
+		if (!r->async && (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino)) {
+			/* The program closed or replaced its socket meanwhile
+			 * (a signal handler did): the number is not the
+			 * program's socket any more, and a connect() restarted
+			 * there would say EBADF. */
+			note(at, "not put in place: the program closed its socket");
+			close_private(fd);
+			finish(r, FAILED, EBADF);
+			return;
+		}
 		do
 			rc = put(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
@@ -546,6 +562,30 @@ static struct attempt *own_attempt(struct run *r)
 	return NULL;
 }
 
+/* The program's number no longer holds its socket: a signal handler
+ * closed it, or put another file there. Nothing can be put in its place any
+ * more: the run ends, and connect() says what a restarted one would (err:
+ * EBADF, ENOTSOCK). */
+static bool socket_gone(int err)
+{
+	return err == EBADF || err == ENOTSOCK;
+}
+
+static void lost_socket(struct run *r, struct attempt *own, int err)
+{
+	unsigned i;
+
+	note(own, "lost: the program closed its socket");
+	outcome(own, SE_OUT_LOCAL, err);
+	own->lvl_ours = 0;	/* nothing of ours to turn off there */
+	vacate(own);
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0)
+			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
+	r->last_err = err;
+	finish(r, FAILED, err);
+}
+
 /* Sends the attempt's SYN (again). */
 static void send_syn(struct attempt *at)
 {
@@ -574,6 +614,10 @@ static void send_syn(struct attempt *at)
 		vacate(at);
 		r->last_err = err;
 		finish(r, FAILED, err);
+		return;
+	}
+	if (at->own && socket_gone(errno)) {
+		lost_socket(r, at, errno);
 		return;
 	}
 	end_attempt(at, errno, true);
@@ -776,10 +820,17 @@ static void on_socket(struct attempt *at, int ended_err)
 
 	n = se_errq_drain(at->fd, &r->s->icmp, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
-	if (ended_err)
+	if (ended_err) {
 		ti.tcpi_state = TCP_CLOSE;
-	else if (se_sys.getsockopt(at->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
+	} else if (se_sys.getsockopt(at->fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0) {
 		ti.tcpi_state = TCP_CLOSE;
+		if (socket_gone(errno))
+			ended_err = errno;
+	}
+	if (at->own && socket_gone(ended_err)) {
+		lost_socket(r, at, ended_err);
+		return;
+	}
 	if (ti.tcpi_state == TCP_ESTABLISHED) {
 		connected(at, true);
 		return;
@@ -1270,7 +1321,6 @@ void se_run_cancel(struct se_run *run, const char *why)
 	ev_timer_stop(r->loop, &r->timer);
 	if (r->logging)
 		emit_log(r, why);
-	free(r);
 }
 
 void se_run_setsockopt(struct se_run *run, int level, int name,

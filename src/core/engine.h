@@ -99,8 +99,9 @@ void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
 		  unsigned lvl, struct ev_loop *loop, se_run_done_fn done, void *arg);
 
 /* The program gave up (closed its descriptor): every attempt ends, the
- * history learns what was silent long enough, the run is freed (done is
- * not called). fd is left open, reset. */
+ * history learns what was silent long enough (done is not called). fd is
+ * left open, reset. The caller frees run (with free()), when it may: the
+ * cancel may come from a signal handler's close(). */
 void se_run_cancel(struct se_run *run, const char *why);
 
 /* The program set an option on its socket while the run goes on: the

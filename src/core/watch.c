@@ -123,6 +123,67 @@ static void unmark(int fd, unsigned bit)
 	__atomic_and_fetch(&has[fd], (unsigned char)~bit, __ATOMIC_RELEASE);
 }
 
+/* Set in the thread: its loop's own epoll_ctl() calls pass straight
+ * through the wrapper (the thread holds the lock the wrapper takes). */
+static __thread bool in_thread __attribute__((tls_model("initial-exec")));
+
+/* The program's threads hold the lock with every signal blocked: a signal
+ * handler that closes a socket (close() is async-signal-safe) then never
+ * waits for a lock its own thread holds; it runs when the lock is given
+ * back, a few system calls later. The thread blocks them all anyway. */
+static void take(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	pthread_mutex_lock(&lock);
+}
+
+static void give(const sigset_t *old)
+{
+	pthread_mutex_unlock(&lock);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* Memory a program's thread lets go of is freed by the watcher's thread,
+ * or by the program's next connect() or epoll_ctl(): close() may come from
+ * a signal handler that interrupted malloc(), where free() may deadlock.
+ * Each block's first bytes link it (the lock held). */
+struct grave {
+	struct grave *next;
+};
+static struct grave *graves;
+
+static void bury(void *p)
+{
+	struct grave *g = p;
+
+	if (!g)
+		return;
+	g->next = graves;
+	graves = g;
+}
+
+/* Frees p now in the thread, later elsewhere. */
+static void let_go(void *p)
+{
+	if (in_thread)
+		free(p);
+	else
+		bury(p);
+}
+
+static void free_graves(void)
+{
+	while (graves) {
+		struct grave *g = graves;
+
+		graves = g->next;
+		free(g);
+	}
+}
+
 /* --- The thread ---------------------------------------------------------- */
 
 static void release_cb(struct ev_loop *l)
@@ -140,14 +201,13 @@ static bool stopping;
 static void wake_cb(struct ev_loop *l, ev_async *w, int revents)
 {
 	/* Mostly to make the loop look at its watchers again; at exit, to
-	 * stop it (ev_break() works from inside the loop's own thread only). */
+	 * stop it (ev_break() works from inside the loop's own thread only),
+	 * and to free what the program's threads let go of. */
+	free_graves();
 	if (stopping)
 		ev_break(l, EVBREAK_ALL);
 }
 
-/* Set in the thread: its loop's own epoll_ctl() calls pass straight
- * through the wrapper (the thread holds the lock the wrapper takes). */
-static __thread bool in_thread __attribute__((tls_model("initial-exec")));
 
 bool se_watch_in_thread(void)
 {
@@ -219,7 +279,7 @@ static void emit(struct watched *e, const char *outcome)
 		    "policy %s:%s %s", e->fd, se_addr_str(&e->addr, abuf, sizeof(abuf)),
 		    ntohs(e->port), se_policy_name(e->s->policy), e->line->buf, outcome);
 	se_line_emit(&out, &e->s->log);
-	free(e->line);
+	let_go(e->line);
 	e->line = NULL;
 }
 
@@ -248,8 +308,8 @@ static void drop(struct watched *e)
 	se_recverr_restore(e->fd, &e->lvl_ours);	/* nothing once VISIBLE */
 	unmark(e->fd, HAS_ENTRY);
 	tab[e->fd] = NULL;
-	free(e->line);
-	free(e);
+	let_go(e->line);
+	let_go(e);
 }
 
 /* Ends the attempt now and lets the program see err: its poll(), select()
@@ -342,17 +402,19 @@ static void remove_reg(struct reg **p, int fd)
 	struct reg *g = *p;
 
 	*p = g->next;
-	free(g);
+	let_go(g);
 	if (!regs[fd])
 		unmark(fd, HAS_REGS);
 }
 
 int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
+	sigset_t old;
 	struct reg **p, *g;
 	int rc, err;
 
-	pthread_mutex_lock(&lock);
+	take(&old);
+	free_graves();
 	rc = se_sys.epoll_ctl(epfd, op, fd, ev);
 	err = errno;
 	if (in_range(fd) && in_range(epfd) &&
@@ -374,7 +436,7 @@ int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 				regs_top = fd;
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	give(&old);
 	errno = err;
 	return rc;
 }
@@ -578,6 +640,7 @@ static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a)
 int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 		     const struct sockaddr *sa, socklen_t len)
 {
+	sigset_t old;
 	struct se_addr a;
 	struct watched *e;
 	struct pollfd pfd;
@@ -616,14 +679,14 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	}
 
 	e = calloc(1, sizeof(*e));
-	pthread_mutex_lock(&lock);
+	take(&old);
 	if (!e || ensure_thread() < 0)
 		goto kernel;
 	if (tab[fd])
 		drop(tab[fd]);
 	if (transparent && take_over(ctx, e, fd, domain, sa, len, lvl)) {
 		ev_async_send(loop, &wake);
-		pthread_mutex_unlock(&lock);
+		give(&old);
 		errno = EINPROGRESS;
 		return -1;
 	}
@@ -655,13 +718,13 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	ev_io_start(loop, &e->io);
 	ev_timer_start(loop, &e->timer);
 	ev_async_send(loop, &wake);
-	pthread_mutex_unlock(&lock);
+	give(&old);
 	errno = EINPROGRESS;
 	return -1;
 
 kernel:
 	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
-	pthread_mutex_unlock(&lock);
+	give(&old);
 	if (e)
 		free(e->line);
 	free(e);
@@ -672,15 +735,18 @@ kernel:
 
 void se_watch_forget(int fd)
 {
+	sigset_t old;
+
 	if (!se_watch_known(fd))
 		return;
-	pthread_mutex_lock(&lock);
+	take(&old);
 	if (tab[fd]) {
 		struct watched *e = tab[fd];
 
 		if (e->state == RUNNING) {
 			/* The run ends; the stand-in goes with the number. */
 			se_run_cancel(e->run, "closed by the program");
+			let_go(e->run);
 			end_run(e);
 		} else if (e->state == PENDING) {
 			/* Given up on by the program (its own timeout, or another
@@ -693,18 +759,21 @@ void se_watch_forget(int fd)
 		drop(e);
 	}
 	regs_forget(fd);
-	pthread_mutex_unlock(&lock);
+	if (graves && loop && loop_pid == getpid())
+		ev_async_send(loop, &wake);	/* to free them */
+	give(&old);
 }
 
 bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 		      socklen_t *len, int *rc)
 {
+	sigset_t old;
 	bool so_error = !set && level == SOL_SOCKET && name == SO_ERROR &&
 			val && *len >= sizeof(int);
 	bool answered = true;
 	struct watched *e;
 
-	pthread_mutex_lock(&lock);
+	take(&old);
 	e = tab[fd];
 	if (e && e->state == PENDING && so_error)
 		examine(e);	/* the program may be quicker than the thread */
@@ -734,36 +803,38 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 	} else {
 		answered = false;
 	}
-	pthread_mutex_unlock(&lock);
+	give(&old);
 	return answered;
 }
 
 bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *rc)
 {
+	sigset_t old;
 	struct watched *e;
 	bool answered = false;
 
-	pthread_mutex_lock(&lock);
+	take(&old);
 	e = tab[fd];
 	if (e && e->state == RUNNING) {
 		answered = true;
 		*rc = (peer ? se_sys.getpeername : se_sys.getsockname)(e->orig, sa, len);
 	}
-	pthread_mutex_unlock(&lock);
+	give(&old);
 	return answered;
 }
 
 bool se_watch_connect_again(int fd, int *rc)
 {
+	sigset_t old;
 	struct watched *e;
 	bool answered = false;
 	int err = 0;
 
-	pthread_mutex_lock(&lock);
+	take(&old);
 	e = tab[fd];
 	if (e && e->state == RUNNING) {
 		/* Still connecting, as the kernel says. */
-		pthread_mutex_unlock(&lock);
+		give(&old);
 		*rc = -1;
 		errno = EALREADY;
 		return true;
@@ -780,7 +851,7 @@ bool se_watch_connect_again(int fd, int *rc)
 		drop(e);
 		answered = true;
 	}
-	pthread_mutex_unlock(&lock);
+	give(&old);
 	if (answered) {
 		*rc = -1;
 		errno = err;
@@ -788,14 +859,17 @@ bool se_watch_connect_again(int fd, int *rc)
 	return answered;
 }
 
+/* The signal mask of the thread that forks, while it holds the lock. */
+static sigset_t fork_mask;
+
 void se_watch_fork_prepare(void)
 {
-	pthread_mutex_lock(&lock);
+	take(&fork_mask);
 }
 
 void se_watch_fork_parent(void)
 {
-	pthread_mutex_unlock(&lock);
+	give(&fork_mask);
 }
 
 void se_watch_fork_child(void)
@@ -827,7 +901,9 @@ void se_watch_fork_child(void)
 		loop = NULL;
 	}
 	loop_pid = 0;
+	free_graves();
 	pthread_mutex_init(&lock, NULL);
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 
 void se_watch_shutdown(void)
