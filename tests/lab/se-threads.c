@@ -1,17 +1,27 @@
 /* Many threads connecting at once through the library's failover, with a
  * fork() in the middle whose child connects too.
  *
- *   se-threads [--nonblocking] NAME PORT THREADS CONNECTS
+ *   se-threads [--nonblocking] [--signals] NAMES PORT THREADS CONNECTS
  *
- * Each connect walks NAME's addresses in order, blocking (or non-blocking,
- * waiting in poll() and reading SO_ERROR); every one must end connected
- * (NAME's first address is dead, the second alive). Prints "threads ok N"
- * with the number of connects, and "descriptors left K". Exit 0 when all
- * connected and nothing leaked. */
+ * NAMES is one name or several, comma-separated: thread i connects to the
+ * (i mod n)th, the child to the first. Each connect walks the name's
+ * addresses in order, blocking (or non-blocking, waiting in poll() and
+ * reading SO_ERROR); every one must end connected (the names' last address
+ * is alive). Prints "threads ok N" with the number of connects, and
+ * "descriptors left K". Exit 0 when all connected and nothing leaked.
+ *
+ * --signals: another thread sends the workers SIGUSR1 all along, whose
+ * handler closes the socket the worker is connecting (dup2() of /dev/null
+ * over it: the socket is closed, and its number stays taken until the
+ * worker closes it, so no other thread's socket can land on a number the
+ * worker still uses). A connect so cut is made again, without signals
+ * cutting it, and not counted; prints "closed by a signal handler K". */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,36 +33,103 @@
 
 #include "labutil.h"
 
-static const char *name, *port;
+#define MAX_NAMES 8
+
+static char *names[MAX_NAMES];
+static int n_names;
+static const char *port;
 static int connects, nonblocking;
 static struct addrinfo *early;	/* resolved before fork(), for the child */
-static int failures;
+static int failures, cut_total;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Walks the addresses of res in order until one connects. */
+/* --signals: the socket this thread is connecting, for the handler. */
+static int null_fd = -1;
+static int all_done, finished;	/* atomic */
+static __thread volatile sig_atomic_t current = -1;
+static __thread volatile sig_atomic_t armed;	/* this connect may be cut */
+static __thread volatile sig_atomic_t cut;
+
+static void on_usr1(int sig)
+{
+	int fd = current, saved = errno;
+
+	(void)sig;
+	if (fd >= 0 && armed) {
+		armed = 0;
+		current = -1;
+		dup2(null_fd, fd);
+		cut++;
+	}
+	errno = saved;
+}
+
+/* SIGUSR1 blocked (how = SIG_BLOCK) or not, around what the handler must
+ * not see half done. */
+static void usr1(int how)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(how, &s, NULL);
+}
+
+/* Waits for fd to connect (5 s at most), through signals, peeking at
+ * SO_ERROR every millisecond as some clients do. */
+static int wait_connected(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = -1, n, ms = 0;
+	socklen_t len = sizeof(err);
+
+	do {
+		n = poll(&p, 1, 1);
+		if (n == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+			return -1;
+	} while ((n == 0 || (n < 0 && errno == EINTR)) && current == fd && ++ms < 5000);
+	len = sizeof(err);
+	if (n == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+		return 0;
+	return -1;
+}
+
+/* Walks the addresses of res in order until one connects. Returns 0, -1,
+ * or 1 when a signal handler closed the socket. */
 static int walk(const struct addrinfo *res)
 {
 	const struct addrinfo *ai;
-	int fd, rc = -1;
+	int fd, rc = -1, was_cut;
 
 	for (ai = res; ai && rc < 0; ai = ai->ai_next) {
+		usr1(SIG_BLOCK);
 		fd = socket(ai->ai_family, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+		current = fd;
+		usr1(SIG_UNBLOCK);
 		rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-		if (rc < 0 && errno == EINPROGRESS) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			int err = -1;
-			socklen_t len = sizeof(err);
+		/* A blocking connect() that a signal interrupted goes on in
+		 * the kernel (EINTR; EALREADY when SA_RESTART made it again). */
+		if (rc < 0 && (errno == EINPROGRESS || errno == EINTR || errno == EALREADY))
+			rc = wait_connected(fd);
+		usr1(SIG_BLOCK);
+		was_cut = current != fd;
+		current = -1;
+		if (rc == 0 && !was_cut) {
+			/* Closed with a reset: tens of thousands of connects
+			 * would leave the client's ports all in TIME_WAIT. */
+			struct linger lg = { 1, 0 };
 
-			if (poll(&p, 1, 5000) == 1 &&
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-				rc = 0;
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		}
 		close(fd);
+		usr1(SIG_UNBLOCK);
+		if (was_cut)
+			return 1;
 	}
 	return rc;
 }
 
-static int one_connect(void)
+static int one_connect(const char *name)
 {
 	struct addrinfo hints, *res;
 	int rc;
@@ -69,54 +146,105 @@ static int one_connect(void)
 
 static void *worker(void *arg)
 {
-	int i, bad = 0;
+	const char *name = names[(long)arg % n_names];
+	int i, bad = 0, rc;
 
-	(void)arg;
-	for (i = 0; i < connects; i++)
-		if (one_connect() < 0)
+	for (i = 0; i < connects; i++) {
+		/* A connect may be cut by the handler once; made again, it is
+		 * not cut: each ends, however slow the machine. */
+		armed = 1;
+		rc = one_connect(name);
+		armed = 0;
+		if (rc == 1)
+			rc = one_connect(name);
+		if (rc != 0)
 			bad++;
+	}
 	pthread_mutex_lock(&lock);
 	failures += bad;
+	cut_total += cut;
 	pthread_mutex_unlock(&lock);
+	__atomic_add_fetch(&finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* --signals: SIGUSR1 to a worker every 100 us, round robin, until they
+ * are done. */
+static pthread_t *workers;
+static int n_workers;
+
+static void *signaller(void *arg)
+{
+	struct timespec gap = { 0, 100000 };
+	long k;
+
+	(void)arg;
+	for (k = 0; !__atomic_load_n(&all_done, __ATOMIC_RELAXED); k++) {
+		pthread_kill(workers[k % n_workers], SIGUSR1);
+		nanosleep(&gap, NULL);
+	}
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	pthread_t *t;
-	int n, i, before, status = 0;
+	pthread_t *t, sig_thread;
+	int n, i, before, status = 0, signals = 0;
+	char *tok, *save = NULL;
 	pid_t child;
 
-	if (argc > 1 && strcmp(argv[1], "--nonblocking") == 0) {
-		nonblocking = 1;
-		argv++;
-		argc--;
+	for (; argc > 1 && strncmp(argv[1], "--", 2) == 0; argv++, argc--) {
+		if (strcmp(argv[1], "--nonblocking") == 0)
+			nonblocking = 1;
+		else if (strcmp(argv[1], "--signals") == 0)
+			signals = 1;
+		else
+			break;
 	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: se-threads [--nonblocking] NAME PORT THREADS CONNECTS\n");
+		fprintf(stderr, "usage: se-threads [--nonblocking] [--signals] NAMES PORT THREADS CONNECTS\n");
 		return 2;
 	}
-	name = argv[1];
+	for (tok = strtok_r(argv[1], ",", &save); tok && n_names < MAX_NAMES;
+	     tok = strtok_r(NULL, ",", &save))
+		names[n_names++] = tok;
 	port = argv[2];
 	n = atoi(argv[3]);
 	connects = atoi(argv[4]);
+	if (n_names == 0 || n <= 0)
+		return 2;
 	t = calloc((size_t)n, sizeof(*t));
+	if (signals) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr1;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	}
 	/* A library may keep descriptors of its own for the whole process
-	 * (softerr's watcher: an epoll and an eventfd); one connect first
-	 * lets them appear before counting. */
-	if (one_connect() < 0)
-		failures++;
+	 * (softerr's watcher: an epoll and an eventfd); one connect to each
+	 * name first lets them appear before counting. */
+	for (i = 0; i < n_names; i++)
+		if (one_connect(names[i]) != 0)
+			failures++;
 	{
 		struct addrinfo hints;
 
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
-		if (getaddrinfo(name, port, &hints, &early) != 0)
+		if (getaddrinfo(names[0], port, &hints, &early) != 0)
 			return 1;
 	}
 	before = lab_count_fds();
 	for (i = 0; i < n; i++)
-		pthread_create(&t[i], NULL, worker, NULL);
+		pthread_create(&t[i], NULL, worker, (void *)(long)i);
+	workers = t;
+	n_workers = n;
+	if (signals)
+		pthread_create(&sig_thread, NULL, signaller, NULL);
 	/* fork() while the others are inside connect(): the child must not
 	 * inherit a held lock. */
 	usleep(20000);
@@ -128,9 +256,17 @@ int main(int argc, char **argv)
 		 * getaddrinfo() (glibc's own locks may be held by a thread that
 		 * is not here); the addresses resolved before. */
 		for (k = 0; k < connects; k++)
-			if (walk(early) < 0)
+			if (walk(early) != 0)
 				bad++;
 		_exit(bad ? 1 : 0);
+	}
+	if (signals) {
+		/* No signal to a thread once joined (its pthread_t is gone):
+		 * the signaller stops first. */
+		while (__atomic_load_n(&finished, __ATOMIC_ACQUIRE) < n)
+			usleep(1000);
+		__atomic_store_n(&all_done, 1, __ATOMIC_RELAXED);
+		pthread_join(sig_thread, NULL);
 	}
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
@@ -138,6 +274,8 @@ int main(int argc, char **argv)
 		status = 1;
 	printf("threads %s %d, child %s\n", failures ? "failed" : "ok", n * connects,
 	       status == 0 ? "ok" : "failed");
+	if (signals)
+		printf("closed by a signal handler %d\n", cut_total);
 	printf("descriptors left %d\n", lab_count_fds() - before);
 	freeaddrinfo(early);
 	free(t);

@@ -112,10 +112,13 @@ compare_real "nc -z, IPv6" "succeeded" $BEFORE_MS $BEFORE_MS nc -vz reject6.lab 
 compare_real "ncat (epoll), IPv6" "Connected to" $BEFORE_MS $BEFORE_MS ncat -v --send-only reject6.lab $LAB_PORT
 WITHOUT_LIMIT=3 WITHOUT_RC=124 compare_real "curl, a black hole first" "hello softerr" 2900 1000 curl -sS "http://hole.lab:$LAB_PORT/"
 
-# Threads: 16 threads, 1,000 non-blocking connects each through a dead
-# first address, with a fork() in the middle.
-RUN_LIMIT=180 run with -- "$top_builddir/tests/lab/se-threads" --nonblocking reject6.lab $LAB_PORT 16 1000
-check "16 threads x 1,000 non-blocking connects and a fork(): all connected, nothing leaked (${MS} ms)" \
-	eval 'rc_is 0 && has "threads ok 16000, child ok" && has "descriptors left 0"'
+# Threads: 16 threads, 1,000 non-blocking connects each through mixed
+# scenarios (ICMPv6 and IPv4 soft errors, a black hole, healthy), a signal
+# handler closing the sockets being connected all along, and a fork() in the
+# middle.
+RUN_LIMIT=240 run with -- "$top_builddir/tests/lab/se-threads" --nonblocking --signals \
+	reject6.lab,soft.lab,hole6.lab,live.lab $LAB_PORT 16 1000
+check "16 threads x 1,000 non-blocking connects, mixed scenarios, a signal handler closing sockets, a fork(): all connected, nothing leaked (${MS} ms)" \
+	eval 'rc_is 0 && has "threads ok 16000, child ok" && has "closed by a signal handler [1-9]" && has "descriptors left 0"'
 
 summary
