@@ -11,7 +11,7 @@
  * The first attempt is made on the program's socket; later ones on it too
  * when it is free and can reach the candidate, else on private sockets that
  * carry what the program set on its own (sockrec.h). A private winner is put
- * in the program's place with dup3(). */
+ * in the program's place with dup3() (by the watcher, for its runs). */
 #include "config.h"
 
 #include <errno.h>
@@ -106,6 +106,8 @@ struct run {
 	int fail_errno;
 
 	bool logging;
+	bool closing;		/* cancelled: the caller closes the sockets */
+	int winner;		/* async: a private winner, for done() */
 	struct ev_loop *loop;
 	ev_timer timer;
 	bool fired;
@@ -426,7 +428,12 @@ static void release(struct attempt *at)
 	if (fd < 0)
 		return;
 	if (at->own) {
-		reset_socket(at);
+		/* Reset for the program to use again, unless it goes: a reset
+		 * would only wake the watcher's loop for a closed socket. */
+		if (at->r->closing)
+			at->lvl_ours = 0;
+		else
+			reset_socket(at);
 		vacate(at);
 		return;
 	}
@@ -509,18 +516,18 @@ static void connected(struct attempt *at, bool slow)
 			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	fd = at->fd;
 	vacate(at);
-	if (!at->own) {
+	if (!at->own && r->async) {
+		/* The watcher puts it in the program's place itself (done()). */
+		r->winner = fd;
+	} else if (!at->own) {
 		/* Its file status flags become the program's when the run
-		 * ends, as the program's own socket's do. A blocking run goes
-		 * through the dup3() wrapper, which tells the watcher the
-		 * program's number changed; a watcher's run holds the
-		 * watcher's lock and replaces a private number: the real
-		 * one. */
-		int (*put)(int, int, int) = r->async ? se_sys.dup3 : dup3;
+		 * ends, as the program's own socket's do. Through the dup3()
+		 * wrapper, which tells the watcher the program's number
+		 * changed. */
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 		struct stat st;
 
-		if (!r->async && (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino)) {
+		if (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino) {
 			/* The program closed or replaced its socket meanwhile
 			 * (a signal handler did): the number is not the
 			 * program's socket any more, and a connect() restarted
@@ -531,7 +538,7 @@ static void connected(struct attempt *at, bool slow)
 			return;
 		}
 		do
-			rc = put(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
+			rc = dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
 		err = rc < 0 ? errno : 0;
 		if (err)
@@ -1283,7 +1290,8 @@ static void settle(struct run *r)
 	release_all(r);
 	wrap_up(r);
 	r->done((struct se_run *)r, r->done_arg, r->state == CONNECTED,
-		r->state == CONNECTED ? 0 : result_errno(r));
+		r->state == CONNECTED ? 0 : result_errno(r),
+		r->state == CONNECTED ? r->winner : -1);
 	free(r);
 }
 
@@ -1300,6 +1308,7 @@ void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
 
 	run_init(r, ctx, fd, rec_fd, domain, sa, len);
 	r->async = true;
+	r->winner = -1;
 	r->loop = loop;
 	r->done = done;
 	r->done_arg = arg;
@@ -1315,6 +1324,7 @@ void se_run_cancel(struct se_run *run, const char *why)
 	struct run *r = (struct run *)run;
 	unsigned i;
 
+	r->closing = true;
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0)
 			give_up(&r->att[i], why, SE_OUT_CANCELLED, 0);

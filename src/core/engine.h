@@ -81,9 +81,11 @@ struct se_run;
 struct ev_loop;
 
 /* Called once when the run is decided (connected, or failed with err),
- * from inside the loop, just before the run frees itself. */
+ * from inside the loop, just before the run frees itself. winner: the
+ * private socket that connected, now the callee's to put in place and
+ * close; -1 when the run's own socket (fd) connected, or none did. */
 typedef void (*se_run_done_fn)(struct se_run *run, void *arg, bool connected,
-			       int err);
+			       int err, int winner);
 
 /* Memory for a run (NULL when there is none). */
 struct se_run *se_run_new(void);
@@ -100,7 +102,7 @@ void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
 
 /* The program gave up (closed its descriptor): every attempt ends, the
  * history learns what was silent long enough (done is not called). fd is
- * left open, reset. The caller frees run (with free()), when it may: the
+ * left open as it is, for the caller to close. The caller frees run (with free()), when it may: the
  * cancel may come from a signal handler's close(). */
 void se_run_cancel(struct se_run *run, const char *why);
 

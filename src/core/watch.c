@@ -80,6 +80,8 @@ struct reg {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ev_loop *loop;
 static ev_async wake;
+static ev_idle reaper;		/* closes what close_later() was given */
+static void reap_cb(struct ev_loop *l, ev_idle *w, int revents);
 static pthread_t thread;
 static pid_t loop_pid;
 static struct watched *tab[SE_WATCH_FDS];
@@ -241,6 +243,7 @@ static int ensure_thread(void)
 	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
 	ev_async_init(&wake, wake_cb);
 	ev_async_start(loop, &wake);
+	ev_idle_init(&reaper, reap_cb);
 	/* Every signal blocked in the thread: the program's handlers run in
 	 * the program's threads only. */
 	sigfillset(&all);
@@ -546,11 +549,60 @@ static int stand_in(struct watched *e, int fd)
 	return 0;
 }
 
+/* A socket the loop watched lives on behind the program's number after the
+ * run: its epoll registration, made under the private number, lives as
+ * long as the file. Closed at once, the number would leave the loop a
+ * registration it can no longer remove, and libev rebuilds its whole epoll
+ * set (every watched socket) at the next event. So the private number is
+ * closed only after the loop has polled once more: the socket is ready by
+ * then, and libev, seeing an event nobody wants, removes it. */
+struct late {
+	int fd;
+	unsigned iteration;	/* ev_iteration() when it was let go */
+};
+static struct late *late;
+static size_t n_late, late_cap;
+
+static void close_later(int fd)
+{
+	if (n_late == late_cap) {
+		size_t cap = late_cap ? 2 * late_cap : 16;
+		struct late *p = realloc(late, cap * sizeof(*p));
+
+		if (!p) {
+			se_sys.close(fd);	/* costs the rebuild only */
+			return;
+		}
+		late = p;
+		late_cap = cap;
+	}
+	late[n_late].fd = fd;
+	late[n_late].iteration = ev_iteration(loop);
+	n_late++;
+	ev_idle_start(loop, &reaper);	/* the next poll does not wait */
+}
+
+static void reap_cb(struct ev_loop *l, ev_idle *w, int revents)
+{
+	unsigned now = ev_iteration(l);
+	size_t i, k = 0;
+
+	for (i = 0; i < n_late; i++)
+		if (late[i].iteration != now)
+			se_sys.close(late[i].fd);
+		else
+			late[k++] = late[i];
+	n_late = k;
+	if (!n_late)
+		ev_idle_stop(l, w);
+}
+
 /* The run of e is over: its descriptors go (closing the pipe's write end
  * wakes every poll() and select() sleeping on the stand-in). */
 static void end_run(struct watched *e)
 {
-	se_sys.close(e->orig);
+	if (e->orig >= 0)
+		se_sys.close(e->orig);
 	se_sys.close(e->wake);
 	e->run = NULL;
 	running--;
@@ -558,19 +610,25 @@ static void end_run(struct watched *e)
 
 /* The run is decided: the socket takes the stand-in's place, connected,
  * or failed with err for the program to read. Every waiter wakes. */
-static void run_done(struct se_run *run, void *arg, bool connected, int err)
+static void run_done(struct se_run *run, void *arg, bool connected, int err,
+		     int winner)
 {
 	struct watched *e = arg;
 	bool there = stand_in_there(e);
-	int fl;
+	int src = winner >= 0 ? winner : e->orig, fl;
 
+	if (src == e->orig)
+		e->orig = -1;
 	if (there) {
 		/* What the program set with fcntl(F_SETFL) meanwhile, it set
 		 * on the stand-in. */
 		fl = fcntl(e->fd, F_GETFL);
 		if (fl >= 0)
-			fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
-		put_in_place(e->orig, e->fd);
+			fcntl(src, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
+		put_in_place(src, e->fd);
+		close_later(src);
+	} else {
+		se_sys.close(src);
 	}
 	end_run(e);
 	if (connected || !there) {
@@ -896,6 +954,8 @@ void se_watch_fork_child(void)
 		}
 		has[fd] &= (unsigned char)~HAS_ENTRY;
 	}
+	while (n_late)
+		se_sys.close(late[--n_late].fd);	/* this process's copies */
 	if (loop) {
 		ev_loop_destroy(loop);
 		loop = NULL;
