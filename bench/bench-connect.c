@@ -2,13 +2,20 @@
  *
  *   bench-connect serve PORT              accept and close (any address)
  *   bench-connect connect N ADDR PORT     N x (socket, connect, close)
+ *   bench-connect nbconnect N ADDR PORT   the same non-blocking: connect,
+ *                                         poll() for POLLOUT, SO_ERROR
+ *   bench-connect nbstart N ADDR PORT     non-blocking connect, left
+ *                                         pending, and close (an address
+ *                                         that does not answer at once)
  *   bench-connect gai N NAME              N x (getaddrinfo, freeaddrinfo)
  *
  * Prints the mean nanoseconds per operation. connect closes with SO_LINGER
  * 0 (an RST) so that 100,000 connects leave no TIME_WAIT behind. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +51,26 @@ static int serve(int port)
 	}
 }
 
-static int bench_connect(long n, const char *addr, int port)
+/* connect() on a non-blocking socket, as an event loop does it: wait for
+ * writability, then read the outcome. */
+static int nb_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS || poll(&p, 1, 5000) != 1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -1;
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* 0: blocking connect(); 1: non-blocking, waited for; 2: non-blocking,
+ * closed while pending. */
+static int bench_connect(long n, const char *addr, int port, int nonblocking)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct linger lg = { 1, 0 };
@@ -55,9 +81,20 @@ static int bench_connect(long n, const char *addr, int port)
 		return 2;
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int fd = socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
 
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (nonblocking == 2) {
+			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+			    errno != EINPROGRESS) {
+				fprintf(stderr, "bench-connect: %s:%d answered at once\n", addr, port);
+				return 1;
+			}
+			close(fd);
+			continue;
+		}
+		if (fd < 0 ||
+		    (nonblocking ? nb_connect(fd, (struct sockaddr *)&sa, sizeof(sa))
+				 : connect(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0) {
 			perror("bench-connect connect");
 			return 1;
 		}
@@ -93,9 +130,13 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "serve") == 0)
 		return serve(atoi(argv[2]));
 	if (argc == 5 && strcmp(argv[1], "connect") == 0)
-		return bench_connect(atol(argv[2]), argv[3], atoi(argv[4]));
+		return bench_connect(atol(argv[2]), argv[3], atoi(argv[4]), 0);
+	if (argc == 5 && strcmp(argv[1], "nbconnect") == 0)
+		return bench_connect(atol(argv[2]), argv[3], atoi(argv[4]), 1);
+	if (argc == 5 && strcmp(argv[1], "nbstart") == 0)
+		return bench_connect(atol(argv[2]), argv[3], atoi(argv[4]), 2);
 	if (argc == 4 && strcmp(argv[1], "gai") == 0)
 		return bench_gai(atol(argv[2]), argv[3]);
-	fprintf(stderr, "usage: bench-connect serve PORT | connect N ADDR PORT | gai N NAME\n");
+	fprintf(stderr, "usage: bench-connect serve PORT | {connect|nbconnect|nbstart} N ADDR PORT | gai N NAME\n");
 	return 2;
 }

@@ -149,7 +149,7 @@ static void give(const sigset_t *old)
 }
 
 /* Memory a program's thread lets go of is freed by the watcher's thread,
- * or by the program's next connect() or epoll_ctl(): close() may come from
+ * or by the program's next epoll_ctl(): close() may come from
  * a signal handler that interrupted malloc(), where free() may deadlock.
  * Each block's first bytes link it (the lock held). */
 struct grave {
