@@ -65,6 +65,12 @@ struct watched {
 	struct se_run *run;
 	int orig;			/* the program's socket, privately */
 	int wake;			/* the stand-in pipe's write end */
+
+	/* The program closed or replaced the number: e is no longer in the
+	 * table, waits on the gone list for the thread, and nothing touches
+	 * the number for it any more. */
+	bool gone;
+	struct watched *next_gone;
 	dev_t st_dev;			/* the stand-in, to know it again */
 	ino_t st_ino;
 };
@@ -200,11 +206,17 @@ static void acquire_cb(struct ev_loop *l)
 
 static bool stopping;
 
+/* Entries whose number the program closed, for the thread to end. */
+static struct watched *gone;
+
+static void bury_gone(void);
+
 static void wake_cb(struct ev_loop *l, ev_async *w, int revents)
 {
 	/* Mostly to make the loop look at its watchers again; at exit, to
 	 * stop it (ev_break() works from inside the loop's own thread only),
 	 * and to free what the program's threads let go of. */
+	bury_gone();
 	free_graves();
 	if (stopping)
 		ev_break(l, EVBREAK_ALL);
@@ -376,13 +388,18 @@ static void examine(struct watched *e)
 
 static void io_cb(struct ev_loop *l, ev_io *w, int revents)
 {
-	examine(w->data);
+	struct watched *e = w->data;
+
+	if (!e->gone)
+		examine(e);
 }
 
 static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct watched *e = w->data;
 
+	if (e->gone)
+		return;
 	if (!e->icmp_seen)
 		learn(e, SE_HIST_SILENT, NULL, 0);
 	make_visible(e, ETIMEDOUT, "establishment timer ran out");
@@ -614,11 +631,17 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 		     int winner)
 {
 	struct watched *e = arg;
-	bool there = stand_in_there(e);
+	bool there = !e->gone && stand_in_there(e);
 	int src = winner >= 0 ? winner : e->orig, fl;
 
 	if (src == e->orig)
 		e->orig = -1;
+	if (e->gone) {
+		/* The program let go of the number: the socket is nobody's. */
+		se_sys.close(src);
+		end_run(e);
+		return;
+	}
 	if (there) {
 		/* What the program set with fcntl(F_SETFL) meanwhile, it set
 		 * on the stand-in. */
@@ -639,6 +662,32 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 	}
 	e->state = VISIBLE;
 	e->visible_err = err;
+}
+
+/* The thread ends what the program let go of (se_watch_forget()), without
+ * touching the numbers, which may hold something else by now. */
+static void bury_gone(void)
+{
+	while (gone) {
+		struct watched *e = gone;
+
+		gone = e->next_gone;
+		if (e->run) {
+			se_run_cancel(e->run, "closed by the program");
+			free(e->run);
+			end_run(e);
+		} else if (e->state == PENDING) {
+			/* Given up on by the program (its own timeout, or
+			 * another address won): silent for the attempt delay
+			 * or longer, it was no answer. */
+			if (!e->icmp_seen && se_now_ms() - e->t0 >= e->s->attempt_delay_ms)
+				learn(e, SE_HIST_SILENT, NULL, 0);
+			emit(e, "closed by the program");
+		}
+		unwatch(e);
+		free(e->line);
+		free(e);
+	}
 }
 
 /* May another transparent run start? Each holds two descriptors more than
@@ -794,31 +843,28 @@ kernel:
 void se_watch_forget(int fd)
 {
 	sigset_t old;
+	bool wake_thread = false;
 
 	if (!se_watch_known(fd))
 		return;
 	take(&old);
 	if (tab[fd]) {
+		/* Only what must happen before the number can be used again
+		 * happens here: close() may come from a signal handler, where
+		 * libev (which allocates) and free() must not be called. The
+		 * thread ends the attempt (bury_gone()). */
 		struct watched *e = tab[fd];
 
-		if (e->state == RUNNING) {
-			/* The run ends; the stand-in goes with the number. */
-			se_run_cancel(e->run, "closed by the program");
-			let_go(e->run);
-			end_run(e);
-		} else if (e->state == PENDING) {
-			/* Given up on by the program (its own timeout, or another
-			 * address won): silent for the attempt delay or longer,
-			 * it was no answer. */
-			if (!e->icmp_seen && se_now_ms() - e->t0 >= e->s->attempt_delay_ms)
-				learn(e, SE_HIST_SILENT, NULL, 0);
-			emit(e, "closed by the program");
-		}
-		drop(e);
+		tab[fd] = NULL;
+		unmark(fd, HAS_ENTRY);
+		e->gone = true;
+		e->next_gone = gone;
+		gone = e;
+		wake_thread = true;
 	}
 	regs_forget(fd);
-	if (graves && loop && loop_pid == getpid())
-		ev_async_send(loop, &wake);	/* to free them */
+	if ((wake_thread || graves) && loop && loop_pid == getpid())
+		ev_async_send(loop, &wake);
 	give(&old);
 }
 
@@ -956,6 +1002,17 @@ void se_watch_fork_child(void)
 	}
 	while (n_late)
 		se_sys.close(late[--n_late].fd);	/* this process's copies */
+	while (gone) {
+		struct watched *e = gone;
+
+		gone = e->next_gone;
+		if (e->run) {
+			se_run_forget(e->run);
+			end_run(e);
+		}
+		free(e->line);
+		free(e);
+	}
 	if (loop) {
 		ev_loop_destroy(loop);
 		loop = NULL;

@@ -66,9 +66,11 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
 		   int *rc);
 
-/* The program closes fd, or puts another file on its number (a transparent
- * connect ends, its sockets closed; registrations naming it go); or fd
- * connected without a run and nothing recorded of it is needed. */
+/* The program closes fd, or puts another file on its number (registrations
+ * naming it go; an attempt on it is handed to the thread, which ends it and
+ * closes its sockets without touching the number); or fd connected without
+ * a run and nothing recorded of it is needed. Async-signal-safe: no memory
+ * is freed and libev is not called. */
 void se_watch_forget(int fd);
 
 /* connect() again on a watched fd. Returns true when softerr answers it:
