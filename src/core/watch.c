@@ -154,10 +154,10 @@ static void give(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-/* Memory a program's thread lets go of is freed by the watcher's thread,
- * or by the program's next epoll_ctl(): close() may come from
- * a signal handler that interrupted malloc(), where free() may deadlock.
- * Each block's first bytes link it (the lock held). */
+/* The epoll registrations close() forgets are freed by the watcher's thread,
+ * or by the program's next epoll_ctl(): close() may come from a signal
+ * handler that interrupted malloc(), where free() may deadlock. Each
+ * block's first bytes link it (the lock held). */
 struct grave {
 	struct grave *next;
 };
@@ -173,7 +173,7 @@ static void bury(void *p)
 	graves = g;
 }
 
-/* Frees p now in the thread, later elsewhere. */
+/* Frees p now in the thread, later elsewhere (see above). */
 static void let_go(void *p)
 {
 	if (in_thread)
@@ -294,7 +294,7 @@ static void emit(struct watched *e, const char *outcome)
 		    "policy %s:%s %s", e->fd, se_addr_str(&e->addr, abuf, sizeof(abuf)),
 		    ntohs(e->port), se_policy_name(e->s->policy), e->line->buf, outcome);
 	se_line_emit(&out, &e->s->log);
-	let_go(e->line);
+	free(e->line);
 	e->line = NULL;
 }
 
@@ -323,8 +323,8 @@ static void drop(struct watched *e)
 	se_recverr_restore(e->fd, &e->lvl_ours);	/* nothing once VISIBLE */
 	unmark(e->fd, HAS_ENTRY);
 	tab[e->fd] = NULL;
-	let_go(e->line);
-	let_go(e);
+	free(e->line);
+	free(e);
 }
 
 /* Ends the attempt now and lets the program see err: its poll(), select()
