@@ -154,6 +154,18 @@ static void give(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* Gives the lock back, then wakes the thread to look at what changed: woken
+ * first, it would only wait for the lock. (ev_async_send() needs no lock;
+ * the loop outlives every call that may come here, as the lock was held
+ * when there was one.) */
+static void wake_after(const sigset_t *old)
+{
+	struct ev_loop *l = loop;
+
+	give(old);
+	ev_async_send(l, &wake);
+}
+
 /* The epoll registrations close() forgets are freed by the watcher's thread,
  * or by the program's next epoll_ctl(): close() may come from a signal
  * handler that interrupted malloc(), where free() may deadlock. Each
@@ -792,8 +804,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	if (tab[fd])
 		drop(tab[fd]);
 	if (transparent && take_over(ctx, e, fd, domain, sa, len, lvl)) {
-		ev_async_send(loop, &wake);
-		give(&old);
+		wake_after(&old);
 		errno = EINPROGRESS;
 		return -1;
 	}
@@ -824,8 +835,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	/* An error queued before the thread looks is found by its first poll. */
 	ev_io_start(loop, &e->io);
 	ev_timer_start(loop, &e->timer);
-	ev_async_send(loop, &wake);
-	give(&old);
+	wake_after(&old);
 	errno = EINPROGRESS;
 	return -1;
 
@@ -864,8 +874,9 @@ void se_watch_forget(int fd)
 	}
 	regs_forget(fd);
 	if ((wake_thread || graves) && loop && loop_pid == getpid())
-		ev_async_send(loop, &wake);
-	give(&old);
+		wake_after(&old);
+	else
+		give(&old);
 }
 
 bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
