@@ -102,8 +102,8 @@ void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
 
 /* The program gave up (closed its descriptor): every attempt ends, the
  * history learns what was silent long enough (done is not called). fd is
- * left open as it is, for the caller to close. The caller frees run (with free()), when it may: the
- * cancel may come from a signal handler's close(). */
+ * left open as it is, for the caller to close, and run for the caller to
+ * free (with free()). */
 void se_run_cancel(struct se_run *run, const char *why);
 
 /* The program set an option on its socket while the run goes on: the

@@ -166,38 +166,27 @@ static void wake_after(const sigset_t *old)
 	ev_async_send(l, &wake);
 }
 
-/* The epoll registrations close() forgets are freed by the watcher's thread,
- * or by the program's next epoll_ctl(): close() may come from a signal
- * handler that interrupted malloc(), where free() may deadlock. Each
- * block's first bytes link it (the lock held). */
-struct grave {
-	struct grave *next;
-};
-static struct grave *graves;
+/* The epoll registration records close() forgets are freed by the
+ * watcher's thread, or by the program's next epoll_ctl(): close() may come
+ * from a signal handler that interrupted malloc(), where free() may
+ * deadlock. Out of its list, a record's next links it here (the lock
+ * held). */
+static struct reg *graves;
 
-static void bury(void *p)
+static void free_reg(struct reg *g)
 {
-	struct grave *g = p;
-
-	if (!g)
+	if (in_thread) {
+		free(g);
 		return;
+	}
 	g->next = graves;
 	graves = g;
-}
-
-/* Frees p now in the thread, later elsewhere (see above). */
-static void let_go(void *p)
-{
-	if (in_thread)
-		free(p);
-	else
-		bury(p);
 }
 
 static void free_graves(void)
 {
 	while (graves) {
-		struct grave *g = graves;
+		struct reg *g = graves;
 
 		graves = g->next;
 		free(g);
@@ -434,7 +423,7 @@ static void remove_reg(struct reg **p, int fd)
 	struct reg *g = *p;
 
 	*p = g->next;
-	let_go(g);
+	free_reg(g);
 	if (!regs[fd])
 		unmark(fd, HAS_REGS);
 }
