@@ -333,6 +333,8 @@ static void candidates_of(const char *host, const struct addrinfo *res,
 			  struct se_candidates *c, uint16_t *port)
 {
 	snprintf(c->name, sizeof(c->name), "%s", host);
+	c->source = SE_CAND_ANSWER;
+	c->n_names = 0;
 	c->persist_spent = false;
 	c->n = 0;
 	*port = 0;

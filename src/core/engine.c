@@ -73,6 +73,9 @@ struct run {
 	const struct se_settings *s;
 	struct se_names *names;
 	const struct se_candidates *given;	/* the API's candidates */
+	/* The program's sockaddr: which getaddrinfo() answer it came from
+	 * (names.h). Compared, never read. */
+	const void *asked_key;
 	struct se_report *report;
 	struct se_history *hist;
 	uint64_t t0_us;
@@ -357,7 +360,8 @@ static void load_candidates(struct run *r)
 	else if (!r->names || r->s->policy == SE_POLICY_KERNEL)
 		return;
 	else
-		se_names_candidates(r->names, &asked, se_now_ms(), &r->cand);
+		se_names_candidates(r->names, &asked, r->asked_key, se_now_ms(),
+				    &r->cand);
 	if (r->cand.n == 1)
 		return;
 	if (r->domain == AF_INET6) {
@@ -397,8 +401,11 @@ static bool alternative(struct run *r, const struct attempt *at)
 	if (r->next < r->cand.n || r->inflight > 1)
 		return true;
 	/* Persistence was spent on this name moments ago: do not spend it
-	 * again on each address the program tries after that. */
-	return r->s->policy == SE_POLICY_ADAPTIVE && r->cand.persist_spent;
+	 * again on each address the program tries after that. Nor is it spent
+	 * on an address that several names share: it is not known to be the
+	 * last of the program's name, whose others the program may try. */
+	return r->s->policy == SE_POLICY_ADAPTIVE &&
+	       (r->cand.persist_spent || r->cand.source == SE_CAND_SHARED);
 }
 
 /* --- Attempts ------------------------------------------------------------ */
@@ -1106,15 +1113,18 @@ static int run_loop(struct run *r)
 static void emit_log(struct run *r, const char *outcome)
 {
 	struct se_line out;
-	char abuf[INET6_ADDRSTRLEN];
+	char abuf[INET6_ADDRSTRLEN], shared[64] = "";
 
+	if (r->cand.source == SE_CAND_SHARED)
+		snprintf(shared, sizeof(shared), " (the address of %u names: "
+			 "only what they share)", r->cand.n_names);
 	se_line_init(&out);
 	se_line_add(&out, "softerr: %sconnect fd %d to %s port %u, policy %s, "
-		    "%zu candidate%s:%s %s", r->async ? "non-blocking " : "",
+		    "%zu candidate%s%s:%s %s", r->async ? "non-blocking " : "",
 		    r->rec_fd, r->cand.name[0] ? r->cand.name :
 		    se_addr_str(&r->cand.addr[0], abuf, sizeof(abuf)),
 		    ntohs(r->port), se_policy_name(r->s->policy), r->cand.n,
-		    r->cand.n == 1 ? "" : "s", r->line.buf, outcome);
+		    r->cand.n == 1 ? "" : "s", shared, r->line.buf, outcome);
 	se_line_emit(&out, &r->s->log);
 }
 
@@ -1140,11 +1150,13 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		r->att[i].fd = -1;
 	r->cand.name[0] = '\0';
+	r->cand.source = SE_CAND_NONE;
 	r->cand.persist_spent = false;
 	r->errno_in = errno;
 	r->s = ctx->settings;
 	r->names = ctx->candidates ? NULL : ctx->names;
 	r->given = ctx->candidates;
+	r->asked_key = sa;
 	r->report = ctx->report;
 	r->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
 	if (r->report) {

@@ -132,8 +132,21 @@ static bool same_addrs(const struct se_name *e, const struct se_addr *addrs,
 	return true;
 }
 
+/* Keeps the answer's keys in e (with the lock held). */
+static void set_keys(struct se_name *e, const void *answer,
+		     const void *const *keys, size_t n_keys)
+{
+	/* Those past the room are not known again: their connects go by the
+	 * address alone. */
+	e->answer = answer;
+	e->n_keys = n_keys < SE_NAME_KEYS ? n_keys : SE_NAME_KEYS;
+	if (e->n_keys)
+		memcpy(e->keys, keys, e->n_keys * sizeof(keys[0]));
+}
+
 void se_names_remember(struct se_names *m, const char *name,
-		       const struct se_addr *addrs, size_t n, uint64_t now_ms)
+		       const struct se_addr *addrs, size_t n, uint64_t now_ms,
+		       const void *answer, const void *const *keys, size_t n_keys)
 {
 	struct se_name *e = NULL;
 	size_t i;
@@ -167,8 +180,22 @@ void se_names_remember(struct se_names *m, const char *name,
 				e->addrs[e->n++].failed_at_ms = 0;
 			}
 	}
+	set_keys(e, answer, keys, n_keys);
 	e->persisted_at_ms = 0;
 	e->resolved_at_ms = now_ms ? now_ms : 1;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void se_names_forget_answer(struct se_names *m, const void *answer)
+{
+	unsigned i;
+
+	if (!answer || __atomic_load_n(&m->used, __ATOMIC_ACQUIRE) == 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->used; i++)
+		if (m->slot[i].answer == answer)
+			set_keys(&m->slot[i], NULL, NULL, 0);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -214,30 +241,93 @@ bool se_names_name_of(struct se_names *m, const struct se_addr *a,
 	return buf[0] != '\0';
 }
 
+/* The live name whose answer holds key for a; NULL if none. Called with
+ * the lock held. */
+static struct se_name *answer_of(struct se_names *m, const struct se_addr *a,
+				 const void *key, uint64_t now_ms, int *index)
+{
+	unsigned i;
+	size_t j;
+
+	for (i = 0; key && i < m->used; i++) {
+		struct se_name *e = &m->slot[i];
+
+		if (!live(e, now_ms))
+			continue;
+		for (j = 0; j < e->n_keys; j++)
+			if (e->keys[j] == key && (*index = find_addr(e, a)) >= 0)
+				return e;
+	}
+	return NULL;
+}
+
+/* Does every live name holding a, but e, hold b too? Counts them in *n.
+ * Called with the lock held. */
+static bool all_hold(struct se_names *m, const struct se_name *e,
+		     const struct se_addr *a, const struct se_addr *b,
+		     uint64_t now_ms, unsigned *n)
+{
+	bool all = true;
+	unsigned i;
+
+	*n = 1;
+	for (i = 0; i < m->used; i++) {
+		const struct se_name *o = &m->slot[i];
+
+		if (o == e || !live(o, now_ms) || find_addr(o, a) < 0)
+			continue;
+		++*n;
+		if (find_addr(o, b) < 0)
+			all = false;
+	}
+	return all;
+}
+
 void se_names_candidates(struct se_names *m, const struct se_addr *asked,
-			 uint64_t now_ms, struct se_candidates *out)
+			 const void *key, uint64_t now_ms,
+			 struct se_candidates *out)
 {
 	struct se_name *e;
+	unsigned holders = 1;
 	int k = 0;
 	size_t i;
 
 	out->name[0] = '\0';
+	out->source = SE_CAND_NONE;
+	out->n_names = 0;
 	out->persist_spent = false;
 	out->n = 1;
 	out->addr[0] = *asked;
-	if (__atomic_load_n(&m->used, __ATOMIC_RELAXED) == 0)
+	if (__atomic_load_n(&m->used, __ATOMIC_ACQUIRE) == 0)
 		return;
 
 	pthread_mutex_lock(&m->lock);
-	e = newest_holding(m, asked, now_ms, &k);
+	e = answer_of(m, asked, key, now_ms, &k);
 	if (e) {
-		memcpy(out->name, e->name, sizeof(out->name));
+		out->source = SE_CAND_ANSWER;
+	} else if ((e = newest_holding(m, asked, now_ms, &k))) {
+		out->source = SE_CAND_NAME;
+		/* asked with itself: counts the names holding it. */
+		all_hold(m, e, asked, asked, now_ms, &holders);
+		if (holders > 1) {
+			out->source = SE_CAND_SHARED;
+			out->n_names = holders;
+		}
+	}
+	if (e) {
+		/* Which of the names the program connects to is not known. */
+		if (out->source != SE_CAND_SHARED)
+			memcpy(out->name, e->name, sizeof(out->name));
 		out->persist_spent = in_round(e->persisted_at_ms, now_ms);
 		for (i = 1; i < e->n; i++) {
 			const struct se_name_addr *c = &e->addrs[(k + i) % e->n];
 
-			if (!in_round(c->failed_at_ms, now_ms))
-				out->addr[out->n++] = c->addr;
+			if (in_round(c->failed_at_ms, now_ms))
+				continue;
+			if (out->source == SE_CAND_SHARED &&
+			    !all_hold(m, e, asked, &c->addr, now_ms, &holders))
+				continue;
+			out->addr[out->n++] = c->addr;
 		}
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -3,7 +3,15 @@
  * getaddrinfo() and gethostbyname*() results are copied in, so the memory
  * does not depend on the program's freeaddrinfo(). It is bounded in size
  * (SE_NAMES_MAX names of SE_NAME_ADDRS_MAX addresses) and in time (a name is
- * forgotten SE_NAME_TTL_MS after it was resolved). Thread-safe. */
+ * forgotten SE_NAME_TTL_MS after it was resolved). Thread-safe.
+ *
+ * A connect() never fails over beyond the name the program is connecting
+ * to. Names share addresses (CDNs, virtual hosting, load balancers), so
+ * the address alone does not always tell which name that is. In order of
+ * certainty: the program passes the very sockaddr of a getaddrinfo()
+ * answer still alive (its pointer, the "key", is remembered until
+ * freeaddrinfo()); or one name alone holds the address; or several do, and
+ * only the addresses they all share are candidates. */
 #ifndef SOFTERR_CORE_NAMES_H
 #define SOFTERR_CORE_NAMES_H
 
@@ -16,6 +24,9 @@
 #define SE_NAMES_MAX 64
 #define SE_NAME_ADDRS_MAX 32
 #define SE_NAME_LEN 96
+/* The sockaddr pointers of one getaddrinfo() answer kept to know it again
+ * (an address per socket type: 3 nodes each for a lookup without hints). */
+#define SE_NAME_KEYS 64
 #define SE_NAME_TTL_MS (120 * 1000)
 /* An address that failed, or a name on which persistence was spent, stays
  * so for this long: the program's own loop over the other addresses right
@@ -40,6 +51,12 @@ struct se_name {
 	char name[SE_NAME_LEN];
 	size_t n;
 	struct se_name_addr addrs[SE_NAME_ADDRS_MAX];
+	/* The latest getaddrinfo() answer of the name, until it is freed:
+	 * its list (as freeaddrinfo() gets it) and its nodes' ai_addr. Only
+	 * compared, never dereferenced. */
+	const void *answer;
+	size_t n_keys;
+	const void *keys[SE_NAME_KEYS];
 };
 
 struct se_names {
@@ -49,9 +66,20 @@ struct se_names {
 	struct se_name slot[SE_NAMES_MAX];
 };
 
+/* How the candidates of a connect() were found. */
+enum se_cand_source {
+	SE_CAND_NONE,		/* no name known holds the address: it alone */
+	SE_CAND_ANSWER,		/* the program passed a sockaddr of the answer */
+	SE_CAND_NAME,		/* one name holds the address */
+	SE_CAND_SHARED,		/* several do: the addresses common to all */
+};
+
 /* What one connect() may try. */
 struct se_candidates {
-	char name[SE_NAME_LEN];		/* "" for an address with no known name */
+	char name[SE_NAME_LEN];		/* "" for an address with no known name;
+					 * SE_CAND_SHARED: the newest name */
+	enum se_cand_source source;
+	unsigned n_names;		/* SE_CAND_SHARED: names holding it */
 	bool persist_spent;
 	size_t n;			/* at least 1: the address asked for */
 	struct se_addr addr[SE_NAME_ADDRS_MAX];
@@ -77,16 +105,27 @@ const char *se_addr_str(const struct se_addr *a, char *buf, size_t len);
 
 /* Remembers name (may be NULL) with addrs in the resolver's order; duplicates
  * are dropped, at most SE_NAME_ADDRS_MAX kept. A name already known is
- * replaced, starting a new round. */
+ * replaced, starting a new round. answer and keys (n_keys of them; NULL and
+ * 0 for a host entry): the getaddrinfo() list and its nodes' ai_addr, to
+ * know a connect() from that answer (see se_names_candidates()). */
 void se_names_remember(struct se_names *m, const char *name,
-		       const struct se_addr *addrs, size_t n, uint64_t now_ms);
+		       const struct se_addr *addrs, size_t n, uint64_t now_ms,
+		       const void *answer, const void *const *keys, size_t n_keys);
 
-/* The candidates for a connect() to asked: asked first, then the other
- * addresses of the newest live name holding it that did not fail this round,
- * those after asked in the resolver's order first, then those before. With no
- * such name, asked alone. */
+/* freeaddrinfo(answer): its keys may be reused by any allocation now. */
+void se_names_forget_answer(struct se_names *m, const void *answer);
+
+/* The candidates for a connect() to asked, passed as the sockaddr at key:
+ * asked first, then the other addresses of its name that did not fail this
+ * round, those after asked in the resolver's order first, then those
+ * before. The name is the one whose live answer key belongs to; else the
+ * only live name holding asked; where several do, the candidates are the
+ * addresses they all hold, in the newest one's order (never an address of
+ * another name than the one connected to). With no such name, asked
+ * alone. */
 void se_names_candidates(struct se_names *m, const struct se_addr *asked,
-			 uint64_t now_ms, struct se_candidates *out);
+			 const void *key, uint64_t now_ms,
+			 struct se_candidates *out);
 
 /* The newest live name holding a, into buf (of size len). Returns false,
  * buf "", when no name holds it. */

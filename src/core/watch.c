@@ -732,7 +732,8 @@ static bool take_over(const struct se_engine_ctx *ctx, struct watched *e, int fd
 /* --- What the wrappers call ---------------------------------------------- */
 
 /* Does the policy end an attempt to a on the first soft error? */
-static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a)
+static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
+		       const void *key)
 {
 	struct se_candidates c;
 
@@ -741,8 +742,8 @@ static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a)
 	if (ctx->settings->policy != SE_POLICY_ADAPTIVE || !ctx->names)
 		return false;
 	/* adaptive: abort while the name has another address to try. */
-	se_names_candidates(ctx->names, a, se_now_ms(), &c);
-	return c.n > 1 && !c.persist_spent;
+	se_names_candidates(ctx->names, a, key, se_now_ms(), &c);
+	return (c.n > 1 && !c.persist_spent) || c.source == SE_CAND_SHARED;
 }
 
 int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
@@ -758,7 +759,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 
 	transparent = ctx->settings->transparent && ctx->settings->policy != SE_POLICY_KERNEL;
 	if (fd >= SE_WATCH_FDS || se_addr_from_sockaddr(&a, sa, len) < 0 ||
-	    (!transparent && !ends_early(ctx, &a)))
+	    (!transparent && !ends_early(ctx, &a, sa)))
 		return se_sys.connect(fd, sa, len);
 	lvl = se_recverr_level(domain, a.family);
 	/* A program that reads the error queue itself keeps it to itself. */
@@ -800,7 +801,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	/* The visible mode: transparent off (the policy ends attempts early,
 	 * or this connect() would not be here), or no room for a run. The
 	 * name memory's lock comes after the watcher's, as in the thread. */
-	if ((transparent && !ends_early(ctx, &a)) ||
+	if ((transparent && !ends_early(ctx, &a, sa)) ||
 	    (ctx->settings->log.to && !(e->line = malloc(sizeof(*e->line)))))
 		goto kernel;
 	if (e->line)

@@ -134,6 +134,7 @@ static void init(void)
 	*(void **)&se_real.gethostbyname_r = next_symbol("gethostbyname_r");
 	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
 	*(void **)&se_real.dup2 = next_symbol("dup2");
+	*(void **)&se_real.freeaddrinfo = next_symbol("freeaddrinfo");
 
 	if (se_sys_init() < 0 || se_sys.connect == connect ||
 	    se_sys.setsockopt == setsockopt || se_sys.socket == socket ||
@@ -141,6 +142,7 @@ static void init(void)
 	    !se_real.getaddrinfo || !se_real.gethostbyname ||
 	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
 	    !se_real.gethostbyname2_r || !se_real.dup2 ||
+	    !se_real.freeaddrinfo ||
 	    se_sys.close == close || se_sys.dup3 == dup3 ||
 	    se_sys.epoll_ctl == epoll_ctl || se_sys.getsockname == getsockname ||
 	    se_sys.getpeername == getpeername) {

@@ -23,6 +23,7 @@ struct se_real {
 	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *,
 				size_t, struct hostent **, int *);
 	int (*dup2)(int, int);
+	void (*freeaddrinfo)(struct addrinfo *);
 };
 
 extern struct se_real se_real;

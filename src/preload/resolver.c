@@ -2,7 +2,9 @@
  * name, and put the addresses that failed lately last (the address
  * history; RFC 8305 section 4 allows such use of historical data). The
  * memory holds copies, so the program's freeaddrinfo() (before, during or
- * after its connects) needs no wrapper. Only names with more than
+ * after its connects) changes none of it, but for the answer's sockaddr
+ * pointers, which tell a connect() from this very answer until
+ * freeaddrinfo() lets them be reused (names.h). Only names with more than
  * one address are remembered (a lone address has no alternative anyway),
  * unless softerr.conf has destination sections that match names. */
 #include "config.h"
@@ -100,8 +102,14 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 	}
 	if (whole && n > 1 && se_history.enabled)
 		order_by_history(node, res, nodes, of, k, addrs, n);
-	if (n > 1 || (n == 1 && se_conf.dest_by_name))
-		se_names_remember(&se_names, node, addrs, n, se_now_ms());
+	if (n > 1 || (n == 1 && se_conf.dest_by_name)) {
+		const void *keys[NODES_MAX];
+
+		for (i = 0; i < k; i++)
+			keys[i] = nodes[i]->ai_addr;
+		se_names_remember(&se_names, node, addrs, n, se_now_ms(), *res,
+				  keys, k);
+	}
 }
 
 SE_EXPORT int getaddrinfo(const char *node, const char *service,
@@ -170,5 +178,17 @@ void se_remember_hostent(const char *name, struct hostent *h)
 		}
 	}
 	if (n > 1 || (n == 1 && se_conf.dest_by_name))
-		se_names_remember(&se_names, name, addrs, n, se_now_ms());
+		se_names_remember(&se_names, name, addrs, n, se_now_ms(),
+				  NULL, NULL, 0);
+}
+
+SE_EXPORT void freeaddrinfo(struct addrinfo *res)
+{
+	if (!se_ready()) {
+		if (se_real.freeaddrinfo)
+			se_real.freeaddrinfo(res);
+		return;
+	}
+	se_names_forget_answer(&se_names, res);
+	se_real.freeaddrinfo(res);
 }

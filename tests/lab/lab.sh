@@ -180,6 +180,16 @@ lab_up() {
 	203.0.113.11 longjmp.lab
 	203.0.113.41 longjmp.lab
 	203.0.113.20 longjmp.lab
+	203.0.113.13 sharea.lab
+	203.0.113.20 sharea.lab
+	203.0.113.13 shareb.lab
+	203.0.113.21 shareb.lab
+	203.0.113.13 sharec.lab
+	2001:db8:3::21 sharec.lab
+	203.0.113.11 holea.lab
+	203.0.113.20 holea.lab
+	203.0.113.11 holeb.lab
+	203.0.113.21 holeb.lab
 	203.0.113.40 manyholes.lab
 	203.0.113.41 manyholes.lab
 	203.0.113.42 manyholes.lab

@@ -67,7 +67,8 @@ static void remember(const char *name, const char *a, const char *b)
 
 	se_addr_from_sockaddr(&addrs[0], (struct sockaddr *)&sa, sizeof(sa));
 	se_addr_from_sockaddr(&addrs[1], (struct sockaddr *)&sb, sizeof(sb));
-	se_names_remember(&names, name, addrs, 2, se_now_ms());
+	se_names_remember(&names, name, addrs, 2, se_now_ms(),
+			  NULL, NULL, 0);
 }
 
 static int engine_connect(int fd, const void *sa, socklen_t len)
@@ -216,7 +217,8 @@ START_TEST(v6only_socket_keeps_to_ipv6)
 
 		se_addr_from_sockaddr(&addrs[0], (struct sockaddr *)&dead, sizeof(dead));
 		se_addr_from_sockaddr(&addrs[1], (struct sockaddr *)&live, sizeof(live));
-		se_names_remember(&names, "mixed.test", addrs, 2, se_now_ms());
+		se_names_remember(&names, "mixed.test", addrs, 2, se_now_ms(),
+			  NULL, NULL, 0);
 	}
 	ck_assert_int_eq(engine_connect(fd, &dead, sizeof(dead)), -1);
 	ck_assert_int_eq(errno, ECONNREFUSED);
