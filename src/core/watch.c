@@ -71,7 +71,11 @@ struct watched {
 	 * the number for it any more. */
 	bool gone;
 	struct watched *next_gone;
-	dev_t st_dev;			/* the stand-in, to know it again */
+	/* The file e answers for on the number (the stand-in while RUNNING,
+	 * the program's socket otherwise), to know it is still there: the
+	 * program may close the number behind the wrappers' back (libuv's
+	 * raw close system call, close_range()) and reuse it. */
+	dev_t st_dev;
 	ino_t st_ino;
 };
 
@@ -310,6 +314,30 @@ static void learn(struct watched *e, enum se_hist_kind kind,
 				  rtt_us, se_boot_ms());
 }
 
+/* Notes which file is on e's number now. Returns -1 if none is. */
+static int know_file(struct watched *e)
+{
+	struct stat st;
+
+	if (fstat(e->fd, &st) < 0)
+		return -1;
+	e->st_dev = st.st_dev;
+	e->st_ino = st.st_ino;
+	return 0;
+}
+
+/* Is the file e answers for still on its number? errno is kept. */
+static bool still_there(const struct watched *e)
+{
+	struct stat st;
+	int saved = errno;
+	bool there = fstat(e->fd, &st) == 0 && st.st_dev == e->st_dev &&
+		     st.st_ino == e->st_ino;
+
+	errno = saved;
+	return there;
+}
+
 /* Stops watching e's socket (with the lock held). */
 static void unwatch(struct watched *e)
 {
@@ -529,15 +557,6 @@ static int put_in_place(int file, int fd)
 	return rc;
 }
 
-/* Is the stand-in still on e's number? (The program may have closed it in
- * a way the library does not see, close_range() say, and the number hold
- * something else now.) */
-static bool stand_in_there(const struct watched *e)
-{
-	struct stat st;
-
-	return fstat(e->fd, &st) == 0 && st.st_dev == e->st_dev && st.st_ino == e->st_ino;
-}
 
 /* Puts the stand-in on fd, the socket on a private number. Returns 0, or
  * -1 with nothing changed. */
@@ -632,7 +651,7 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 		     int winner)
 {
 	struct watched *e = arg;
-	bool there = !e->gone && stand_in_there(e);
+	bool there = !e->gone && still_there(e);
 	int src = winner >= 0 ? winner : e->orig, fl;
 
 	if (src == e->orig)
@@ -663,6 +682,10 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 	}
 	e->state = VISIBLE;
 	e->visible_err = err;
+	if (know_file(e) < 0) {
+		regs_drop(e->fd);
+		drop(e);
+	}
 }
 
 /* The thread ends what the program let go of (se_watch_forget()), without
@@ -807,6 +830,8 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	if (e->line)
 		se_line_init(e->line);
 	e->fd = fd;
+	if (know_file(e) < 0)
+		goto kernel;
 	e->state = PENDING;
 	e->lvl_ours = lvl;
 	e->s = ctx->settings;
@@ -840,19 +865,18 @@ kernel:
 	return -1;
 }
 
-void se_watch_forget(int fd)
+/* The number fd no longer holds what the library knew there: its entry
+ * goes on the gone list for the thread and its registrations are
+ * forgotten (with the lock held). Returns whether the thread is to be
+ * woken. Only what must happen before the number can be used again happens
+ * here: close() may come from a signal handler, where libev (which
+ * allocates) and free() must not be called. The thread ends the attempt
+ * (bury_gone()). */
+static bool forget_locked(int fd)
 {
-	sigset_t old;
 	bool wake_thread = false;
 
-	if (!se_watch_known(fd))
-		return;
-	take(&old);
 	if (tab[fd]) {
-		/* Only what must happen before the number can be used again
-		 * happens here: close() may come from a signal handler, where
-		 * libev (which allocates) and free() must not be called. The
-		 * thread ends the attempt (bury_gone()). */
 		struct watched *e = tab[fd];
 
 		tab[fd] = NULL;
@@ -863,10 +887,41 @@ void se_watch_forget(int fd)
 		wake_thread = true;
 	}
 	regs_forget(fd);
-	if ((wake_thread || graves) && loop && loop_pid == getpid())
-		wake_after(&old);
+	return (wake_thread || graves) && loop && loop_pid == getpid();
+}
+
+/* Gives the lock back, waking the thread if woken says so. */
+static void give_wake(const sigset_t *old, bool woken)
+{
+	if (woken)
+		wake_after(old);
 	else
-		give(&old);
+		give(old);
+}
+
+void se_watch_forget(int fd)
+{
+	sigset_t old;
+
+	if (!se_watch_known(fd))
+		return;
+	take(&old);
+	give_wake(&old, forget_locked(fd));
+}
+
+/* The entry of fd, if the file it answers for is still on the number (with
+ * the lock held). One that is not (the program closed the number in a way
+ * the wrappers do not see, and may have put another file there) is
+ * forgotten, *woken set: the call goes to the kernel, as without softerr. */
+static struct watched *entry(int fd, bool *woken)
+{
+	struct watched *e = tab[fd];
+
+	if (e && !still_there(e)) {
+		*woken = forget_locked(fd) || *woken;
+		return NULL;
+	}
+	return e;
 }
 
 bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
@@ -875,11 +930,11 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 	sigset_t old;
 	bool so_error = !set && level == SOL_SOCKET && name == SO_ERROR &&
 			val && *len >= sizeof(int);
-	bool answered = true;
+	bool answered = true, woken = false;
 	struct watched *e;
 
 	take(&old);
-	e = tab[fd];
+	e = entry(fd, &woken);
 	if (e && e->state == PENDING && so_error)
 		examine(e);	/* the program may be quicker than the thread */
 	e = tab[fd];
@@ -908,7 +963,7 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 	} else {
 		answered = false;
 	}
-	give(&old);
+	give_wake(&old, woken);
 	return answered;
 }
 
@@ -916,15 +971,15 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *
 {
 	sigset_t old;
 	struct watched *e;
-	bool answered = false;
+	bool answered = false, woken = false;
 
 	take(&old);
-	e = tab[fd];
+	e = entry(fd, &woken);
 	if (e && e->state == RUNNING) {
 		answered = true;
 		*rc = (peer ? se_sys.getpeername : se_sys.getsockname)(e->orig, sa, len);
 	}
-	give(&old);
+	give_wake(&old, woken);
 	return answered;
 }
 
@@ -932,11 +987,11 @@ bool se_watch_connect_again(int fd, int *rc)
 {
 	sigset_t old;
 	struct watched *e;
-	bool answered = false;
+	bool answered = false, woken = false;
 	int err = 0;
 
 	take(&old);
-	e = tab[fd];
+	e = entry(fd, &woken);
 	if (e && e->state == RUNNING) {
 		/* Still connecting, as the kernel says. */
 		give(&old);
@@ -956,7 +1011,7 @@ bool se_watch_connect_again(int fd, int *rc)
 		drop(e);
 		answered = true;
 	}
-	give(&old);
+	give_wake(&old, woken);
 	if (answered) {
 		*rc = -1;
 		errno = err;

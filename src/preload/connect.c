@@ -98,10 +98,11 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.history = &se_history;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
-	if (se_watch_has(fd)) {
-		if (!se_watch_connect_again(fd, &rc))
-			/* Still pending: the kernel answers (EALREADY). */
-			rc = se_sys.connect(fd, sa, len);
+	if (se_watch_has(fd) && se_watch_connect_again(fd, &rc)) {
+		/* Answered for the attempt softerr holds. */
+	} else if (se_watch_has(fd)) {
+		/* Still pending: the kernel answers (EALREADY). */
+		rc = se_sys.connect(fd, sa, len);
 	} else if (flags & O_NONBLOCK) {
 		rc = se_watch_connect(&ctx, fd, sa->sa_family, sa, len);
 	} else {

@@ -8,6 +8,7 @@
 
 #include "core/sockrec.h"
 #include "core/sys.h"
+#include "core/watch.h"
 #include "preload.h"
 
 SE_EXPORT int socket(int domain, int type, int protocol)
@@ -21,8 +22,18 @@ SE_EXPORT int socket(int domain, int type, int protocol)
 		return -1;
 	}
 	fd = se_sys.socket(domain, type, protocol);
-	if (fd >= 0)
+	if (fd >= 0) {
+		/* A number the watcher knows was closed behind the wrappers'
+		 * back (libuv closes with the raw system call): what it knew
+		 * was of another file. */
+		if (se_watch_known(fd)) {
+			int saved = errno;
+
+			se_watch_forget(fd);
+			errno = saved;
+		}
 		se_sockrec_socket(fd, domain, type, protocol);
+	}
 	return fd;
 }
 
