@@ -12,6 +12,44 @@
 #include "errq.h"
 #include "sys.h"
 
+bool se_errq_parse(const struct cmsghdr *cm, const struct se_icmp_rules *rules,
+		   struct se_icmp_seen *out)
+{
+	struct sock_extended_err ee;
+	struct sockaddr_storage off;
+	size_t data, rest;
+
+	if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+	      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+		return false;
+	/* What the message holds, by its own length: a truncated one
+	 * (MSG_CTRUNC) ends early, and the offender follows the error only
+	 * when the kernel put it there. */
+	if (cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+		return false;
+	data = cm->cmsg_len - CMSG_LEN(0);
+	memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+	if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = ee.ee_origin == SO_EE_ORIGIN_ICMP6 ? AF_INET6 : AF_INET;
+	out->type = ee.ee_type;
+	out->code = ee.ee_code;
+	out->err = (int)ee.ee_errno;
+	out->cls = se_icmp_classify_by(rules, out->family, out->type, out->code);
+	/* The offender: only as many bytes as are there, and an address
+	 * only when its whole sockaddr is. */
+	rest = data - sizeof(ee);
+	if (rest > sizeof(off))
+		rest = sizeof(off);
+	memset(&off, 0, sizeof(off));
+	memcpy(&off, CMSG_DATA(cm) + sizeof(ee), rest);
+	out->has_offender = rest >= sizeof(off.ss_family) && off.ss_family != AF_UNSPEC &&
+		se_addr_from_sockaddr(&out->offender, (const struct sockaddr *)&off,
+				      (socklen_t)rest) == 0;
+	return true;
+}
+
 size_t se_errq_drain(int fd, const struct se_icmp_rules *rules,
 		     struct se_icmp_seen *seen, size_t max)
 {
@@ -31,28 +69,9 @@ size_t se_errq_drain(int fd, const struct se_icmp_rules *rules,
 		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
 		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			const struct sock_extended_err *ee;
-			const struct sockaddr *off;
 			struct se_icmp_seen one;
 
-			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
-			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
-				continue;
-			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
-			if (ee->ee_origin != SO_EE_ORIGIN_ICMP &&
-			    ee->ee_origin != SO_EE_ORIGIN_ICMP6)
-				continue;
-			memset(&one, 0, sizeof(one));
-			one.family = ee->ee_origin == SO_EE_ORIGIN_ICMP6 ? AF_INET6 : AF_INET;
-			one.type = ee->ee_type;
-			one.code = ee->ee_code;
-			one.err = (int)ee->ee_errno;
-			one.cls = se_icmp_classify_by(rules, one.family, one.type, one.code);
-			off = SO_EE_OFFENDER(ee);
-			one.has_offender = off->sa_family != AF_UNSPEC &&
-				se_addr_from_sockaddr(&one.offender, off,
-						      sizeof(struct sockaddr_in6)) == 0;
-			if (n < max)
+			if (se_errq_parse(cm, rules, &one) && n < max)
 				seen[n++] = one;
 		}
 	}

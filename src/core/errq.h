@@ -23,6 +23,18 @@ struct se_icmp_seen {
 	bool has_offender;
 };
 
+struct cmsghdr;
+
+/* One control message of a recvmsg(MSG_ERRQUEUE) into *out, classified
+ * under rules (NULL: RFC 5461 Table 1). True when cm is an IP_RECVERR or
+ * IPV6_RECVERR message from ICMP or ICMPv6 whose sock_extended_err lies
+ * whole within cm->cmsg_len; the offender (SO_EE_OFFENDER) is taken only
+ * when its whole address lies there too, else has_offender is false. No
+ * byte past cm->cmsg_len is read: a short message (MSG_CTRUNC, or one the
+ * kernel made shorter) is not trusted beyond what it holds. */
+bool se_errq_parse(const struct cmsghdr *cm, const struct se_icmp_rules *rules,
+		   struct se_icmp_seen *out);
+
 /* Reads fd's error queue into seen[] (at most max; the rest of the batch
  * is read and dropped), classified under rules (NULL: RFC 5461 Table 1).
  * Returns how many ICMP errors were stored. */

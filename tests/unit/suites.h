@@ -17,5 +17,6 @@ Suite *engine_suite(void);
 Suite *sockrec_suite(void);
 Suite *conf_suite(void);
 Suite *history_suite(void);
+Suite *errq_suite(void);
 
 #endif
