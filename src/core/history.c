@@ -12,6 +12,7 @@
 
 #include "history.h"
 #include "icmp.h"
+#include "log.h"
 #include "sys.h"
 
 #define REREAD_MS 50		/* the file is looked at no more often */
@@ -117,16 +118,52 @@ static uint64_t stamp_of(const struct stat *st)
 	return ((uint64_t)fnv(parts, sizeof(parts)) << 32) | fnv(parts, 16);
 }
 
-/* Reads the file's table into h (the lock held): a damaged or foreign
- * file reads as empty. fd is open on it. */
-static void load(struct se_history *h, int fd)
+/* Why a file with these attributes may not be shared through, into why;
+ * false when it may. Only a regular file of this user's (the effective
+ * uid: root too refuses another user's) that no one else may read or
+ * write, as softerr makes it: anything else may be another user's doing,
+ * and another user's entries would steer this user's connections. */
+static bool refused(const struct stat *st, char *why, size_t len)
+{
+	if (!S_ISREG(st->st_mode))
+		snprintf(why, len, "not a regular file");
+	else if (st->st_uid != geteuid())
+		snprintf(why, len, "owned by uid %lu, not by uid %lu",
+			 (unsigned long)st->st_uid, (unsigned long)geteuid());
+	else if (st->st_mode & 077)
+		snprintf(why, len, "mode %04o, open to other users",
+			 (unsigned)(st->st_mode & 07777));
+	else
+		return false;
+	return true;
+}
+
+/* The file at h->path is not to be used (the lock held): this process's
+ * history becomes its own, the file is left as it is, and the debug log
+ * says why, once (nothing looks at the path again). */
+static void give_up(struct se_history *h, const char *why)
+{
+	if (h->log && h->log->to != SE_LOG_OFF) {
+		struct se_line l;
+
+		se_line_init(&l);
+		se_line_add(&l, "softerr: history file %s not used: %s; the history "
+			    "stays in this process", h->path, why);
+		se_line_emit(&l, h->log);
+	}
+	h->path[0] = '\0';
+}
+
+/* Reads the file's table into h (the lock held): a damaged file, or one
+ * of another size than softerr makes, reads as empty. fd is open on it,
+ * and st is its fstat(). */
+static void load(struct se_history *h, int fd, const struct stat *st)
 {
 	struct se_hist_head hd;
-	struct stat st;
 
-	if (fstat(fd, &st) == 0)
-		h->file_stamp = stamp_of(&st);
-	if (pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd) || !head_valid(h, &hd) ||
+	h->file_stamp = stamp_of(st);
+	if (st->st_size != (off_t)FILE_SIZE ||
+	    pread(fd, &hd, sizeof(hd), 0) != (ssize_t)sizeof(hd) || !head_valid(h, &hd) ||
 	    pread(fd, h->e, sizeof(h->e), sizeof(hd)) != (ssize_t)sizeof(h->e)) {
 		fresh_head(h, 0);
 		memset(h->e, 0, sizeof(h->e));
@@ -139,6 +176,7 @@ static void load(struct se_history *h, int fd)
 /* Brings h up to date with the file, when it may have changed. */
 static void refresh(struct se_history *h, uint64_t now_ms)
 {
+	char why[96];
 	struct stat st;
 	int fd;
 
@@ -146,7 +184,9 @@ static void refresh(struct se_history *h, uint64_t now_ms)
 			    now_ms >= h->read_at_ms))
 		return;
 	h->read_at_ms = now_ms;
-	if (stat(h->path, &st) < 0) {
+	/* lstat(): a link is not the file, and a FIFO or a device is not
+	 * even opened (opening one can block or act). */
+	if (lstat(h->path, &st) < 0) {
 		if (errno == ENOENT) {
 			memset(h->e, 0, sizeof(h->e));
 			recount(h);
@@ -154,30 +194,71 @@ static void refresh(struct se_history *h, uint64_t now_ms)
 		}
 		return;
 	}
+	if (S_ISLNK(st.st_mode)) {
+		give_up(h, "a symbolic link");
+		return;
+	}
+	if (refused(&st, why, sizeof(why))) {
+		give_up(h, why);
+		return;
+	}
 	if (stamp_of(&st) == h->file_stamp)
 		return;
-	fd = open(h->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
+	fd = open(h->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		/* Gone or replaced since: looked at again next time. */
+		if (errno == ELOOP)
+			give_up(h, "a symbolic link");
 		return;
-	load(h, fd);
+	}
+	/* What is read is what was opened: the checks again, on it. */
+	if (fstat(fd, &st) < 0) {
+		se_close(fd);
+		return;
+	}
+	if (refused(&st, why, sizeof(why)))
+		give_up(h, why);
+	else
+		load(h, fd, &st);
 	se_close(fd);
 }
 
 /* Opens the file for a change, locked; builds it when it is missing,
  * short, or damaged. -1 when it cannot be used: the history is then this
- * process's own. */
+ * process's own, and a file that is not ours to rebuild is left as it
+ * is (see refused()). */
 static int open_locked(struct se_history *h)
 {
+	char why[96];
 	struct stat st;
 	int fd;
 
-	fd = open(h->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-	if (fd < 0)
-		goto unusable;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077)) {
+	/* Not even opened when it is plainly not ours: a FIFO or a device
+	 * at the path would block or act on open(). */
+	if (lstat(h->path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			give_up(h, "a symbolic link");
+			return -1;
+		}
+		if (refused(&st, why, sizeof(why))) {
+			give_up(h, why);
+			return -1;
+		}
+	}
+	fd = open(h->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+		  O_NOCTTY, 0600);
+	if (fd < 0) {
+		give_up(h, errno == ELOOP ? "a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
 		se_close(fd);
 		goto unusable;
+	}
+	if (refused(&st, why, sizeof(why))) {
+		se_close(fd);
+		give_up(h, why);
+		return -1;
 	}
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
@@ -190,10 +271,10 @@ static int open_locked(struct se_history *h)
 		se_close(fd);
 		goto unusable;
 	}
-	load(h, fd);
+	load(h, fd, &st);
 	if (st.st_size != (off_t)FILE_SIZE || h->head.generation == 0 ||
 	    h->head.check != head_check(&h->head)) {
-		/* New, truncated or damaged: rebuilt. */
+		/* New, of another size, or damaged: rebuilt. */
 		uint64_t gen = h->head.generation + 1;
 
 		fresh_head(h, gen);
@@ -252,6 +333,7 @@ void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 	h->have_fingerprint = false;
 	h->read_at_ms = 0;
 	h->file_stamp = 0;
+	h->log = NULL;
 	fresh_head(h, 1);
 	memset(h->e, 0, sizeof(h->e));
 	h->failures = 0;

@@ -6,8 +6,12 @@
  * bounded time in a bounded table. Shared between the processes of one
  * user through a small fixed-size file (under $XDG_RUNTIME_DIR, mode 0600)
  * read with pread() and written under flock(), so that no descriptor stays
- * open and no mapping can fault: a damaged or truncated file is ignored and
- * rebuilt. The file also holds the network's fingerprint (netwatch.h): a
+ * open and no mapping can fault: a damaged file, or one of another size,
+ * is ignored and rebuilt. A file that is not a regular file of this
+ * user's (the effective uid) with mode 0600 or stricter, or a symbolic
+ * link, is neither read nor written: it is checked at every read, on the
+ * descriptor read from, and the history becomes the process's own. The
+ * file also holds the network's fingerprint (netwatch.h): a
  * process that finds it changed forgets the history, for all. */
 #ifndef SOFTERR_CORE_HISTORY_H
 #define SOFTERR_CORE_HISTORY_H
@@ -17,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
 #include "names.h"
 
 #define SE_HIST_SLOTS 256
@@ -67,6 +72,9 @@ struct se_history {
 	struct se_hist_entry e[SE_HIST_SLOTS];
 	uint64_t read_at_ms;
 	uint64_t file_stamp;		/* size, inode and mtime, mixed */
+	/* The debug log, told once why the file is not used; NULL (as
+	 * se_history_init() leaves it): not told. */
+	const struct se_log_target *log;
 	/* Entries of e[] that record a failure, expired or not; read without
 	 * the lock by se_history_any_failed(). */
 	unsigned failures;
@@ -81,7 +89,8 @@ struct se_hist_info {
 };
 
 /* path NULL or "": kept in this process only. Never fails: a file that
- * cannot be used makes the history this process's own. */
+ * cannot be used makes the history this process's own (said to h->log,
+ * which the caller may set afterwards). */
 void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 		     const char *path);
 

@@ -120,6 +120,7 @@ static void load_conf(void)
 		se_history_path(read_env("XDG_RUNTIME_DIR"), hist, sizeof(hist));
 	se_history_init(&se_history, se_conf.base.history && !secure,
 			se_conf.base.history_lifetime_ms, hist);
+	se_history.log = &se_conf.base.log;
 }
 
 static void init(void)

@@ -286,6 +286,200 @@ START_TEST(damaged_files)
 }
 END_TEST
 
+/* --- Files that must not be used -----------------------------------------
+ * The shared file is read only when it is a regular file of this user's
+ * (the effective uid: as root, a file of another user's is refused too),
+ * mode 0600 or stricter, of the size softerr makes it; each is checked on
+ * the open descriptor at every read. A file that fails is never used; one
+ * that is not ours is never touched either, and the history stays this
+ * process's own. */
+
+#define FILE_SIZE (sizeof(struct se_hist_head) + \
+		   SE_HIST_SLOTS * sizeof(struct se_hist_entry))
+
+static const char *dead = "198.51.100.66";
+
+/* A good file at path whose one entry says dead gave no answer; its bytes
+ * into copy (FILE_SIZE of them). */
+static void good_file(const char *at, char *copy)
+{
+	struct se_history w;
+	struct se_addr a = se_test_addr(dead);
+	struct se_hist_info i;
+	int fd;
+
+	se_history_init(&w, true, 600000, at);
+	se_history_record(&w, &a, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	ck_assert_str_eq(w.path, at);
+	/* Good as it is: another process reads it. */
+	se_history_init(&h, true, 600000, at);
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	fd = open(at, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(read(fd, copy, FILE_SIZE), (ssize_t)FILE_SIZE);
+	close(fd);
+}
+
+/* The file at path still holds exactly copy, and is as st0 said. */
+static void untouched(const char *at, const char *copy, const struct stat *st0)
+{
+	static char now[FILE_SIZE + 1];
+	struct stat st;
+	int fd;
+
+	ck_assert_int_eq(lstat(at, &st), 0);
+	ck_assert_uint_eq(st.st_uid, st0->st_uid);
+	ck_assert_uint_eq(st.st_mode, st0->st_mode);
+	ck_assert_uint_eq(st.st_size, FILE_SIZE);
+	ck_assert_uint_eq(st.st_ino, st0->st_ino);
+	fd = open(at, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(read(fd, now, sizeof(now)), (ssize_t)FILE_SIZE);
+	close(fd);
+	ck_assert_mem_eq(now, copy, FILE_SIZE);
+}
+
+/* A reader of the file as it now is: knows nothing, keeps its own, and
+ * says why in its debug log, once. */
+static void refused_by_reader(const char *why)
+{
+	struct se_addr a = se_test_addr(dead), b = se_test_addr("192.0.2.77");
+	struct se_log_target logt = { .to = SE_LOG_FILE };
+	struct se_hist_info i;
+	char said[512] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(logt.path, sizeof(logt.path), "%s/debug.log", dir);
+	unlink(logt.path);
+	se_history_init(&h, true, 600000, path);
+	h.log = &logt;
+	ck_assert(!se_history_get(&h, &a, se_boot_ms(), &i));
+	/* Known to be unusable at the read already, not only at a write. */
+	ck_assert_str_eq(h.path, "");
+	/* The history still works, in this process. */
+	se_history_record(&h, &b, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	ck_assert(se_history_get(&h, &b, se_boot_ms(), &i));
+	ck_assert_str_eq(h.path, "");
+	fd = open(logt.path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, said, sizeof(said) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	ck_assert_msg(strncmp(said, "softerr: history file ", 22) == 0 && strstr(said, why) &&
+		      strchr(said, '\n') == said + n - 1, "said: %s", said);
+	h.log = NULL;
+}
+
+START_TEST(wrong_size_not_used_and_rebuilt)
+{
+	static char copy[FILE_SIZE];
+	struct se_addr a = se_test_addr(dead);
+	struct se_hist_info i;
+	struct stat st;
+
+	/* Longer than softerr makes it, the table itself intact: not
+	 * believed. It is ours, so the next write rebuilds it. */
+	good_file(path, copy);
+	ck_assert_int_eq(truncate(path, FILE_SIZE + sizeof(struct se_hist_entry)), 0);
+	se_history_init(&h, true, 600000, path);
+	ck_assert(!se_history_get(&h, &a, se_boot_ms(), &i));
+	ck_assert_str_eq(h.path, path);
+	se_history_record(&h, &a, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	ck_assert_str_eq(h.path, path);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_size, FILE_SIZE);
+	se_history_init(&h, true, 600000, path);
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	ck_assert_int_eq(i.kind, SE_HIST_REFUSED);
+	/* Made longer under a reader that had read it good: no longer
+	 * believed by it either (checked at every read). */
+	ck_assert_int_eq(truncate(path, FILE_SIZE + 1), 0);
+	h.read_at_ms = 0;
+	ck_assert(!se_history_get(&h, &a, se_boot_ms() + 100, &i));
+}
+END_TEST
+
+START_TEST(not_a_regular_file)
+{
+	struct se_addr b = se_test_addr("192.0.2.77");
+	struct stat st;
+
+	/* A directory. */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	refused_by_reader("not a regular file");
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(rmdir(path), 0);
+	/* A FIFO: refused without blocking, left as it is. */
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	refused_by_reader("not a regular file");
+	se_history_init(&h, true, 600000, path);
+	se_history_record(&h, &b, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	ck_assert_str_eq(h.path, "");
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+}
+END_TEST
+
+START_TEST(symlink_not_followed)
+{
+	static char copy[FILE_SIZE];
+	struct se_addr b = se_test_addr("192.0.2.77");
+	char target[160];
+	struct stat st0;
+
+	/* A link to a good file of ours: neither read nor written through. */
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	good_file(target, copy);
+	ck_assert_int_eq(lstat(target, &st0), 0);
+	ck_assert_int_eq(symlink(target, path), 0);
+	refused_by_reader("a symbolic link");
+	se_history_init(&h, true, 600000, path);
+	se_history_record(&h, &b, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	untouched(target, copy, &st0);
+}
+END_TEST
+
+/* _i: the mode given to a good file. */
+static const mode_t open_modes[] = { 0620, 0602, 0660, 0606, 0640, 0604 };
+
+START_TEST(open_to_others)
+{
+	static char copy[FILE_SIZE];
+	struct se_addr b = se_test_addr("192.0.2.77");
+	struct stat st0;
+
+	good_file(path, copy);
+	ck_assert_int_eq(chmod(path, open_modes[_i]), 0);
+	ck_assert_int_eq(lstat(path, &st0), 0);
+	refused_by_reader("open to other users");
+	se_history_init(&h, true, 600000, path);
+	se_history_record(&h, &b, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	untouched(path, copy, &st0);
+}
+END_TEST
+
+START_TEST(another_users_file)
+{
+	static char copy[FILE_SIZE];
+	struct se_addr b = se_test_addr("192.0.2.77");
+	struct stat st0;
+
+	/* Another user's, mode 0600, good in every other way; the tests run
+	 * as root, who could read and write it: refused all the same. */
+	good_file(path, copy);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(lstat(path, &st0), 0);
+	ck_assert_uint_ne(st0.st_uid, geteuid());
+	refused_by_reader("owned by uid 65534");
+	se_history_init(&h, true, 600000, path);
+	se_history_record(&h, &b, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	se_history_forget(&h);
+	untouched(path, copy, &st0);
+}
+END_TEST
+
 START_TEST(network_change_forgets)
 {
 	struct se_addr a = se_test_addr("203.0.113.11");
@@ -339,6 +533,12 @@ Suite *history_suite(void)
 	tcase_add_test(tc, shared_between_processes);
 	tcase_add_test(tc, sixteen_concurrent_writers);
 	tcase_add_test(tc, damaged_files);
+	tcase_add_test(tc, wrong_size_not_used_and_rebuilt);
+	tcase_add_test(tc, not_a_regular_file);
+	tcase_add_test(tc, symlink_not_followed);
+	tcase_add_loop_test(tc, open_to_others, 0,
+			    sizeof(open_modes) / sizeof(open_modes[0]));
+	tcase_add_test(tc, another_users_file);
 	tcase_add_test(tc, network_change_forgets);
 	tcase_add_test(tc, path_rules);
 	suite_add_tcase(s, tc);
