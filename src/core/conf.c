@@ -39,30 +39,89 @@ struct parse {
 	size_t n_entry;
 	struct section sec[SE_CONF_DEST_MAX * 4 + 1];
 	size_t n_sec;
+	unsigned said, unsaid;		/* warnings given, and held back */
 };
 
-static void say(const struct parse *p, unsigned line, const char *fmt, ...)
+#define WARN_MAX 10		/* per file; then one line says how many more */
+#define PATH_SHOWN 256		/* the end of a longer file name is shown */
+#define WARN_LEN 1024
+
+/* One warning, "softerr: LEADPATH[:LINE]: ...\n", whole: a long file name
+ * is shown by its end ("softerr: ...dir/softerr.conf:3: ..."), an overlong
+ * message is cut with "...", and the line always ends with its newline. */
+static void vwarn(const struct se_conf_source *src, const char *lead,
+		  const char *path, unsigned line, const char *fmt, va_list ap)
+{
+	char msg[WARN_LEN];
+	size_t room = sizeof(msg) - 5;	/* "...\n" and the NUL */
+	size_t plen = strlen(path), n;
+	const char *cut = "";
+	int k, r;
+
+	if (!src->warn)
+		return;
+	if (plen > PATH_SHOWN) {
+		cut = "...";
+		path += plen - PATH_SHOWN;
+	}
+	k = line ? snprintf(msg, room, "softerr: %s%s%s:%u: ", lead, cut, path, line) :
+		   snprintf(msg, room, "softerr: %s%s%s: ", lead, cut, path);
+	if (k < 0 || (size_t)k >= room)
+		return;
+	r = vsnprintf(msg + k, room - (size_t)k, fmt, ap);
+	if (r < 0)
+		msg[k] = '\0';
+	n = strlen(msg);
+	if (r >= 0 && (size_t)r >= room - (size_t)k) {
+		memcpy(msg + n, "...", 3);
+		n += 3;
+	}
+	msg[n++] = '\n';
+	msg[n] = '\0';
+	src->warn(msg);
+}
+
+static void warn_file(const struct se_conf_source *src, const char *lead,
+		      const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* About a whole file, one line: "softerr: cannot use PATH: why; the
+ * defaults are used" (lead "cannot use "), never held back. */
+static void warn_file(const struct se_conf_source *src, const char *lead,
+		      const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(src, lead, path, 0, fmt, ap);
+	va_end(ap);
+}
+
+static void say(struct parse *p, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void say(const struct parse *p, unsigned line, const char *fmt, ...)
+/* About a line of the file: the first WARN_MAX are said, the rest counted
+ * (said_more() tells how many), so that a file of nothing but faults does
+ * not flood every program's standard error at every start. */
+static void say(struct parse *p, unsigned line, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-	int n;
 
-	if (!p->src->warn)
+	if (p->said >= WARN_MAX) {
+		p->unsaid++;
 		return;
-	n = line ? snprintf(msg, sizeof(msg), "softerr: %s:%u: ", p->path, line) :
-		   snprintf(msg, sizeof(msg), "softerr: %s: ", p->path);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return;
+	}
+	p->said++;
 	va_start(ap, fmt);
-	vsnprintf(msg + n, sizeof(msg) - (size_t)n - 1, fmt, ap);
+	vwarn(p->src, "", p->path, line, fmt, ap);
 	va_end(ap);
-	n = (int)strlen(msg);
-	msg[n] = '\n';
-	msg[n + 1] = '\0';
-	p->src->warn(msg);
+}
+
+static void said_more(const struct parse *p)
+{
+	if (p->unsaid)
+		warn_file(p->src, "", p->path, "%u more warning%s about this file "
+			  "not shown", p->unsaid, p->unsaid == 1 ? "" : "s");
 }
 
 static char *trim(char *s)
@@ -276,7 +335,7 @@ static void line_in(struct parse *p, char *s, unsigned line)
 	p->n_entry++;
 }
 
-static void apply(const struct parse *p, struct se_settings *s, int kind, int dest)
+static void apply(struct parse *p, struct se_settings *s, int kind, int dest)
 {
 	size_t i;
 
@@ -362,20 +421,24 @@ void se_conf_parse(struct se_conf *c, const char *path, char *text, size_t len,
 		from_env(&c->dest[i].s, src, false);
 	}
 	c->base = file;
+	said_more(p);
 	from_env(&c->base, src, true);
 	free(p->entry);
 	free(p);
 }
 
 /* Opens path; 1 with *text and *len (malloc'd, NUL room), 0 when it does
- * not exist, -1 when it exists but cannot be used (said). */
+ * not exist, -1 when it exists but cannot be used (said). Only a regular
+ * file that reads as exactly the size fstat() gives it is used: a /proc
+ * file says 0 and holds text, a /sys file says 4096 and holds a few bytes,
+ * and a file that changed while read may be cut anywhere; none of these
+ * is a configuration to act on in part. */
 static int read_file(const char *path, char **text, size_t *len,
 		     const struct se_conf_source *src)
 {
-	char msg[512];
 	struct stat st;
-	ssize_t n;
-	int fd;
+	ssize_t n = 0;
+	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
@@ -386,10 +449,7 @@ static int read_file(const char *path, char **text, size_t *len,
 				  !S_ISREG(st.st_mode) ? "not a regular file" :
 				  "larger than 64 KiB";
 
-		snprintf(msg, sizeof(msg), "softerr: cannot use %s: %s; the "
-			 "defaults are used\n", path, why);
-		if (src->warn)
-			src->warn(msg);
+		warn_file(src, "cannot use ", path, "%s; the defaults are used", why);
 		if (fd >= 0)
 			se_close(fd);
 		return -1;
@@ -397,8 +457,11 @@ static int read_file(const char *path, char **text, size_t *len,
 	*text = malloc((size_t)st.st_size + 2);
 	if (!*text) {
 		se_close(fd);
+		warn_file(src, "cannot use ", path, "out of memory; the defaults "
+			  "are used");
 		return -1;
 	}
+	/* One byte more than it should hold, to see that there is no more. */
 	*len = 0;
 	while (*len <= (size_t)st.st_size) {
 		n = read(fd, *text + *len, (size_t)st.st_size + 1 - *len);
@@ -408,12 +471,26 @@ static int read_file(const char *path, char **text, size_t *len,
 			break;
 		*len += (size_t)n;
 	}
+	err = errno;
 	se_close(fd);
-	if (*len > (size_t)st.st_size) {
-		/* It grew while read: take what fstat() said. */
-		*len = (size_t)st.st_size;
-	}
-	return 1;
+	if (n >= 0 && *len == (size_t)st.st_size)
+		return 1;
+	if (n < 0)
+		warn_file(src, "cannot use ", path, "%s; the defaults are used",
+			  strerror(err));
+	else if (st.st_size == 0)
+		warn_file(src, "cannot use ", path, "its size is 0 but it is not "
+			  "empty (a /proc file?); the defaults are used");
+	else if (*len < (size_t)st.st_size)
+		warn_file(src, "cannot use ", path, "it reads as %zu bytes, its size "
+			  "is %lld (a /sys file, or cut while read); the defaults "
+			  "are used", *len, (long long)st.st_size);
+	else
+		warn_file(src, "cannot use ", path, "it grew while read; the "
+			  "defaults are used");
+	free(*text);
+	*text = NULL;
+	return -1;
 }
 
 /* Reads path into c; false when it does not exist. */
@@ -455,12 +532,8 @@ void se_conf_load(struct se_conf *c, const struct se_conf_source *src)
 	if (conf) {
 		/* Named: that file or none, never another one. */
 		if (*conf && !load_path(c, conf, src)) {
-			char msg[512];
-
-			snprintf(msg, sizeof(msg), "softerr: cannot use %s: %s; the "
-				 "defaults are used\n", conf, strerror(ENOENT));
-			if (src->warn)
-				src->warn(msg);
+			warn_file(src, "cannot use ", conf, "%s; the defaults are used",
+				  strerror(ENOENT));
 			no_file(c, src);
 		} else if (!*conf) {
 			no_file(c, src);

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +47,14 @@ void se_settings_defaults(struct se_settings *s)
 	s->icmp.n = 0;
 }
 
-/* A decimal count in [lo, hi]. */
+/* A decimal count in [lo, hi]: digits only, and no leading zero, which
+ * some read as octal ("010"). */
 static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
 {
 	char *end;
 	unsigned long n;
 
-	if (*v < '0' || *v > '9')
+	if (*v < '0' || *v > '9' || (v[0] == '0' && v[1] != '\0'))
 		return -1;
 	errno = 0;
 	n = strtoul(v, &end, 10);
@@ -61,29 +64,45 @@ static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
 	return 0;
 }
 
-/* A duration: a number with an optional unit ms or s (default s), in
- * [lo_ms, hi_ms] milliseconds. Fractions of a second are allowed ("0.5"). */
+/* A duration: a decimal number, with an optional fraction and an optional
+ * unit ms or s (default s), in [lo_ms, hi_ms] milliseconds, rounded to the
+ * nearest: "75", "0.5", ".25", "250ms". Read digit by digit, not with
+ * strtod(), which takes "0x10" as 16, "1e3" as 1000, and the program's
+ * locale's decimal point; a sign, white space, or a leading zero before
+ * another digit (octal to some) is refused as well. */
 static int parse_duration_ms(const char *v, unsigned lo_ms, unsigned hi_ms,
 			     unsigned *out)
 {
-	char *end;
-	double d;
+	uint64_t whole = 0, frac = 0, scale = 1, x;
+	const char *p = v;
+	bool digits = false;
 
-	if ((*v < '0' || *v > '9') && *v != '.')
+	if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
 		return -1;
-	errno = 0;
-	d = strtod(v, &end);
-	if (errno || end == v)
+	for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+		whole = whole * 10 + (uint64_t)(*p - '0');
+		if (whole > hi_ms)	/* too long, whatever the unit */
+			return -1;
+	}
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+			if (scale < 1000000) {	/* beyond, nothing changes */
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				scale *= 10;
+			}
+	if (!digits)
 		return -1;
-	if (strcmp(end, "ms") == 0)
+	/* x: the duration in milliseconds, times scale (exact). */
+	x = whole * scale + frac;
+	if (strcmp(p, "ms") == 0)
 		;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		d *= 1000.0;
+	else if (*p == '\0' || strcmp(p, "s") == 0)
+		x *= 1000;
 	else
 		return -1;
-	if (!(d >= lo_ms && d <= hi_ms))
+	if (x < (uint64_t)lo_ms * scale || x > (uint64_t)hi_ms * scale)
 		return -1;
-	*out = (unsigned)(d + 0.5);
+	*out = (unsigned)((x + scale / 2) / scale);
 	return 0;
 }
 

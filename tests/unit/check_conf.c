@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,13 @@ static const struct broken {
 	  "test.conf:3: log = \"relative.log\" is not valid" },
 	{ "policy = abort\nrace = off\nicmp_soft = 3/300\n",
 	  "test.conf:3: icmp_soft = \"3/300\" is not valid" },
+	/* Decimal numbers only: "0x10" is not 16 s. */
+	{ "policy = abort\nrace = off\nattempt_delay = 0x10ms\n",
+	  "test.conf:3: attempt_delay = \"0x10ms\" is not valid" },
+	{ "policy = abort\nrace = off\nattempt_delay = 1e2ms\n",
+	  "test.conf:3: attempt_delay = \"1e2ms\" is not valid" },
+	{ "policy = abort\nrace = off\nattempt_delay = +0.5\n",
+	  "test.conf:3: attempt_delay = \"+0.5\" is not valid" },
 };
 
 START_TEST(broken_files)
@@ -427,6 +435,168 @@ START_TEST(unusable_files)
 }
 END_TEST
 
+/* A file of nothing but faults: ten of them said, then one line for the
+ * rest, not one line each at every start of every program. */
+START_TEST(warnings_capped_per_file)
+{
+	char path[128], *text;
+	size_t i;
+	const char *last;
+
+	text = malloc(SE_CONF_FILE_MAX);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i + 2 <= SE_CONF_FILE_MAX - 1000; i += 2)
+		memcpy(text + i, "x\n", 2);
+	text[i] = '\0';
+	snprintf(path, sizeof(path), "%s/faults.conf", tmpdir);
+	write_file(path, text);
+	free(text);
+	set_env("SOFTERR_CONF", path);
+	load(NULL, false);
+	ck_assert_uint_eq(n_said, 11);
+	ck_assert_msg(strstr(said, "faults.conf:10: expected"), "said: %s", said);
+	ck_assert(!strstr(said, "faults.conf:11:"));
+	last = said + strlen(said) - 1;
+	while (last > said && last[-1] != '\n')
+		last--;
+	ck_assert_msg(strstr(last, "faults.conf: ") && strstr(last, "32258 more"),
+		      "last: %s", last);
+	ck_assert_int_eq(loaded.base.policy, SE_POLICY_ADAPTIVE);
+
+	/* The cap is per file: a good file after it says nothing, and a file
+	 * with a few faults says each. */
+	said[0] = '\0';
+	n_said = 0;
+	parse_as("x", "a\nb\nc\npolicy = abort\n");
+	ck_assert_uint_eq(n_said, 3);
+	said[0] = '\0';
+	n_said = 0;
+	parse_as("x", "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\npolicy = abort\n");
+	ck_assert_uint_eq(n_said, 10);
+	ck_assert(!strstr(said, "more"));
+	said[0] = '\0';
+	n_said = 0;
+	parse_as("x", "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\npolicy = abort\n");
+	ck_assert_uint_eq(n_said, 11);
+	ck_assert_msg(strstr(said, "test.conf: 1 more"), "said: %s", said);
+}
+END_TEST
+
+/* Every message is one whole line, "softerr: ...\n", whatever the length
+ * of the file's name. */
+static void each_line_whole(void)
+{
+	const char *p = said;
+
+	ck_assert_uint_gt(n_said, 0);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+
+		ck_assert_msg(nl, "a message without its newline: %s", p);
+		ck_assert(strncmp(p, "softerr: ", 9) == 0);
+		ck_assert_uint_le(nl - p, 1023);
+		p = nl + 1;
+	}
+}
+
+/* tmpdir, then components of 199 characters, to len or a little more. */
+static void long_dir(char *buf, size_t size, size_t len, bool make)
+{
+	snprintf(buf, size, "%s", tmpdir);
+	while (strlen(buf) < len) {
+		size_t at = strlen(buf);
+
+		buf[at] = '/';
+		memset(buf + at + 1, 'd', 199);
+		buf[at + 200] = '\0';
+		if (make)
+			ck_assert(mkdir(buf, 0700) == 0 || errno == EEXIST);
+	}
+}
+
+START_TEST(long_file_names)
+{
+	static char path[3200];
+
+	/* Missing, with a name of 640 characters: said, whole. */
+	long_dir(path, sizeof(path), 480, false);
+	strcat(path, "/missing-softerr.conf");
+	set_env("SOFTERR_CONF", path);
+	load(NULL, false);
+	ck_assert_uint_eq(n_said, 1);
+	each_line_whole();
+	ck_assert_msg(strstr(said, "missing-softerr.conf: "), "said: %s", said);
+	/* 635 characters, a bad line in it: said (it was dropped), with the
+	 * end of the name and the line number. */
+	said[0] = '\0';
+	n_said = 0;
+	long_dir(path, sizeof(path), 540, true);
+	strcat(path, "/softerr.conf");
+	write_file(path, "policy = abort\nattempt_delay = soon\n");
+	ck_assert_uint_gt(strlen(path), 512);
+	load(NULL, false);
+	ck_assert_uint_eq(n_said, 1);
+	each_line_whole();
+	ck_assert_msg(strstr(said, "/softerr.conf:2: attempt_delay = \"soon\""), "said: %s",
+		      said);
+	ck_assert_int_eq(loaded.base.policy, SE_POLICY_ABORT);
+	/* 3020 characters, and a directory: said, whole. */
+	said[0] = '\0';
+	n_said = 0;
+	long_dir(path, sizeof(path), 3000, true);
+	ck_assert_uint_gt(strlen(path), 2800);
+	load(NULL, false);
+	ck_assert_uint_eq(n_said, 1);
+	each_line_whole();
+	ck_assert_msg(strstr(said, "not a regular file"), "said: %s", said);
+}
+END_TEST
+
+/* Files whose size says nothing true of what reading them gives: not
+ * parsed (what they hold is not a configuration, and what was read may
+ * be cut anywhere), said in one line, the defaults used. */
+START_TEST(size_and_content_disagree)
+{
+	struct stat st;
+
+	/* A /proc file: size 0, yet it reads as text. */
+	ck_assert_int_eq(stat("/proc/self/status", &st), 0);
+	ck_assert(S_ISREG(st.st_mode) && st.st_size == 0);
+	set_env("SOFTERR_CONF", "/proc/self/status");
+	load(NULL, false);
+	ck_assert_uint_eq(n_said, 1);
+	each_line_whole();
+	ck_assert_msg(strstr(said, "cannot use /proc/self/status: its size is 0 but it "
+			     "is not empty"), "said: %s", said);
+	ck_assert(strstr(said, "the defaults are used\n"));
+	ck_assert_int_eq(loaded.base.policy, SE_POLICY_ADAPTIVE);
+	/* A /sys file: size 4096, a few bytes in it. */
+	ck_assert_int_eq(stat("/sys/kernel/uevent_seqnum", &st), 0);
+	ck_assert(S_ISREG(st.st_mode) && st.st_size == 4096);
+	said[0] = '\0';
+	n_said = 0;
+	set_env("SOFTERR_CONF", "/sys/kernel/uevent_seqnum");
+	load(NULL, false);
+	ck_assert_uint_eq(n_said, 1);
+	each_line_whole();
+	ck_assert_msg(strstr(said, "cannot use /sys/kernel/uevent_seqnum: it reads as "),
+		      "said: %s", said);
+	ck_assert_msg(strstr(said, " bytes, its size is 4096"), "said: %s", said);
+	/* An empty regular file is only empty: nothing to say. */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/empty.conf", tmpdir);
+		write_file(path, "");
+		said[0] = '\0';
+		n_said = 0;
+		set_env("SOFTERR_CONF", path);
+		load(NULL, false);
+		ck_assert_uint_eq(n_said, 0);
+	}
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -442,6 +612,9 @@ Suite *conf_suite(void)
 	tcase_add_test(tc, too_many_destinations);
 	tcase_add_test(tc, lookup_order);
 	tcase_add_test(tc, unusable_files);
+	tcase_add_test(tc, warnings_capped_per_file);
+	tcase_add_test(tc, long_file_names);
+	tcase_add_test(tc, size_and_content_disagree);
 	suite_add_tcase(s, tc);
 	return s;
 }

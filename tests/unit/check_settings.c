@@ -48,6 +48,24 @@ START_TEST(good_values)
 	ck_assert_uint_eq(s.attempt_delay_ms, 10);
 	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "2", NULL), 0);
 	ck_assert_uint_eq(s.attempt_delay_ms, 2000);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "0.5", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 500);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", ".25", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 250);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "1.", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 1000);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "12.4ms", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 12);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "12.5ms", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 13);
+	ck_assert_int_eq(se_settings_set(&s, "attempt_delay", "0.0105", NULL), 0);
+	ck_assert_uint_eq(s.attempt_delay_ms, 11);
+	ck_assert_int_eq(se_settings_set(&s, "history_lifetime", "86400", NULL), 0);
+	ck_assert_uint_eq(s.history_lifetime_ms, 86400000);
+	ck_assert_int_eq(se_settings_set(&s, "history_lifetime", "1.000000001", NULL), 0);
+	ck_assert_uint_eq(s.history_lifetime_ms, 1000);
+	ck_assert_int_eq(se_settings_set(&s, "establish_timeout", "0.1", NULL), 0);
+	ck_assert_uint_eq(s.establish_timeout_ms, 100);
 	ck_assert_int_eq(se_settings_set(&s, "max_attempts", "16", NULL), 0);
 	ck_assert_uint_eq(s.max_attempts, 16);
 	ck_assert_int_eq(se_settings_set(&s, "race", "off", NULL), 0);
@@ -96,6 +114,23 @@ static const struct {
 	{ "icmp6_soft", "3/1/2" }, { "icmp_hard", "no-route" },
 	{ "icmp_soft", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17" },
 	{ "no_such_key", "1" },
+	/* Decimal only: strtod() and strtoul() take more than a person
+	 * means ("0x10" was 16 s), and a leading zero reads as octal to some. */
+	{ "establish_timeout", "0x10" }, { "establish_timeout", "0X10" },
+	{ "establish_timeout", "0x1p4" }, { "establish_timeout", "1e3" },
+	{ "establish_timeout", "1E1" }, { "establish_timeout", "010" },
+	{ "establish_timeout", "+5" }, { "establish_timeout", " 5" },
+	{ "establish_timeout", "5 " }, { "establish_timeout", "5\n" },
+	{ "establish_timeout", "5 s" }, { "establish_timeout", "." },
+	{ "establish_timeout", "1.2.3" }, { "establish_timeout", "5sec" },
+	{ "establish_timeout", "infinity" }, { "establish_timeout", "" },
+	{ "establish_timeout", "99999999999999999999999999" },
+	{ "establish_timeout", "0.0999" },
+	{ "attempt_delay", "0x10ms" }, { "attempt_delay", "1e2ms" },
+	{ "attempt_delay", "00.5" }, { "attempt_delay", "9.99ms" },
+	{ "history_lifetime", "0x3c" }, { "history_lifetime", "6e1" },
+	{ "max_attempts", "010" }, { "max_attempts", "04" }, { "max_attempts", "+4" },
+	{ "max_attempts", "0x4" }, { "max_attempts", "4 " }, { "max_soft_errors", "00" },
 };
 
 START_TEST(bad_values_leave_settings_alone)
