@@ -488,8 +488,10 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 }
 
 /* at is established: it wins, the others are closed, and the winner is put
- * in the program's place. */
-static void connected(struct attempt *at, bool slow)
+ * in the program's place. closed: it was over already (the peer reset it
+ * after the handshake): its SO_ERROR is the program's to read, and a
+ * second connect() would take it. */
+static void connected(struct attempt *at, bool slow, bool closed)
 {
 	struct run *r = at->r;
 	unsigned i;
@@ -499,7 +501,7 @@ static void connected(struct attempt *at, bool slow)
 	 * "connected" as a blocking connect() leaves it (a third then says
 	 * EISCONN, as the kernel's would). SO_ERROR clears a soft error the
 	 * kernel may have recorded for an earlier candidate. */
-	if (slow) {
+	if (slow && !closed) {
 		se_sock_error(at->fd);
 		/* A non-blocking connect() leaves that to the program. */
 		if (!r->async)
@@ -610,7 +612,7 @@ static void send_syn(struct attempt *at)
 	if (at->rep)
 		at->rep->syns++;
 	if (se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen) == 0) {
-		connected(at, true);
+		connected(at, true, false);
 		return;
 	}
 	if (errno == EINPROGRESS) {
@@ -845,8 +847,10 @@ static void on_socket(struct attempt *at, int ended_err)
 		lost_socket(r, at, ended_err);
 		return;
 	}
-	if (ti.tcpi_state == TCP_ESTABLISHED) {
-		connected(at, true);
+	/* Connected, also when it is over already: a server that speaks first
+	 * and closes may have done both before the loop looked. */
+	if (se_tcp_handshake_done(&ti)) {
+		connected(at, true, ti.tcpi_state == TCP_CLOSE);
 		return;
 	}
 	while (at->kernel_rexmit < ti.tcpi_total_retrans) {
@@ -1259,7 +1263,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 		 * already, and a second connect() both tells it and leaves the
 		 * socket as a blocking connect() would. */
 		if (se_sys.connect(fd, (struct sockaddr *)&first->ss, first->sslen) == 0)
-			connected(first, false);
+			connected(first, false, false);
 		else if (errno != EALREADY)
 			on_socket(first, errno);
 	}

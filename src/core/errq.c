@@ -4,6 +4,7 @@
 #include <time.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -110,6 +111,22 @@ void se_recverr_restore(int fd, unsigned *lvl_ours)
 	if (*lvl_ours & SE_LVL_IPV6)
 		se_recverr_set(fd, SE_LVL_IPV6, 0);
 	*lvl_ours = 0;
+}
+
+bool se_tcp_handshake_done(const struct tcp_info *ti)
+{
+	switch (ti->tcpi_state) {
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+		return false;
+	case TCP_CLOSE:
+		/* The RTT is measured only on the SYN-ACK (an RST, an ICMP
+		 * error or a timeout measure none), and connect(AF_UNSPEC)
+		 * sets it back to 0 for a socket used again. */
+		return ti->tcpi_rtt != 0;
+	default:
+		return true;
+	}
 }
 
 int se_sock_error(int fd)

@@ -55,6 +55,16 @@ int se_recverr_get(int fd, unsigned lvl);
  * program's own stay), which also empties the queue; *lvl_ours becomes 0. */
 void se_recverr_restore(int fd, unsigned *lvl_ours);
 
+struct tcp_info;
+
+/* Has a connecting socket's handshake completed, whatever came after?
+ * Every state past SYN-SENT and SYN-RECV is a connection (CLOSE_WAIT: the
+ * peer spoke and closed before anyone looked), and so is CLOSE after a
+ * SYN-ACK was answered (an RTT was measured: the peer reset the connection
+ * it had accepted). A blocking connect() woken at the handshake would have
+ * returned 0 for each of them. */
+bool se_tcp_handshake_done(const struct tcp_info *ti);
+
 /* SO_ERROR, read (and so cleared); errno when it cannot be read. */
 int se_sock_error(int fd);
 

@@ -384,6 +384,7 @@ static void examine(struct watched *e)
 	socklen_t tlen = sizeof(ti);
 	char what[160];
 	size_t n, i;
+	bool up;
 
 	n = se_errq_drain(e->fd, &e->s->icmp, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
@@ -406,12 +407,14 @@ static void examine(struct watched *e)
 	}
 	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV)
 		return;
-	/* Connected, or ended by the kernel (which then holds the error the
-	 * program reads): nothing more to do. */
-	if (ti.tcpi_state == TCP_ESTABLISHED)
+	/* Connected (also when the peer spoke and closed before this look),
+	 * or ended by the kernel (which then holds the error the program
+	 * reads): nothing more to do. */
+	up = se_tcp_handshake_done(&ti);
+	if (up)
 		learn(e, SE_HIST_CONNECTED, NULL, (uint32_t)(se_now_us() - e->t0_us));
-	note(e, ti.tcpi_state == TCP_ESTABLISHED ? "connected" : "ended by the kernel");
-	emit(e, ti.tcpi_state == TCP_ESTABLISHED ? "connected" : "left to the kernel");
+	note(e, up ? "connected" : "ended by the kernel");
+	emit(e, up ? "connected" : "left to the kernel");
 	drop(e);
 }
 

@@ -23,6 +23,9 @@
 #   203.0.113.40 - .47             route blackhole: silence
 #   203.0.113.30  2001:db8:3::30   the server, which lab_flap makes answer
 #                                  host-unreachable (soft) for a while
+# The server listens on port 8080 (echo, HTTP), 8081 (speaks a banner and
+# closes at once) and 8082 (a banner, then a reset); lab_hold drops what
+# goes to 203.0.113.20 on a port for a while.
 # Only documentation prefixes; nothing outside the three namespaces and the
 # hosts file under /etc/netns/<client> is touched, and lab_down removes all
 # of it (lab_up installs the trap that calls it).
@@ -37,6 +40,8 @@ LAB_C=${LAB}c
 LAB_R=${LAB}r
 LAB_S=${LAB}s
 LAB_PORT=8080
+LAB_BANNER_PORT=8081
+LAB_RESET_PORT=8082
 
 lab_down() {
 	for ns in "$LAB_C" "$LAB_R" "$LAB_S"; do
@@ -109,8 +114,10 @@ lab_up() {
 		counter syn14 { }
 		set flap4 { type ipv4_addr; }
 		set flap6 { type ipv6_addr; }
+		set holdport { type inet_service; }
 		chain forward {
 			type filter hook forward priority 0; policy accept;
+			ip daddr 203.0.113.20 tcp dport @holdport drop
 			ip daddr @flap4 reject with icmp type host-unreachable
 			ip6 daddr @flap6 reject with icmpv6 type addr-unreachable
 			ip daddr 203.0.113.12 reject with icmp type net-unreachable
@@ -202,6 +209,8 @@ lab_up() {
 	echo "nameserver 127.0.0.1" >"/etc/netns/$LAB_C/resolv.conf"
 
 	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_PORT" 600
+	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_BANNER_PORT" 600 banner
+	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_RESET_PORT" 600 banner-reset
 	lab_wait_server
 }
 
@@ -257,6 +266,15 @@ lab_prefer_ipv4() {
 	else
 		rm -f "/etc/netns/$LAB_C/gai.conf"
 	fi
+}
+
+# lab_hold PORT: the router drops every SYN (and all else) to 203.0.113.20
+# port PORT until
+# lab_unhold PORT.
+lab_hold() { in_router nft add element inet selab holdport "{ $1 }"; }
+lab_unhold() {
+	in_router nft delete element inet selab holdport "{ $1 }" 2>/dev/null
+	return 0
 }
 
 lab_flap_wait() {

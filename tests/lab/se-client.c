@@ -92,6 +92,7 @@ static sigjmp_buf jump;
 /* The options (file scope: they live across sigsetjmp()). */
 static int family = AF_UNSPEC, first, echo_after = -1, err;
 static int hostent, alarm_ms, restart, sndtimeo, setup, jump_ms, fds_before;
+static int read_all;
 static const char *bind_to;
 
 static void on_alarm_jump(int sig)
@@ -207,6 +208,8 @@ static int client(int argc, char **argv)
 			jump_ms = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
 			bind_to = argv[++i];
+		else if (strcmp(argv[i], "--read") == 0)
+			read_all = 1;
 		else
 			break;
 	}
@@ -214,7 +217,7 @@ static int client(int argc, char **argv)
 		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] "
 			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
 			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] [--longjmp MS] "
-			"HOST PORT\n");
+			"[--read] HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -333,6 +336,17 @@ static int client(int argc, char **argv)
 			printf("result ok %s %.1f\n", peer, lab_now_ms() - t0);
 			if (setup || bind_to)
 				describe(fd);
+			if (read_all) {
+				struct timeval tv = { 5, 0 };
+				char buf[512];
+				ssize_t n;
+				long got = 0;
+
+				setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+				while ((n = read(fd, buf, sizeof(buf))) > 0)
+					got += n;
+				printf("read %ld %s\n", got, n == 0 ? "eof" : lab_errname(errno));
+			}
 			free_list(res, hostent);
 			if (jump_ms) {
 				close(fd);

@@ -1,7 +1,9 @@
 /* The lab's server: listens on [::]:PORT (IPv4 too), answers an HTTP GET
  * with a short page and echoes anything else. Exits after SECONDS.
+ * MODE banner: speaks first ("220 softerr\r\n") and closes at once (FIN);
+ * banner-reset: the same, then a reset instead of a FIN.
  *
- *   se-server PORT SECONDS */
+ *   se-server PORT SECONDS [banner|banner-reset] */
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,6 +12,21 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+static const char banner[] = "220 softerr\r\n";
+
+/* Speaks first and is gone: a FIN, or a reset when reset. */
+static void speak_and_close(int c, int reset)
+{
+	struct linger lg = { 1, 0 };
+
+	if (write(c, banner, sizeof(banner) - 1) < 0)
+		_exit(1);
+	if (reset)
+		setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(c);
+	_exit(0);
+}
 
 static void serve(int c)
 {
@@ -41,10 +58,14 @@ static void serve(int c)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
-	int fd, off = 0, on = 1;
+	int fd, off = 0, on = 1, mode = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: se-server PORT SECONDS\n");
+	if (argc == 4 && strcmp(argv[3], "banner") == 0)
+		mode = 1;
+	else if (argc == 4 && strcmp(argv[3], "banner-reset") == 0)
+		mode = 2;
+	else if (argc != 3) {
+		fprintf(stderr, "usage: se-server PORT SECONDS [banner|banner-reset]\n");
 		return 2;
 	}
 	sa.sin6_port = htons((uint16_t)atoi(argv[1]));
@@ -71,6 +92,8 @@ int main(int argc, char **argv)
 		switch (fork()) {
 		case 0:
 			close(fd);
+			if (mode)
+				speak_and_close(c, mode == 2);
 			serve(c);
 			break;
 		default:

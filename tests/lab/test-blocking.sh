@@ -92,6 +92,42 @@ run with -- "$CLIENT" -4 --first --sndtimeo 500 holeonly.lab $LAB_PORT
 check "SO_SNDTIMEO: EINPROGRESS with softerr (${MS} ms)" \
 	eval 'has "attempt 203.0.113.11 EINPROGRESS" && slower 450 && faster 1500'
 
+# --- A connection that is over before the engine looks -------------------
+# The server speaks first and closes at once (FIN, or a reset). The client
+# fails over to it (soft.lab: an ICMP error, then the server) and is
+# stopped while its SYN is held; the kernel completes the handshake and
+# takes in the banner and the close meanwhile, and the engine, let go,
+# finds the socket in CLOSE_WAIT (or closed after a handshake): a
+# connection, not an attempt still going (it would spin until the timer).
+late_look() {	# late_look PORT: sets OUT, RC, MS
+	local pidf=$LAB_TMP/late.pid out=$LAB_TMP/late.out pid t0 i
+	lab_hold "$1"
+	t0=$(now_ms)
+	in_client sh -c 'echo $$ >"$0"; exec "$@"' "$pidf" env \
+		"LD_PRELOAD=${SOFTERR_PRELOAD:-$SOFTERR_LIB}" SOFTERR_ESTABLISH_TIMEOUT=4 \
+		"$CLIENT" -4 --first --read soft.lab "$1" >"$out" 2>&1 </dev/null &
+	for i in $(seq 1 50); do [ -s "$pidf" ] && break; sleep 0.01; done
+	pid=$(cat "$pidf")
+	sleep 0.4			# the SYN to .20 is out, and dropped
+	kill -STOP "$pid"
+	lab_unhold "$1"		# the kernel's resend at 1 s gets through
+	sleep 1.6
+	kill -CONT "$pid"
+	wait $!
+	RC=$?
+	MS=$(( $(now_ms) - t0 ))
+	OUT=$(cat "$out")
+	rm -f "$pidf" "$out"
+}
+LAB_TMP=$(mktemp -d)
+late_look $LAB_BANNER_PORT
+check "a server that spoke and closed before the engine looked: connected, the banner read (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok 203.0.113.20" && has "read 13 eof" && faster 3500'
+late_look $LAB_RESET_PORT
+check "... and one that spoke and reset: connected, the banner then the reset read (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok" && has "read 13 ECONNRESET" && faster 3500'
+rmdir "$LAB_TMP"
+
 # --- Real, unmodified programs from Debian --------------------------------
 compare_real "wget" "hello softerr" $BEFORE_MS $BEFORE_MS wget -q -O - --tries=1 "http://soft.lab:$LAB_PORT/"
 compare_real "wget IPv6" "hello softerr" $BEFORE_MS $BEFORE_MS wget -6 -q -O - --tries=1 "http://reject6.lab:$LAB_PORT/"
