@@ -9,9 +9,10 @@
  * and the connection-establishment timer.
  *
  * The first attempt is made on the program's socket; later ones on it too
- * when it is free and can reach the candidate, else on private sockets that
- * carry what the program set on its own (sockrec.h). A private winner is put
- * in the program's place with dup3() (by the watcher, for its runs). */
+ * when it is free and the candidate is of the family it was used for, else
+ * on private sockets that carry what the program set on its own
+ * (sockrec.h). A private winner is put in the program's place with dup3()
+ * (by the watcher, for its runs). */
 #include "config.h"
 
 #include <errno.h>
@@ -335,9 +336,20 @@ static int family_for(const struct run *r, const struct se_addr *a)
 	return own_reaches(r, a) ? r->domain : a->family;
 }
 
+/* May the program's socket carry an attempt to a? Only to the family it
+ * was used for (the asked address's; a mapped address counts as IPv4):
+ * Linux keeps sending the SYNs of an AF_INET6 socket that connected to a
+ * mapped address as IPv4 to that address, even after connect(AF_UNSPEC)
+ * and a native IPv6 address (Java's and Python's dual-stack sockets would
+ * wait out the timer). The other family goes on a fresh private socket. */
+static bool own_carries(const struct run *r, const struct se_addr *a)
+{
+	return own_reaches(r, a) && a->family == r->cand.addr[0].family;
+}
+
 static bool reachable(const struct run *r, const struct se_addr *a)
 {
-	if (own_reaches(r, a))
+	if (own_carries(r, a))
 		return true;
 	if (!r->can_private)
 		return false;
@@ -733,7 +745,7 @@ static bool startable(struct run *r)
 {
 	return r->next < r->cand.n && r->inflight < r->cap &&
 	       (r->can_private ||
-		(own_reaches(r, &r->cand.addr[r->next]) && !own_attempt(r)));
+		(own_carries(r, &r->cand.addr[r->next]) && !own_attempt(r)));
 }
 
 /* One attempt at a time (a bound local port, SOFTERR_RACE=off, or no
@@ -766,7 +778,7 @@ static void advance(struct run *r)
 	while (r->state == RUNNING && startable(r) &&
 	       (r->inflight == 0 || se_now_ms() >= r->stagger_at)) {
 		size_t c = r->next;
-		bool own = own_reaches(r, &r->cand.addr[c]) && !own_attempt(r);
+		bool own = own_carries(r, &r->cand.addr[c]) && !own_attempt(r);
 		struct attempt *at = free_slot(r);
 		struct se_hist_info hi;
 

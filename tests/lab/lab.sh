@@ -204,6 +204,8 @@ lab_up() {
 	203.0.113.44 manyholes.lab
 	203.0.113.20 manyholes.lab
 	203.0.113.30 flap.lab
+	203.0.113.13 soft4live6.lab
+	2001:db8:3::20 soft4live6.lab
 	2001:db8:3::30 flap6.lab
 	HOSTS
 	echo "nameserver 127.0.0.1" >"/etc/netns/$LAB_C/resolv.conf"

@@ -92,7 +92,7 @@ static sigjmp_buf jump;
 /* The options (file scope: they live across sigsetjmp()). */
 static int family = AF_UNSPEC, first, echo_after = -1, err;
 static int hostent, alarm_ms, restart, sndtimeo, setup, jump_ms, fds_before;
-static int read_all;
+static int read_all, dual;
 static const char *bind_to;
 
 static void on_alarm_jump(int sig)
@@ -210,6 +210,8 @@ static int client(int argc, char **argv)
 			bind_to = argv[++i];
 		else if (strcmp(argv[i], "--read") == 0)
 			read_all = 1;
+		else if (strcmp(argv[i], "--dual") == 0)
+			dual = 1;
 		else
 			break;
 	}
@@ -217,7 +219,7 @@ static int client(int argc, char **argv)
 		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] "
 			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
 			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] [--longjmp MS] "
-			"[--read] HOST PORT\n");
+			"[--read] [--dual] HOST PORT\n");
 		return 2;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -250,13 +252,26 @@ static int client(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (ai = res; ai; ai = first ? NULL : ai->ai_next) {
 		char addr[INET6_ADDRSTRLEN];
-		int fd = socket(ai->ai_family, ai->ai_socktype | (setup ? SOCK_CLOEXEC : 0),
+		struct sockaddr_in6 mapped;
+		struct sockaddr *volatile to = ai->ai_addr;
+		volatile socklen_t tolen = ai->ai_addrlen;
+		int fd = socket(dual ? AF_INET6 : ai->ai_family,
+				ai->ai_socktype | (setup ? SOCK_CLOEXEC : 0),
 				ai->ai_protocol);
 		const void *a = ai->ai_family == AF_INET ?
 			(const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr :
 			(const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
 
 		inet_ntop(ai->ai_family, a, addr, sizeof(addr));
+		if (dual && ai->ai_family == AF_INET) {
+			memset(&mapped, 0, sizeof(mapped));
+			mapped.sin6_family = AF_INET6;
+			mapped.sin6_port = ((struct sockaddr_in *)ai->ai_addr)->sin_port;
+			mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&mapped.sin6_addr.s6_addr[12], a, 4);
+			to = (struct sockaddr *)&mapped;
+			tolen = sizeof(mapped);
+		}
 		if (fd < 0) {
 			err = errno;
 			continue;
@@ -279,7 +294,7 @@ static int client(int argc, char **argv)
 			if (comma)
 				*comma++ = '\0';
 			memset(&ls, 0, sizeof(ls));
-			if (ai->ai_family == AF_INET) {
+			if (!dual && ai->ai_family == AF_INET) {
 				struct sockaddr_in *l4 = (struct sockaddr_in *)&ls;
 
 				l4->sin_family = AF_INET;
@@ -317,7 +332,7 @@ static int client(int argc, char **argv)
 			}
 			setitimer(ITIMER_REAL, &it, NULL);
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		if (connect(fd, to, tolen) == 0) {
 			if (jump_ms) {
 				struct itimerval off = { { 0, 0 }, { 0, 0 } };
 

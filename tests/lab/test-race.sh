@@ -39,6 +39,30 @@ lab_prefer_ipv4 off
 check "IPv4 black hole first, IPv6 second: an IPv6 winner in the program's IPv4 descriptor (${MS} ms)" \
 	eval 'rc_is 0 && has "attempt 203.0.113.11 ok" && has "result ok 2001:db8:3::20" && has "socket family=inet6" && faster $RACED_MS'
 
+# --- One socket, one family -------------------------------------------------
+# A dual-stack (AF_INET6) socket, as Java's and Python's, to a name whose
+# IPv4 address answers with a soft error and whose IPv6 address is live.
+# Linux keeps sending the SYNs of a socket that connected to a mapped
+# address as IPv4, even after connect(AF_UNSPEC) to a native IPv6 address:
+# the IPv6 attempt must go on a fresh socket (it would wait out the timer).
+lab_prefer_ipv4 on
+run without -- "$CLIENT" --dual soft4live6.lab $LAB_PORT
+check "dual-stack socket, soft IPv4 then live IPv6: without softerr the program's loop connects after the retransmission (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok 2001:db8:3::20" && slower $BEFORE_MS'
+for first in "" --first; do
+	run with SOFTERR_ESTABLISH_TIMEOUT=5 -- "$CLIENT" --dual $first soft4live6.lab $LAB_PORT
+	check "dual-stack socket, soft IPv4 then live IPv6${first:+ ($first)}: with softerr the IPv6 address at once (${MS} ms)" \
+		eval 'rc_is 0 && has "result ok 2001:db8:3::20" && faster $BEFORE_MS'
+done
+# No private socket (a bound local port): not tried on that socket; the
+# program's next socket reaches it (under abort: adaptive would persist on
+# the only candidate left).
+run with SOFTERR_ESTABLISH_TIMEOUT=5 SOFTERR_POLICY=abort -- \
+	"$CLIENT" --dual --bind ::,40123 soft4live6.lab $LAB_PORT
+check "... a bound local port (no private socket): the soft error at once, the IPv6 address on the next socket (${MS} ms)" \
+	eval 'rc_is 0 && has "attempt 203.0.113.13 EHOSTUNREACH" && has "result ok 2001:db8:3::20" && faster $BEFORE_MS'
+lab_prefer_ipv4 off
+
 # --- Black hole, ICMP, and a live one --------------------------------------
 run with SOFTERR_LOG=1 -- "$CLIENT" -4 --first bhicmp.lab $LAB_PORT
 check "black hole, soft ICMP, live: the ICMP ends its attempt and the next starts at once (${MS} ms)" \
