@@ -42,6 +42,10 @@
 #define RTO_INITIAL_MS 1000u	/* RFC 6298 initial RTO, as Linux uses */
 #define RTO_MAX_MS 60000u
 #define MAX_INFLIGHT 16		/* the bound of max_attempts */
+/* The longest single wait: shorter than libev's own longest (MAX_BLOCKTIME,
+ * 59.743 s), after which ev_run() returns with no watcher fired, as when a
+ * signal interrupted it. */
+#define MAX_WAIT_MS 30000u
 
 struct run;
 
@@ -1064,10 +1068,14 @@ static uint64_t sndtimeo_ms(int fd)
 	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)(tv.tv_usec + 999) / 1000u;
 }
 
-/* Sets the run's timer for what is due next. */
+/* Sets the run's timer for what is due next, or for MAX_WAIT_MS: every
+ * wait then ends with a watcher fired unless a signal cut it short. */
 static void arm_timer(struct run *r)
 {
 	uint64_t now = se_now_ms(), wake = next_wake(r);
+
+	if (wake > now + MAX_WAIT_MS)
+		wake = now + MAX_WAIT_MS;
 
 	ev_timer_stop(r->loop, &r->timer);
 	ev_now_update(r->loop);

@@ -24,8 +24,13 @@
  * how many descriptors were left open. --again-after MS (first of all
  * options) does the whole again, resolving included, MS milliseconds after
  * the first run, in the same process; the exit status is then the second
- * run's. Exit status 0 when connected (and echoed), 1 otherwise, 2 on bad
- * usage. */
+ * run's. --read reads what the server sends once connected, until it is
+ * gone, and prints "read BYTES eof|ERRNO-NAME". --dual connects AF_INET6
+ * sockets only, to IPv4 addresses through mapped ones (::ffff:a.b.c.d), as
+ * Java does. --idle-handler installs a SIGUSR2 handler without SA_RESTART
+ * that nothing sends (as Python and Java have); --child-after MS installs a
+ * SIGCHLD handler with SA_RESTART and forks a child that exits after MS.
+ * --nofile N lowers RLIMIT_NOFILE to N first. Exit status 0 when connected (and echoed), 1 otherwise, 2 on bad usage. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -39,6 +44,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -92,7 +98,7 @@ static sigjmp_buf jump;
 /* The options (file scope: they live across sigsetjmp()). */
 static int family = AF_UNSPEC, first, echo_after = -1, err;
 static int hostent, alarm_ms, restart, sndtimeo, setup, jump_ms, fds_before;
-static int read_all, dual;
+static int read_all, dual, idle_handler, child_ms, nofile;
 static const char *bind_to;
 
 static void on_alarm_jump(int sig)
@@ -212,6 +218,12 @@ static int client(int argc, char **argv)
 			read_all = 1;
 		else if (strcmp(argv[i], "--dual") == 0)
 			dual = 1;
+		else if (strcmp(argv[i], "--idle-handler") == 0)
+			idle_handler = 1;
+		else if (strcmp(argv[i], "--child-after") == 0 && i + 1 < argc)
+			child_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--nofile") == 0 && i + 1 < argc)
+			nofile = atoi(argv[++i]);
 		else
 			break;
 	}
@@ -219,8 +231,14 @@ static int client(int argc, char **argv)
 		fprintf(stderr, "usage: se-client [-4|-6] [--first] [--echo-after MS] "
 			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
 			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] [--longjmp MS] "
-			"[--read] [--dual] HOST PORT\n");
+			"[--read] [--dual] [--idle-handler] [--child-after MS] [--nofile N] "
+			"HOST PORT\n");
 		return 2;
+	}
+	if (nofile) {
+		struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
+
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
@@ -248,6 +266,26 @@ static int client(int argc, char **argv)
 		sa.sa_flags = restart ? SA_RESTART : 0;
 		sigaction(SIGALRM, &sa, NULL);
 		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	if (idle_handler) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;
+		sigaction(SIGUSR2, &sa, NULL);
+	}
+	if (child_ms) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGCHLD, &sa, NULL);
+		fflush(stdout);
+		if (fork() == 0) {
+			usleep((useconds_t)child_ms * 1000);
+			_exit(0);
+		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (ai = res; ai; ai = first ? NULL : ai->ai_next) {
