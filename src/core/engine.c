@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -119,6 +120,12 @@ struct run {
 	struct ev_loop *loop;
 	ev_timer timer;
 	bool fired;
+	/* Blocking runs with handlers of both kinds: the signalfd watching
+	 * those without SA_RESTART (-1: none), over sigfd_set. */
+	int sigfd;
+	bool sig_woke;
+	sigset_t sigfd_set;
+	ev_io sig_io;
 
 	/* Large, and set up only as far as used: everything above is zeroed
 	 * at the start of each connect(), nothing below. */
@@ -1021,32 +1028,111 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		settle(r);
 }
 
-/* A signal interrupted the wait. Would the kernel have restarted connect()?
- * It does for a handler installed with SA_RESTART on a socket without
- * SO_SNDTIMEO. Which signal came is not known here, so a restart happens
- * only when every handled signal asked for it. */
+/* --- Signals ------------------------------------------------------------ */
+
+/* A signal that interrupts connect() makes the kernel restart it when its
+ * handler was installed with SA_RESTART (and the socket has no
+ * SO_SNDTIMEO), and fail with EINTR otherwise: the signal that came
+ * decides, not the others the program handles. poll() says EINTR
+ * whichever it was, and the library cannot see a handler run without
+ * wrapping every handler of the program. So, when the program has handlers
+ * of both kinds, the loop also watches a signalfd over those without
+ * SA_RESTART, and never reads it (the program's handler takes the signal):
+ * poll() finds such a signal pending, returns with it, and the handler runs
+ * on the way out; a wait cut short while the signalfd stayed quiet was cut
+ * by a handler with SA_RESTART. Only in the program's main thread, to which
+ * the kernel gives what is sent to the process: in another thread the
+ * signalfd could see a signal pending that another thread then takes. */
+
+enum { HANDLED_RESTART = 1, HANDLED_NORESTART = 2 };
+
+/* The signals that can interrupt this thread with a handler: handled, not
+ * blocked here, and not faults (those come from the thread's own
+ * instructions, never in the middle of a wait: their handlers, crash
+ * reporters and sanitizers, say nothing about an interruption). Fills
+ * *norestart with those whose handler lacks SA_RESTART; returns which
+ * kinds there are. */
+static unsigned handled_signals(sigset_t *norestart)
+{
+	sigset_t blocked;
+	unsigned kinds = 0;
+	int sig;
+
+	sigemptyset(norestart);
+	if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0)
+		sigemptyset(&blocked);
+	for (sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+		    sig == SIGILL || sig == SIGTRAP || sig == SIGSYS)
+			continue;
+		if (sigismember(&blocked, sig) == 1 || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+			continue;
+		if (sa.sa_flags & SA_RESTART) {
+			kinds |= HANDLED_RESTART;
+		} else {
+			kinds |= HANDLED_NORESTART;
+			sigaddset(norestart, sig);
+		}
+	}
+	return kinds;
+}
+
+static void sig_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct run *r = w->data;
+
+	r->fired = true;
+	r->sig_woke = true;
+}
+
+/* Watches the signals without SA_RESTART when there are both kinds (see
+ * above); without a signalfd, any interruption is one of those. */
+static void watch_signals(struct run *r)
+{
+	r->sigfd = -1;
+	if (r->sndtimeo_deadline || gettid() != getpid() ||
+	    handled_signals(&r->sigfd_set) != (HANDLED_RESTART | HANDLED_NORESTART))
+		return;
+	r->sigfd = signalfd(-1, &r->sigfd_set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r->sigfd < 0)
+		return;
+	hold_fd(r, r->sigfd);
+	ev_io_init(&r->sig_io, sig_cb, r->sigfd, EV_READ);
+	r->sig_io.data = r;
+	ev_io_start(r->loop, &r->sig_io);
+}
+
+static void unwatch_signals(struct run *r)
+{
+	if (r->sigfd < 0)
+		return;
+	ev_io_stop(r->loop, &r->sig_io);
+	close_private(r->sigfd);
+	r->sigfd = -1;
+}
+
+/* The wait was cut short and the signalfd, if any, stayed quiet: would the
+ * kernel have restarted connect()? With SO_SNDTIMEO never; else when no
+ * handler lacks SA_RESTART, or when those that do are all watched. */
 static bool restartable(const struct run *r)
 {
+	sigset_t norestart;
 	int sig;
 
 	if (r->sndtimeo_deadline)
 		return false;
-	for (sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		/* Faults come from the thread's own instructions, never in
-		 * the middle of a wait: their handlers (crash reporters,
-		 * sanitizers) say nothing about this interruption. */
-		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
-		    sig == SIGILL || sig == SIGTRAP || sig == SIGSYS)
-			continue;
-		if (sigaction(sig, NULL, &sa) < 0)
-			continue;
-		if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
-			continue;
-		if (!(sa.sa_flags & SA_RESTART))
-			return false;
-	}
+	if (!(handled_signals(&norestart) & HANDLED_NORESTART))
+		return true;
+	if (r->sigfd < 0)
+		return false;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&norestart, sig) == 1 &&
+		    sigismember(&r->sigfd_set, sig) != 1)
+			return false;	/* installed since: unwatched */
 	return true;
 }
 
@@ -1112,6 +1198,7 @@ static int run_loop(struct run *r)
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive)
 			ev_io_start(r->loop, &r->att[i].io);
+	watch_signals(r);
 
 	while (r->state == RUNNING) {
 		advance(r);
@@ -1120,10 +1207,12 @@ static int run_loop(struct run *r)
 		arm_timer(r);
 		r->fired = false;
 		ev_run(r->loop, EVRUN_ONCE);
-		if (!r->fired && r->state == RUNNING && !restartable(r))
+		if (r->state == RUNNING &&
+		    (r->sig_woke || (!r->fired && !restartable(r))))
 			interrupted(r);
 	}
 	release_all(r);
+	unwatch_signals(r);
 	held.loop = NULL;
 	ev_loop_destroy(r->loop);
 	r->loop = NULL;

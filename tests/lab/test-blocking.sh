@@ -96,6 +96,18 @@ run with SOFTERR_ESTABLISH_TIMEOUT=2 SOFTERR_POLICY=rfc1122 -- \
 	"$CLIENT" -4 --first --alarm-restart 300 holeonly.lab $LAB_PORT
 check "a signal with SA_RESTART: connect() goes on until its timer (${MS} ms)" \
 	eval 'has "attempt 203.0.113.11 ETIMEDOUT" && slower 1900'
+# The signal that came decides, not the other handlers: a SIGCHLD handler
+# with SA_RESTART firing, beside a handler without it that nothing sends
+# (Python, Java), restarts; a SIGALRM without SA_RESTART then interrupts.
+run without -- "$CLIENT" -4 --first --idle-handler --child-after 300 --alarm 1200 holeonly.lab $LAB_PORT
+ms0=$MS
+run with -- "$CLIENT" -4 --first --idle-handler --child-after 300 --alarm 1200 holeonly.lab $LAB_PORT
+check "SIGCHLD with SA_RESTART, then SIGALRM without: EINTR at the SIGALRM, as without softerr ($ms0 ms; with ${MS} ms)" \
+	eval 'has "attempt 203.0.113.11 EINTR 1[12][0-9][0-9]" && [ $ms0 -ge 1150 ]'
+run with SOFTERR_ESTABLISH_TIMEOUT=2 SOFTERR_POLICY=rfc1122 -- \
+	"$CLIENT" -4 --first --idle-handler --child-after 300 holeonly.lab $LAB_PORT
+check "SIGCHLD with SA_RESTART beside an idle handler without it: connect() goes on until its timer (${MS} ms)" \
+	eval 'has "attempt 203.0.113.11 ETIMEDOUT" && slower 1900'
 run without -- "$CLIENT" -4 --first --sndtimeo 500 holeonly.lab $LAB_PORT
 check "SO_SNDTIMEO: EINPROGRESS without softerr" eval 'has "attempt 203.0.113.11 EINPROGRESS"'
 run with -- "$CLIENT" -4 --first --sndtimeo 500 holeonly.lab $LAB_PORT
