@@ -710,6 +710,22 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 	at->t0_us = se_now_us();
 	at->t0 = at->t0_us / 1000;	/* what se_now_ms() says now */
 	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
+	if (at->fd < 0 && !own && own_carries(r, a)) {
+		/* No private socket (EMFILE: the program's descriptors are
+		 * spent): the candidates go one at a time on the program's
+		 * socket from now on, this one first, rather than be dropped. */
+		size_t i, n;
+
+		if (r->logging)
+			se_line_add(&r->line, " no private socket (%s): one at a time;", why);
+		r->can_private = false;
+		r->next = c;
+		for (i = n = c; i < r->cand.n; i++)
+			if (own_carries(r, &r->cand.addr[i]))
+				r->cand.addr[n++] = r->cand.addr[i];
+		r->cand.n = n;
+		return false;
+	}
 	if (r->report && r->report->n < SE_NAME_ADDRS_MAX) {
 		at->rep = &r->report->e[r->report->n++];
 		memset(at->rep, 0, sizeof(*at->rep));
@@ -765,9 +781,18 @@ static bool startable(struct run *r)
  * that attempt, if there is one. */
 static struct attempt *silent_one(struct run *r)
 {
+	struct attempt *own;
 	unsigned i;
 
-	if (r->cap != 1 || r->inflight != 1 || r->next >= r->cand.n)
+	if (r->next >= r->cand.n)
+		return NULL;
+	if (!r->can_private) {
+		/* The program's socket takes the candidates one at a time
+		 * (private attempts begun before it came to that go on). */
+		own = own_attempt(r);
+		return own && own->alive && !own->soft_seen ? own : NULL;
+	}
+	if (r->cap != 1 || r->inflight != 1)
 		return NULL;
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive && !r->att[i].soft_seen)

@@ -97,6 +97,14 @@ run with SOFTERR_RACE=off SOFTERR_LOG=1 -- "$CLIENT" -4 --first hole.lab $LAB_PO
 check "SOFTERR_RACE=off: the silent attempt gives way after the delay, one at a time (${MS} ms)" \
 	eval 'rc_is 0 && has "203.0.113.11 silent, gives way" && has "result ok 203.0.113.20" && slower $DELAY && faster $RACED_MS'
 
+# --- No descriptor left for a private socket ---------------------------------
+# RLIMIT_NOFILE leaves the program its own socket and nothing more (EMFILE
+# for a private one): the candidates go one at a time on the program's
+# socket rather than the live one be dropped (it waited out the timer).
+run with SOFTERR_ESTABLISH_TIMEOUT=3 -- "$CLIENT" -4 --first --nofile 4 hole.lab $LAB_PORT
+check "no descriptor for a private socket: the silent attempt gives way on the program's socket (${MS} ms)" \
+	eval 'rc_is 0 && has "result ok 203.0.113.20" && faster $BEFORE_MS'
+
 # --- Real, unmodified programs ---------------------------------------------
 # Without the library these wait on the black hole until cut off at 3 s.
 export WITHOUT_LIMIT=3 WITHOUT_RC=124
