@@ -65,6 +65,13 @@ struct watched {
 	struct se_run *run;
 	int orig;			/* the program's socket, privately */
 	int wake;			/* the stand-in pipe's write end */
+	/* The run is over (run NULL): orig, the winner or the failed
+	 * socket, waits on the placing list for the loop to poll once more
+	 * before it goes on the number (place()). */
+	bool placing;
+	bool place_connected;
+	unsigned place_iteration;	/* ev_iteration() when it was decided */
+	struct watched *next_place;
 
 	/* The program closed or replaced the number: e is no longer in the
 	 * table, waits on the gone list for the thread, and nothing touches
@@ -90,8 +97,8 @@ struct reg {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ev_loop *loop;
 static ev_async wake;
-static ev_idle reaper;		/* closes what close_later() was given */
-static void reap_cb(struct ev_loop *l, ev_idle *w, int revents);
+static ev_timer placer;		/* puts decided runs in place (place_cb()) */
+static void place_cb(struct ev_loop *l, ev_timer *w, int revents);
 static pthread_t thread;
 static pid_t loop_pid;
 static struct watched *tab[SE_WATCH_FDS];
@@ -260,7 +267,7 @@ static int ensure_thread(void)
 	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
 	ev_async_init(&wake, wake_cb);
 	ev_async_start(loop, &wake);
-	ev_idle_init(&reaper, reap_cb);
+	ev_timer_init(&placer, place_cb, 0., 0.);
 	/* Every signal blocked in the thread: the program's handlers run in
 	 * the program's threads only. */
 	sigfillset(&all);
@@ -589,54 +596,6 @@ static int stand_in(struct watched *e, int fd)
 	return 0;
 }
 
-/* A socket the loop watched lives on behind the program's number after the
- * run: its epoll registration, made under the private number, lives as
- * long as the file. Closed at once, the number would leave the loop a
- * registration it can no longer remove, and libev rebuilds its whole epoll
- * set (every watched socket) at the next event. So the private number is
- * closed only after the loop has polled once more: the socket is ready by
- * then, and libev, seeing an event nobody wants, removes it. */
-struct late {
-	int fd;
-	unsigned iteration;	/* ev_iteration() when it was let go */
-};
-static struct late *late;
-static size_t n_late, late_cap;
-
-static void close_later(int fd)
-{
-	if (n_late == late_cap) {
-		size_t cap = late_cap ? 2 * late_cap : 16;
-		struct late *p = realloc(late, cap * sizeof(*p));
-
-		if (!p) {
-			se_sys.close(fd);	/* costs the rebuild only */
-			return;
-		}
-		late = p;
-		late_cap = cap;
-	}
-	late[n_late].fd = fd;
-	late[n_late].iteration = ev_iteration(loop);
-	n_late++;
-	ev_idle_start(loop, &reaper);	/* the next poll does not wait */
-}
-
-static void reap_cb(struct ev_loop *l, ev_idle *w, int revents)
-{
-	unsigned now = ev_iteration(l);
-	size_t i, k = 0;
-
-	for (i = 0; i < n_late; i++)
-		if (late[i].iteration != now)
-			se_sys.close(late[i].fd);
-		else
-			late[k++] = late[i];
-	n_late = k;
-	if (!n_late)
-		ev_idle_stop(l, w);
-}
-
 /* The run of e is over: its descriptors go (closing the pipe's write end
  * wakes every poll() and select() sleeping on the stand-in). */
 static void end_run(struct watched *e)
@@ -648,46 +607,112 @@ static void end_run(struct watched *e)
 	running--;
 }
 
-/* The run is decided: the socket takes the stand-in's place, connected,
- * or failed with err for the program to read. Every waiter wakes. */
-static void run_done(struct se_run *run, void *arg, bool connected, int err,
-		     int winner)
-{
-	struct watched *e = arg;
-	bool there = !e->gone && still_there(e);
-	int src = winner >= 0 ? winner : e->orig, fl;
+/* A socket the loop watched lives on behind the program's number after the
+ * run: its epoll registration, made under the private number, lives as
+ * long as the file. Closed at once, the number would leave the loop a
+ * registration it can no longer remove, and libev rebuilds its whole epoll
+ * set (every watched socket) at the next event. So the decided run waits
+ * for the loop to poll once more (the socket is ready by then, and libev,
+ * seeing an event nobody wants, removes it); then the socket goes on the
+ * program's number and its private number is closed at once: when the
+ * program sees the outcome, the library holds nothing of the socket (its
+ * close() is the last one, and its count of descriptors is right). */
+static struct watched *placing;
 
-	if (src == e->orig)
-		e->orig = -1;
-	if (e->gone) {
-		/* The program let go of the number: the socket is nobody's. */
-		se_sys.close(src);
-		end_run(e);
-		return;
-	}
+/* Takes e off the placing list (with the lock held). */
+static void unplace(struct watched *e)
+{
+	struct watched **p = &placing;
+
+	while (*p && *p != e)
+		p = &(*p)->next_place;
+	if (*p)
+		*p = e->next_place;
+	e->placing = false;
+}
+
+/* The decided run of e goes on the program's number: connected, or failed
+ * with visible_err for the program to read. Every waiter wakes. */
+static void place(struct watched *e)
+{
+	bool there = still_there(e);
+	int fl;
+
 	if (there) {
 		/* What the program set with fcntl(F_SETFL) meanwhile, it set
 		 * on the stand-in. */
 		fl = fcntl(e->fd, F_GETFL);
 		if (fl >= 0)
-			fcntl(src, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
-		put_in_place(src, e->fd);
-		close_later(src);
-	} else {
-		se_sys.close(src);
+			fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
+		put_in_place(e->orig, e->fd);
 	}
 	end_run(e);
-	if (connected || !there) {
+	if (e->place_connected || !there) {
 		/* A connected socket is the program's alone now. */
 		regs_drop(e->fd);
 		drop(e);
 		return;
 	}
 	e->state = VISIBLE;
-	e->visible_err = err;
 	if (know_file(e) < 0) {
 		regs_drop(e->fd);
 		drop(e);
+	}
+}
+
+static void place_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	unsigned now = ev_iteration(l);
+	struct watched **p = &placing;
+
+	while (*p) {
+		struct watched *e = *p;
+
+		if (e->place_iteration == now) {
+			p = &e->next_place;
+			continue;
+		}
+		*p = e->next_place;
+		e->placing = false;
+		if (e->gone)
+			end_run(e);	/* bury_gone() frees it */
+		else
+			place(e);
+	}
+	if (placing) {
+		ev_timer_set(w, 0., 0.);
+		ev_timer_start(l, w);
+	}
+}
+
+/* The run is decided: the losing socket goes, and the one to put in place
+ * waits for the loop's next poll (place()). */
+static void run_done(struct se_run *run, void *arg, bool connected, int err,
+		     int winner)
+{
+	struct watched *e = arg;
+
+	if (winner >= 0) {
+		/* The program's own socket lost: nothing else holds it. */
+		se_sys.close(e->orig);
+		e->orig = winner;
+	}
+	e->run = NULL;
+	if (e->gone) {
+		/* The program let go of the number: the socket is nobody's. */
+		end_run(e);
+		return;
+	}
+	e->placing = true;
+	e->place_connected = connected;
+	e->visible_err = err;
+	e->place_iteration = ev_iteration(loop);
+	e->next_place = placing;
+	placing = e;
+	if (!ev_is_active(&placer)) {
+		/* The next poll does not wait. */
+		ev_timer_set(&placer, 0., 0.);
+		ev_timer_start(loop, &placer);
 	}
 }
 
@@ -702,6 +727,9 @@ static void bury_gone(void)
 		if (e->run) {
 			se_run_cancel(e->run, "closed by the program");
 			free(e->run);
+			end_run(e);
+		} else if (e->placing) {
+			unplace(e);
 			end_run(e);
 		} else if (e->state == PENDING) {
 			/* Given up on by the program (its own timeout, or
@@ -946,7 +974,8 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 			*rc = se_sys.setsockopt(e->orig, level, name, val, *len);
 			if (*rc == 0) {
 				se_sockrec_setsockopt(fd, level, name, val, *len);
-				se_run_setsockopt(e->run, level, name, val, *len);
+				if (e->run)	/* else decided: orig is all */
+					se_run_setsockopt(e->run, level, name, val, *len);
 			}
 		} else if (so_error) {
 			/* Still connecting: no error yet. */
@@ -1050,7 +1079,8 @@ void se_watch_fork_child(void)
 				/* This process's copies of the run's sockets
 				 * go; the stand-in stays on the number, and
 				 * the connect never completes here. */
-				se_run_forget(e->run);
+				if (e->run)
+					se_run_forget(e->run);
 				end_run(e);
 			}
 			free(e->line);
@@ -1059,19 +1089,18 @@ void se_watch_fork_child(void)
 		}
 		has[fd] &= (unsigned char)~HAS_ENTRY;
 	}
-	while (n_late)
-		se_sys.close(late[--n_late].fd);	/* this process's copies */
 	while (gone) {
 		struct watched *e = gone;
 
 		gone = e->next_gone;
-		if (e->run) {
+		if (e->run)
 			se_run_forget(e->run);
+		if (e->run || e->placing)
 			end_run(e);
-		}
 		free(e->line);
 		free(e);
 	}
+	placing = NULL;		/* freed above, from tab or gone */
 	if (loop) {
 		ev_loop_destroy(loop);
 		loop = NULL;
