@@ -184,6 +184,10 @@ lab_up() {
 	203.0.113.20 bhicmp.lab
 	203.0.113.11 allholes.lab
 	2001:db8:3::11 allholes.lab
+	203.0.113.11 twoholes.lab
+	2001:db8:3::11 twoholes.lab
+	203.0.113.20 twoholes.lab
+	2001:db8:3::20 twoholes.lab
 	203.0.113.11 longjmp.lab
 	203.0.113.41 longjmp.lab
 	203.0.113.20 longjmp.lab
