@@ -93,13 +93,11 @@ static int nb_connect(const struct addrinfo *ai, int *err)
  * >= 0, in that epoll instance (fd registered in it already). */
 static int wait_out(int fd, int ep, int ms)
 {
-	if (ep >= 0) {
-		struct epoll_event ev;
-
-		return epoll_wait(ep, &ev, 1, ms) == 1 && ev.data.fd == fd;
-	}
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct epoll_event ev;
 
+	if (ep >= 0)
+		return epoll_wait(ep, &ev, 1, ms) == 1 && ev.data.fd == fd;
 	return poll(&p, 1, ms) == 1;
 }
 
