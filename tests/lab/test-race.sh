@@ -51,8 +51,9 @@ check "dual-stack socket, soft IPv4 then live IPv6: without softerr the program'
 	eval 'rc_is 0 && has "result ok 2001:db8:3::20" && slower $BEFORE_MS'
 for first in "" --first; do
 	run with SOFTERR_ESTABLISH_TIMEOUT=5 -- "$CLIENT" --dual $first soft4live6.lab $LAB_PORT
+	# Timed by the client (a loaded machine slows the namespace's exec).
 	check "dual-stack socket, soft IPv4 then live IPv6${first:+ ($first)}: with softerr the IPv6 address at once (${MS} ms)" \
-		eval 'rc_is 0 && has "result ok 2001:db8:3::20" && faster $BEFORE_MS'
+		eval 'rc_is 0 && has "result ok 2001:db8:3::20 [0-8]\?[0-9]\{1,2\}\."'
 done
 # No private socket (a bound local port): not tried on that socket; the
 # program's next socket reaches it (under abort: adaptive would persist on
@@ -60,7 +61,7 @@ done
 run with SOFTERR_ESTABLISH_TIMEOUT=5 SOFTERR_POLICY=abort -- \
 	"$CLIENT" --dual --bind ::,40123 soft4live6.lab $LAB_PORT
 check "... a bound local port (no private socket): the soft error at once, the IPv6 address on the next socket (${MS} ms)" \
-	eval 'rc_is 0 && has "attempt 203.0.113.13 EHOSTUNREACH" && has "result ok 2001:db8:3::20" && faster $BEFORE_MS'
+	eval 'rc_is 0 && has "attempt 203.0.113.13 EHOSTUNREACH" && has "result ok 2001:db8:3::20 [0-8]\?[0-9]\{1,2\}\."'
 lab_prefer_ipv4 off
 
 # --- Black hole, ICMP, and a live one --------------------------------------
