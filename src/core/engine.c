@@ -36,6 +36,7 @@
 #include "errq.h"
 #include "icmp.h"
 #include "log.h"
+#include "ownfd.h"
 #include "policy.h"
 #include "sockrec.h"
 #include "sys.h"
@@ -141,8 +142,7 @@ struct run {
  * leaves them behind; se_engine_reclaim() frees them. */
 static __thread struct {
 	struct ev_loop *loop;
-	int fd[MAX_INFLIGHT];
-	ino_t ino[MAX_INFLIGHT];
+	int fd[MAX_INFLIGHT];	/* known by their files (ownfd.h) */
 } held __attribute__((tls_model("initial-exec")));
 
 static void hold_fd(struct run *r, int fd)
@@ -160,7 +160,6 @@ static void hold_fd(struct run *r, int fd)
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (held.fd[i] <= 0) {
 			held.fd[i] = fd + 1;	/* 0: a free entry */
-			held.ino[i] = fstat(fd, &st) == 0 ? st.st_ino : 0;
 			return;
 		}
 }
@@ -173,12 +172,11 @@ static void close_private(int fd)
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (held.fd[i] == fd + 1)
 			held.fd[i] = 0;
-	se_sys.close(fd);
+	se_close_own(fd);
 }
 
 void se_engine_reclaim(void)
 {
-	struct stat st;
 	unsigned i;
 
 	for (i = 0; i < MAX_INFLIGHT; i++) {
@@ -186,8 +184,8 @@ void se_engine_reclaim(void)
 
 		held.fd[i] = 0;
 		/* Closed only if the number still holds our socket. */
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == held.ino[i])
-			se_sys.close(fd);
+		if (fd >= 0)
+			se_close_own(fd);
 	}
 	if (held.loop) {
 		ev_loop_destroy(held.loop);
@@ -677,6 +675,7 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 		*why = strerror(errno);
 		return -1;
 	}
+	se_own(fd);
 	hold_fd(r, fd);
 	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
 		close_private(fd);
@@ -1512,6 +1511,6 @@ void se_run_forget(struct se_run *run)
 
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0 && !r->att[i].own)
-			se_sys.close(r->att[i].fd);
+			se_close_own(r->att[i].fd);
 	free(r);
 }

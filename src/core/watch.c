@@ -3,7 +3,7 @@
  * One thread, one loop (epoll backend), one lock. The thread holds the lock
  * except while it sleeps in epoll_wait() (libev's release and acquire
  * callbacks), so the program's threads change the table and the loop under
- * the same lock and wake the thread with an ev_async.
+ * the same lock and wake the thread through a pipe of its own (wake_fd).
  *
  * A transparent connect (watch.h) puts a stand-in on the program's number:
  * the read end of a pipe whose write end the watcher holds. Nothing makes
@@ -38,6 +38,7 @@
 #include "sockrec.h"
 #include "history.h"
 #include "log.h"
+#include "ownfd.h"
 #include "policy.h"
 #include "sys.h"
 #include "watch.h"
@@ -96,7 +97,7 @@ struct reg {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ev_loop *loop;
-static ev_async wake;
+static ev_io wake_io;
 static ev_timer placer;		/* puts decided runs in place (place_cb()) */
 static void place_cb(struct ev_loop *l, ev_timer *w, int revents);
 static pthread_t thread;
@@ -165,16 +166,40 @@ static void give(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* The library's own descriptors can be closed behind its back too (a raw
+ * close system call, close_range(), a loop closing every number) and their
+ * numbers reused by the program's files. The thread's wake-up is a pipe
+ * (not libev's eventfd, which it would write into blindly) written only
+ * while the number still holds that pipe; the loop's epoll instance holds
+ * the pipe's write end as a canary (no events asked), and the thread asks
+ * for it before every wait: gone, the thread stops before it could wait on
+ * an epoll instance of the program's (whose events it would take). The
+ * watcher then stands aside (abandon()): never an abort, never a byte
+ * written into a file that is not the library's. Every descriptor of the
+ * library's is known by its file (ownfd.h), and spared by the program's
+ * close(), close_range() and closefrom(). */
+static int wake_fd[2] = { -1, -1 };
+static bool dead;		/* abandoned: connects go to the kernel */
+
+/* Wakes the thread (async-signal-safe). */
+static void poke(int fd)
+{
+	int saved = errno;
+
+	if (se_owns(fd) && write(fd, "", 1) < 0) {
+		/* Full: the thread has a wake-up to read already. */
+	}
+	errno = saved;
+}
+
 /* Gives the lock back, then wakes the thread to look at what changed: woken
- * first, it would only wait for the lock. (ev_async_send() needs no lock;
- * the loop outlives every call that may come here, as the lock was held
- * when there was one.) */
+ * first, it would only wait for the lock. */
 static void wake_after(const sigset_t *old)
 {
-	struct ev_loop *l = loop;
+	int fd = wake_fd[1];
 
 	give(old);
-	ev_async_send(l, &wake);
+	poke(fd);
 }
 
 /* The epoll registration records close() forgets are freed by the
@@ -206,9 +231,47 @@ static void free_graves(void)
 
 /* --- The thread ---------------------------------------------------------- */
 
+static void abandon(const char *why);
+
+/* The loop's epoll instance, as found when it was made (libev does not
+ * tell its number): -1 when not known. */
+static int backend_fd = -1;
+
+/* Is the loop's epoll instance still the library's? Its canary (the wake
+ * pipe's write end, no events asked) is registered there and nowhere
+ * else. */
+static bool backend_ours(void)
+{
+	return backend_fd < 0 || se_owns(backend_fd);
+}
+
 static void release_cb(struct ev_loop *l)
 {
+	if (!backend_ours())
+		abandon("its epoll instance was closed behind its back");
 	pthread_mutex_unlock(&lock);
+}
+
+/* Makes the loop and finds its epoll instance: the lowest free number when
+ * ev_loop_new() ran, if that is an epoll instance that takes the canary. */
+static struct ev_loop *new_loop(void)
+{
+	struct epoll_event canary = { .events = 0, .data.u64 = ~(uint64_t)0 };
+	struct ev_loop *l;
+	int low = fcntl(wake_fd[0], F_DUPFD_CLOEXEC, 0);
+
+	if (low >= 0)
+		se_sys.close(low);
+	backend_fd = -1;
+	l = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	if (l && low >= 0 &&
+	    se_sys.epoll_ctl(low, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
+		backend_fd = low;
+		se_own_epoll(low, wake_fd[1]);
+	}
+	if (!l)
+		l = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	return l;
 }
 
 static void acquire_cb(struct ev_loop *l)
@@ -223,11 +286,18 @@ static struct watched *gone;
 
 static void bury_gone(void);
 
-static void wake_cb(struct ev_loop *l, ev_async *w, int revents)
+static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 {
+	char buf[64];
+	ssize_t n;
+
 	/* Mostly to make the loop look at its watchers again; at exit, to
 	 * stop it (ev_break() works from inside the loop's own thread only),
 	 * and to free what the program's threads let go of. */
+	if (!se_owns(wake_fd[0]))
+		abandon("its wake-up pipe was closed behind its back");
+	while ((n = read(wake_fd[0], buf, sizeof(buf))) == (ssize_t)sizeof(buf))
+		;
 	bury_gone();
 	free_graves();
 	if (stopping)
@@ -259,14 +329,18 @@ static int ensure_thread(void)
 
 	if (loop && loop_pid == getpid())
 		return 0;
-	loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
-	if (!loop)
-		loop = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
-	if (!loop)
+	if (dead)
 		return -1;
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	se_own(wake_fd[0]);
+	se_own(wake_fd[1]);
+	loop = new_loop();
+	if (!loop)
+		goto fail;
 	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
-	ev_async_init(&wake, wake_cb);
-	ev_async_start(loop, &wake);
+	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
+	ev_io_start(loop, &wake_io);
 	ev_timer_init(&placer, place_cb, 0., 0.);
 	/* Every signal blocked in the thread: the program's handlers run in
 	 * the program's threads only. */
@@ -279,10 +353,16 @@ static int ensure_thread(void)
 	if (rc != 0) {
 		ev_loop_destroy(loop);
 		loop = NULL;
-		return -1;
+		goto fail;
 	}
 	loop_pid = getpid();
 	return 0;
+
+fail:
+	se_close_own(wake_fd[0]);
+	se_close_own(wake_fd[1]);
+	wake_fd[0] = wake_fd[1] = -1;
+	return -1;
 }
 
 /* --- Entries ------------------------------------------------------------- */
@@ -425,11 +505,27 @@ static void examine(struct watched *e)
 	drop(e);
 }
 
+static bool forget_locked(int fd, bool regs_too);
+
+/* Is e still the program's attempt? Its socket may have been closed behind
+ * the wrappers' back and the number reused: then it is let go of, as by
+ * close(), and nothing touches the number for it. */
+static bool current(struct watched *e)
+{
+	if (e->gone)
+		return false;
+	if (still_there(e))
+		return true;
+	forget_locked(e->fd, false);
+	bury_gone();
+	return false;
+}
+
 static void io_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	struct watched *e = w->data;
 
-	if (!e->gone)
+	if (current(e))
 		examine(e);
 }
 
@@ -437,7 +533,7 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct watched *e = w->data;
 
-	if (e->gone)
+	if (!current(e))
 		return;
 	if (!e->icmp_seen)
 		learn(e, SE_HIST_SILENT, NULL, 0);
@@ -589,6 +685,8 @@ static int stand_in(struct watched *e, int fd)
 		return -1;
 	}
 	se_sys.close(p[0]);
+	se_own(orig);
+	se_own(p[1]);
 	e->orig = orig;
 	e->wake = p[1];
 	e->st_dev = st.st_dev;
@@ -600,9 +698,11 @@ static int stand_in(struct watched *e, int fd)
  * wakes every poll() and select() sleeping on the stand-in). */
 static void end_run(struct watched *e)
 {
+	/* Only what is still the library's: a number closed behind its back
+	 * may hold a file of the program's now. */
 	if (e->orig >= 0)
-		se_sys.close(e->orig);
-	se_sys.close(e->wake);
+		se_close_own(e->orig);
+	se_close_own(e->wake);
 	e->run = NULL;
 	running--;
 }
@@ -638,6 +738,15 @@ static void place(struct watched *e)
 	bool there = still_there(e);
 	int fl;
 
+	if (!se_owns(e->orig)) {
+		/* The socket was closed behind the library's back (its number
+		 * may hold a file of the program's now): nothing is put in
+		 * place, and the entry is let go of. */
+		e->orig = -1;
+		end_run(e);
+		forget_locked(e->fd, false);
+		return;
+	}
 	if (there) {
 		/* What the program set with fcntl(F_SETFL) meanwhile, it set
 		 * on the stand-in. */
@@ -694,7 +803,7 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 
 	if (winner >= 0) {
 		/* The program's own socket lost: nothing else holds it. */
-		se_sys.close(e->orig);
+		se_close_own(e->orig);
 		e->orig = winner;
 	}
 	e->run = NULL;
@@ -714,6 +823,37 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 		ev_timer_set(&placer, 0., 0.);
 		ev_timer_start(loop, &placer);
 	}
+}
+
+/* The watcher lost a descriptor of its own (see wake_fd): every attempt
+ * goes back to the kernel as it is (the program's socket back on its number
+ * where the stand-in still is), nothing of the loop is touched again (its
+ * numbers may be the program's now: it is not even destroyed), and the
+ * thread ends; from now on connects are the kernel's. With the lock
+ * held, in the thread. */
+static void abandon(const char *why)
+{
+	unsigned fd;
+
+	dead = true;
+	for (fd = 0; fd < SE_WATCH_FDS; fd++) {
+		struct watched *e = tab[fd];
+
+		if (!e)
+			continue;
+		if (e->state == RUNNING && still_there(e) &&
+		    se_owns(e->orig))
+			put_in_place(e->orig, e->fd);
+		else if (e->state == PENDING && still_there(e))
+			se_recverr_restore(e->fd, &e->lvl_ours);
+		tab[fd] = NULL;
+		unmark(fd, HAS_ENTRY);
+	}
+	/* Not even a word on stderr: in a program that closes every number,
+	 * descriptor 2 may be any file by now. why is for the debugger. */
+	(void)why;
+	pthread_mutex_unlock(&lock);
+	pthread_exit(NULL);
 }
 
 /* The thread ends what the program let go of (se_watch_forget()), without
@@ -845,8 +985,11 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	take(&old);
 	if (!e || ensure_thread() < 0)
 		goto kernel;
+	/* An entry left on the number is of a socket closed behind the
+	 * wrappers' back: let go of without touching the number, which holds
+	 * the program's new socket. */
 	if (tab[fd])
-		drop(tab[fd]);
+		forget_locked(fd, false);
 	if (transparent && take_over(ctx, e, fd, domain, sa, len, lvl)) {
 		wake_after(&old);
 		errno = EINPROGRESS;
@@ -903,7 +1046,7 @@ kernel:
  * here: close() may come from a signal handler, where libev (which
  * allocates) and free() must not be called. The thread ends the attempt
  * (bury_gone()). */
-static bool forget_locked(int fd)
+static bool forget_locked(int fd, bool regs_too)
 {
 	bool wake_thread = false;
 
@@ -917,7 +1060,8 @@ static bool forget_locked(int fd)
 		gone = e;
 		wake_thread = true;
 	}
-	regs_forget(fd);
+	if (regs_too)
+		regs_forget(fd);
 	return (wake_thread || graves) && loop && loop_pid == getpid();
 }
 
@@ -937,7 +1081,16 @@ void se_watch_forget(int fd)
 	if (!se_watch_known(fd))
 		return;
 	take(&old);
-	give_wake(&old, forget_locked(fd));
+	give_wake(&old, forget_locked(fd, true));
+}
+
+void se_watch_forget_range(unsigned lo, unsigned hi)
+{
+	unsigned fd;
+
+	for (fd = lo; fd <= hi && fd < SE_WATCH_FDS; fd++)
+		if (se_watch_known((int)fd))
+			se_watch_forget((int)fd);
 }
 
 /* The entry of fd, if the file it answers for is still on the number (with
@@ -949,7 +1102,7 @@ static struct watched *entry(int fd, bool *woken)
 	struct watched *e = tab[fd];
 
 	if (e && !still_there(e)) {
-		*woken = forget_locked(fd) || *woken;
+		*woken = forget_locked(fd, true) || *woken;
 		return NULL;
 	}
 	return e;
@@ -1051,6 +1204,26 @@ bool se_watch_connect_again(int fd, int *rc)
 	return answered;
 }
 
+/* Frees the loop and closes its descriptors, those still the library's:
+ * after abandon(), none is touched (the memory is left, as the numbers may
+ * be the program's). */
+static void destroy_loop(void)
+{
+	if (!loop)
+		return;
+	if (!dead && backend_ours()) {
+		/* libev closes it through the program's close(), which spares
+		 * what the library owns. */
+		se_disown(backend_fd);
+		ev_loop_destroy(loop);
+	}
+	loop = NULL;
+	backend_fd = -1;
+	se_close_own(wake_fd[0]);
+	se_close_own(wake_fd[1]);
+	wake_fd[0] = wake_fd[1] = -1;
+}
+
 /* The signal mask of the thread that forks, while it holds the lock. */
 static sigset_t fork_mask;
 
@@ -1101,10 +1274,7 @@ void se_watch_fork_child(void)
 		free(e);
 	}
 	placing = NULL;		/* freed above, from tab or gone */
-	if (loop) {
-		ev_loop_destroy(loop);
-		loop = NULL;
-	}
+	destroy_loop();
 	loop_pid = 0;
 	free_graves();
 	pthread_mutex_init(&lock, NULL);
@@ -1115,15 +1285,13 @@ void se_watch_shutdown(void)
 {
 	struct timespec until;
 
-	if (!loop || loop_pid != getpid() || pthread_mutex_trylock(&lock) != 0)
+	if (!loop || dead || loop_pid != getpid() || pthread_mutex_trylock(&lock) != 0)
 		return;
 	stopping = true;
-	ev_async_send(loop, &wake);
+	poke(wake_fd[1]);
 	pthread_mutex_unlock(&lock);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 1;
-	if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
-		ev_loop_destroy(loop);
-		loop = NULL;
-	}
+	if (pthread_timedjoin_np(thread, NULL, &until) == 0)
+		destroy_loop();
 }

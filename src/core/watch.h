@@ -73,6 +73,9 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
  * is freed and libev is not called. */
 void se_watch_forget(int fd);
 
+/* se_watch_forget() for every number from lo to hi. */
+void se_watch_forget_range(unsigned lo, unsigned hi);
+
 /* connect() again on a watched fd. Returns true when softerr answers it:
  * *rc and errno are then the program's answer; false: pass it through. */
 bool se_watch_connect_again(int fd, int *rc);

@@ -1,13 +1,21 @@
-/* close(), dup2(), dup3(): a number whose socket the watcher follows is
- * forgotten before it is closed or replaced, so the watcher never touches
- * what the program puts on that number next. */
+/* close(), close_range(), closefrom(), dup2(), dup3(): a number whose
+ * socket the watcher follows is forgotten before it is closed or replaced,
+ * so the watcher never touches what the program puts on that number next.
+ * The library's own descriptors are spared (core/ownfd.h): without
+ * softerr those numbers would not be open, and closing them fails with
+ * EBADF, as it would have. */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/ownfd.h"
 #include "core/sys.h"
 #include "core/watch.h"
 #include "preload.h"
@@ -19,9 +27,69 @@ SE_EXPORT int close(int fd)
 	 * library's initialisation. */
 	if (!se_sys.close)
 		*(void **)&se_sys.close = dlsym(RTLD_NEXT, "close");
+	if (se_owns(fd)) {
+		errno = EBADF;
+		return -1;
+	}
 	if (se_watch_known(fd))
 		se_watch_forget(fd);
 	return se_sys.close(fd);
+}
+
+static int real_close_range(unsigned first, unsigned last, int flags)
+{
+	if (se_real.close_range)
+		return se_real.close_range(first, last, flags);
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+SE_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	unsigned fd, lo;
+	int rc = 0;
+
+	if (!se_ready() || first > last)
+		return real_close_range(first, last, flags);
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		se_watch_forget_range(first, last);
+	/* Close-on-exec only: the library's are so already. */
+	if ((flags & CLOSE_RANGE_CLOEXEC) || !se_owns_any(first, last))
+		return real_close_range(first, last, flags);
+	/* The ranges between the library's own. */
+	for (lo = fd = first; fd <= last && fd < SE_OWN_FDS; fd++) {
+		if (!se_owns(fd))
+			continue;
+		if (fd > lo && real_close_range(lo, fd - 1, flags) < 0)
+			rc = -1;
+		lo = fd + 1;
+	}
+	if (lo <= last && real_close_range(lo, last, flags) < 0)
+		rc = -1;
+	return rc;
+}
+
+SE_EXPORT void closefrom(int lowfd)
+{
+	struct rlimit rl;
+	int fd;
+
+	if (!se_ready() || lowfd < 0 ||
+	    (!se_owns_any((unsigned)lowfd, ~0U) && se_real.closefrom)) {
+		se_watch_forget_range((unsigned)(lowfd < 0 ? 0 : lowfd), ~0U);
+		if (se_real.closefrom)
+			se_real.closefrom(lowfd);
+		else
+			close_range((unsigned)lowfd, ~0U, 0);
+		return;
+	}
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	/* No close_range() (a kernel before 5.9): one number at a time, up
+	 * to the limit, through close(). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > INT_MAX)
+		rl.rlim_cur = 65536;
+	for (fd = lowfd; fd < (int)rl.rlim_cur; fd++)
+		close(fd);
 }
 
 SE_EXPORT int dup2(int oldfd, int newfd)

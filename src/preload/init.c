@@ -136,6 +136,8 @@ static void init(void)
 	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
 	*(void **)&se_real.dup2 = next_symbol("dup2");
 	*(void **)&se_real.freeaddrinfo = next_symbol("freeaddrinfo");
+	*(void **)&se_real.close_range = next_symbol("close_range");
+	*(void **)&se_real.closefrom = next_symbol("closefrom");
 
 	if (se_sys_init() < 0 || se_sys.connect == connect ||
 	    se_sys.setsockopt == setsockopt || se_sys.socket == socket ||

@@ -24,6 +24,9 @@ struct se_real {
 				size_t, struct hostent **, int *);
 	int (*dup2)(int, int);
 	void (*freeaddrinfo)(struct addrinfo *);
+	/* NULL where the C library has none: the system call is made. */
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
 };
 
 extern struct se_real se_real;

@@ -1,12 +1,10 @@
 #!/bin/bash
-# Programs that close descriptors behind the library's back: libuv's raw
-# close (so Node.js's own family autoselection) of a pending connect whose
-# number is reused at once. The library must never act on, nor answer for,
-# a number it no longer owns: with softerr every case ends as it does
-# without. (se-hostile's closerange, closefrom and closeloop modes, which
-# close the library's own descriptors too, abort on libev's assertion
-# today: issue 11 section 2, still open.) Needs root and node; run by
-# `make check`.
+# Programs that handle descriptors behind the library's back: libuv's raw
+# close (so Node.js's own family autoselection), close_range(), closefrom()
+# and a daemon's loop closing 3..1023 while connects are pending. The
+# library must never act on, nor answer for, a number it no longer owns:
+# with softerr every case ends as it does without. Needs root and node;
+# run by `make check`.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/lab.sh"
@@ -17,6 +15,8 @@ NODE_JS=$top_srcdir/tests/lab/node-connect.js
 command -v node >/dev/null || lab_fail "node not found (Debian: nodejs)"
 lab_up
 echo "# lab up: $LAB_C $LAB_R $LAB_S; $(node --version)"
+T=$(mktemp -d)
+trap 'rm -rf "$T"; lab_down' EXIT
 # Each case is bounded well below the harness's 40 s.
 RUN_LIMIT=20
 
@@ -49,7 +49,24 @@ both "raw close after 300 ms (epoll), default attempt delay" "$RAW" \
 both "raw close of an IPv6 attempt, the number reused by an IPv4 socket" "$RAW" \
 	SOFTERR_ATTEMPT_DELAY=400ms -- "$HOSTILE" --epoll rawclose bhmix.lab $LAB_PORT
 
-# 2. Node.js (net.connect with autoSelectFamily): with softerr, 10
+# 2. Everything from 3 up closed while two connects are pending (before
+# the attempt delay): the numbers the library used are then the program's
+# files. Nothing may be written into them, replaced or closed, the process
+# lives on, and a new connect() works.
+CLEAN='rc_is 0 && has "^files intact" && has "^fresh ok 203.0.113.20 read echoed" && has "^result ok"'
+for mode in closerange closefrom closeloop; do
+	both "$mode, two connects pending: the program's files untouched, a new connect works" \
+		"$CLEAN" TMPDIR=$T -- "$HOSTILE" $mode hole.lab $LAB_PORT
+done
+# The same, sparing the pending sockets: they stay sockets, pending or
+# connected to the name's live address, never a pipe.
+KEEP="$CLEAN"' && ! has "^kept .* fail" && [ "$(count "^kept [0-9]* \(pending\|ok 203.0.113.20\)")" = 2 ]'
+for mode in closerange closeloop; do
+	both "$mode sparing the two pending sockets: they are sockets still" \
+		"$KEEP" TMPDIR=$T -- "$HOSTILE" --keep $mode hole.lab $LAB_PORT
+done
+
+# 3. Node.js (net.connect with autoSelectFamily): with softerr, 10
 # connections in a row in one process must all connect (without it, 3 show
 # the way); the first failure ends the series and is shown. The history is
 # off so that each connection meets the silent addresses first.

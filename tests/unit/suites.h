@@ -18,5 +18,6 @@ Suite *sockrec_suite(void);
 Suite *conf_suite(void);
 Suite *history_suite(void);
 Suite *errq_suite(void);
+Suite *ownfd_suite(void);
 
 #endif
