@@ -183,7 +183,7 @@ for n in 1 2000 10000; do
 		"$(printf '%s\n' "${ans[@]}" | median)" "$(printf '%s\n' "${ans0[@]}" | median)"
 done
 echo "(bytes/pending: the process's resident memory grown per pending connect;"
-echo " the kernel's socket memory is not in it. Transparent runs take at most an"
+echo " the kernel's socket memory is not in it. The library holds at most an"
 echo " eighth of the descriptor limit, which bench-pending raises as far as the"
 echo " hard limit lets it: past that, pending connects are in the visible mode."
 echo " answered: with softerr connected to reject6.lab's second address,"

@@ -669,6 +669,11 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 {
 	int fd, off = 0;
 
+	if (!se_own_room(1)) {
+		/* The program's descriptors are the program's. */
+		*why = "the library's descriptor budget is spent";
+		return -1;
+	}
 	fd = se_sys.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			   IPPROTO_TCP);
 	if (fd < 0) {
@@ -710,8 +715,8 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 	at->t0 = at->t0_us / 1000;	/* what se_now_ms() says now */
 	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
 	if (at->fd < 0 && !own && own_carries(r, a)) {
-		/* No private socket (EMFILE: the program's descriptors are
-		 * spent): the candidates go one at a time on the program's
+		/* No private socket (EMFILE, or the library's descriptor
+		 * budget spent): the candidates go one at a time on the program's
 		 * socket from now on, this one first, rather than be dropped. */
 		size_t i, n;
 

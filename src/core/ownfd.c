@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "ownfd.h"
@@ -19,6 +20,8 @@ struct own {
 static struct own own[SE_OWN_FDS];
 /* No record at or above this number. */
 static unsigned top;
+/* Records held. */
+static unsigned held;
 
 static bool in_range(int fd)
 {
@@ -34,8 +37,9 @@ static void record(int fd, int probe)
 		__atomic_store_n(&own[fd].dev, (uint64_t)st.st_dev, __ATOMIC_RELAXED);
 		__atomic_store_n(&own[fd].probe, probe, __ATOMIC_RELAXED);
 		/* An inode 0 is recorded as 1: never matched, never spared. */
-		__atomic_store_n(&own[fd].ino, st.st_ino ? (uint64_t)st.st_ino : 1,
-				 __ATOMIC_RELEASE);
+		if (!__atomic_exchange_n(&own[fd].ino, st.st_ino ? (uint64_t)st.st_ino : 1,
+					 __ATOMIC_RELEASE))
+			__atomic_add_fetch(&held, 1, __ATOMIC_RELAXED);
 		if ((unsigned)fd >= __atomic_load_n(&top, __ATOMIC_RELAXED))
 			__atomic_store_n(&top, (unsigned)fd + 1, __ATOMIC_RELEASE);
 	}
@@ -54,8 +58,20 @@ void se_own_epoll(int epfd, int probe)
 
 void se_disown(int fd)
 {
-	if (in_range(fd))
-		__atomic_store_n(&own[fd].ino, 0, __ATOMIC_RELEASE);
+	if (in_range(fd) && __atomic_exchange_n(&own[fd].ino, 0, __ATOMIC_RELEASE))
+		__atomic_sub_fetch(&held, 1, __ATOMIC_RELAXED);
+}
+
+bool se_own_room(unsigned n)
+{
+	struct rlimit rl;
+	int saved = errno;
+	bool room = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur >= SE_OWN_SMALL_LIMIT &&
+		    __atomic_load_n(&held, __ATOMIC_RELAXED) + n <= rl.rlim_cur / 8;
+
+	errno = saved;
+	return room;
 }
 
 bool se_owns(int fd)

@@ -20,6 +20,10 @@
 #include <stdbool.h>
 
 #define SE_OWN_FDS 65536
+/* Below this descriptor limit the library holds none of its own: the
+ * program's few numbers are the program's (non-blocking connects are then
+ * the kernel's, blocking ones one attempt at a time). */
+#define SE_OWN_SMALL_LIMIT 64
 
 /* fd, just made by the library, is its own from now on. errno is kept. */
 void se_own(int fd);
@@ -35,6 +39,11 @@ bool se_owns(int fd);
  * may hold a file of the program's, alone; a number from SE_OWN_FDS up is
  * closed). errno is kept. */
 void se_close_own(int fd);
+/* May the library hold n descriptors more? It holds at most an eighth of
+ * the descriptor limit (as it is now: the program may change it), and none
+ * under a limit below SE_OWN_SMALL_LIMIT. */
+bool se_own_room(unsigned n);
+
 /* Could any number from lo to hi be the library's? (Lock-free, cheap: for
  * the wrappers' fast path.) */
 bool se_owns_any(unsigned lo, unsigned hi);

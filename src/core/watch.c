@@ -329,7 +329,8 @@ static int ensure_thread(void)
 
 	if (loop && loop_pid == getpid())
 		return 0;
-	if (dead)
+	/* The thread holds three descriptors: a pipe, an epoll instance. */
+	if (dead || !se_own_room(3))
 		return -1;
 	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
@@ -887,16 +888,10 @@ static void bury_gone(void)
 
 /* May another transparent run start? Each holds two descriptors more than
  * the program's own (its socket, the pipe's write end) and maybe private
- * sockets: the runs take at most an eighth of the descriptor limit (as it
- * is now: the program may raise it). */
+ * sockets, within the library's budget (ownfd.h). */
 static bool room_for_run(void)
 {
-	struct rlimit rl;
-	rlim_t max = SE_WATCH_FDS / 8;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < max)
-		max = rl.rlim_cur / 8 > 4 ? rl.rlim_cur / 8 : 4;
-	return running < max;
+	return se_own_room(2);
 }
 
 /* Takes over fd's attempt (the lock held, the thread running). Returns

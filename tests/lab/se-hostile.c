@@ -4,6 +4,7 @@
  *
  *   se-hostile [--wait MS] [--epoll] rawclose HOST PORT
  *   se-hostile [--count N] [--keep] closerange|closefrom|closeloop HOST PORT
+ *   se-hostile fill HOST PORT
  *
  * HOST's first address is silent (a black hole), its last one answers (the
  * lab's server, which echoes).
@@ -36,6 +37,12 @@
  *   files intact N | files damaged N
  *   fresh ok PEER read echoed | fresh fail WHAT
  *   result ok MS | result fail MS
+ *
+ * fill, as a server near its descriptor limit: non-blocking connects to
+ * the first address, left pending, until one cannot be had (EMFILE, or
+ * 4096 of them); then one more is tried after closing one. Lines:
+ *   pending N ERRNO-NAME
+ *   result ok MS | result fail WHAT MS
  *
  * The exit status is 0 when all held, 1 when not, 2 on a usage error. */
 #include "config.h"
@@ -417,6 +424,31 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 	return ok ? 0 : 1;
 }
 
+/* How many connects the program can hold pending: all the descriptors
+ * its limit leaves it, with softerr as without. */
+static int fill(const struct addrinfo *first)
+{
+	static int fds[4096];
+	int n = 0, err = 0, i, fd;
+
+	while (n < 4096 && (fd = nb_connect(first, &err)) >= 0)
+		fds[n++] = fd;
+	printf("pending %d %s\n", n, lab_errname(err));
+	/* One goes: the next takes its place. */
+	if (n > 0) {
+		close(fds[--n]);
+		if ((fd = nb_connect(first, &err)) < 0) {
+			printf("result fail again %s %.1f\n", lab_errname(err), lab_now_ms() - t0);
+			return 1;
+		}
+		fds[n++] = fd;
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	printf("result ok %.1f\n", lab_now_ms() - t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *last;
@@ -438,9 +470,11 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 3 || count < 1 || count > MAXPEND ||
 	    (strcmp(argv[i], "rawclose") != 0 && strcmp(argv[i], "closerange") != 0 &&
+	     strcmp(argv[i], "fill") != 0 &&
 	     strcmp(argv[i], "closefrom") != 0 && strcmp(argv[i], "closeloop") != 0) ||
 	    (keep && strcmp(argv[i], "closefrom") == 0)) {
 		fprintf(stderr, "usage: se-hostile [--wait MS] [--epoll] rawclose HOST PORT\n"
+			"       se-hostile fill HOST PORT\n"
 			"       se-hostile [--count N] [--keep] "
 			"closerange|closefrom|closeloop HOST PORT\n");
 		return 2;
@@ -460,6 +494,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "rawclose") == 0)
 		rc = rawclose(res, last, wait_ms, use_epoll);
+	else if (strcmp(mode, "fill") == 0)
+		rc = fill(res);
 	else
 		rc = cleanup(mode, res, last, count, keep);
 	freeaddrinfo(res);

@@ -92,4 +92,17 @@ both "node fetch() through a silent first address" \
 	'rc_is 0 && has "^fetched 200 .* hello softerr"' \
 	-- node "$NODE_JS" fetch hole.lab $LAB_PORT
 
+# 4. A small descriptor limit is the program's: with softerr it holds as
+# many pending connects as without (the library holds none of its own
+# under a limit of 64), and with a larger limit at most an eighth fewer.
+for limit in 16 256; do
+	run without -- prlimit --nofile=$limit "$HOSTILE" fill hole.lab $LAB_PORT
+	n0=$(printf '%s\n' "$OUT" | sed -n 's/^pending \([0-9]*\) .*/\1/p')
+	run with -- prlimit --nofile=$limit "$HOSTILE" fill hole.lab $LAB_PORT
+	n1=$(printf '%s\n' "$OUT" | sed -n 's/^pending \([0-9]*\) .*/\1/p')
+	check "RLIMIT_NOFILE $limit: ${n0:-?} connects pending without softerr, ${n1:-?} with" \
+		eval 'rc_is 0 && has "^pending [0-9]* EMFILE" && [ -n "$n0" ] && [ -n "$n1" ] &&
+		      [ "$n1" -ge $(( n0 - limit / 8 )) ] && { [ $limit -ge 64 ] || [ "$n1" = "$n0" ]; }'
+done
+
 summary
