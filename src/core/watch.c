@@ -99,6 +99,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ev_loop *loop;
 static ev_io wake_io;
 static ev_timer placer;		/* puts decided runs in place (place_cb()) */
+static struct watched *placing;	/* ... these, linked by next_place */
 static void place_cb(struct ev_loop *l, ev_timer *w, int revents);
 static pthread_t thread;
 static pid_t loop_pid;
@@ -245,10 +246,19 @@ static bool backend_ours(void)
 	return backend_fd < 0 || se_owns(backend_fd);
 }
 
+/* While runs wait to be put in place, the poll does not wait (placer):
+ * the thread keeps the lock through it rather than queue for it again
+ * behind the program's threads. */
+static bool kept;
+
 static void release_cb(struct ev_loop *l)
 {
 	if (!backend_ours())
 		abandon("its epoll instance was closed behind its back");
+	if (placing) {
+		kept = true;
+		return;
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -276,6 +286,10 @@ static struct ev_loop *new_loop(void)
 
 static void acquire_cb(struct ev_loop *l)
 {
+	if (kept) {
+		kept = false;
+		return;
+	}
 	pthread_mutex_lock(&lock);
 }
 
@@ -718,7 +732,6 @@ static void end_run(struct watched *e)
  * program's number and its private number is closed at once: when the
  * program sees the outcome, the library holds nothing of the socket (its
  * close() is the last one, and its count of descriptors is right). */
-static struct watched *placing;
 
 /* Takes e off the placing list (with the lock held). */
 static void unplace(struct watched *e)
