@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -14,15 +15,44 @@ struct slot {
 	struct se_sockrec rec;
 };
 
-static struct slot slots[SE_SOCKREC_FDS];
+/* The slots, by blocks of BLOCK numbers: a block is mapped (zeroed) the
+ * first time socket() returns one of its numbers, installed with one
+ * compare-and-swap, and never unmapped, so readers need no lock: a block
+ * not there yet holds no record. */
+#define BLOCK 256
+static struct slot *blocks[SE_SOCKREC_FDS / BLOCK];
 
-static struct slot *claim(int fd)
+/* fd's slot; NULL when fd is out of range, or its block is not mapped and
+ * make is false (or mapping fails). Async-signal-safe. */
+static struct slot *slot_of(int fd, bool make)
 {
-	struct slot *s;
+	struct slot *b, *none = NULL;
 
 	if (fd < 0 || fd >= SE_SOCKREC_FDS)
 		return NULL;
-	s = &slots[fd];
+	b = __atomic_load_n(&blocks[fd / BLOCK], __ATOMIC_ACQUIRE);
+	if (!b && make) {
+		int saved = errno;
+
+		b = mmap(NULL, BLOCK * sizeof(*b), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		errno = saved;
+		if (b == MAP_FAILED)
+			return NULL;
+		if (!__atomic_compare_exchange_n(&blocks[fd / BLOCK], &none, b, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			munmap(b, BLOCK * sizeof(*b));	/* another thread's won */
+			b = none;
+		}
+		errno = saved;
+	}
+	return b ? &b[fd % BLOCK] : NULL;
+}
+
+static struct slot *claim_slot(struct slot *s)
+{
+	if (!s)
+		return NULL;
 	if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE)) {
 		/* Another thread (or a signal handler) is at it: the record
 		 * can no longer be trusted, and is not waited for. */
@@ -32,6 +62,13 @@ static struct slot *claim(int fd)
 	return s;
 }
 
+/* fd's record, to change or read it; NULL when there is none or another
+ * thread is at it. */
+static struct slot *claim(int fd)
+{
+	return claim_slot(slot_of(fd, false));
+}
+
 static void release(struct slot *s)
 {
 	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
@@ -39,28 +76,34 @@ static void release(struct slot *s)
 
 bool se_sockrec_is_tcp(int fd)
 {
-	return fd >= 0 && fd < SE_SOCKREC_FDS &&
-	       __atomic_load_n(&slots[fd].rec.tracked, __ATOMIC_RELAXED);
+	struct slot *s = slot_of(fd, false);
+
+	return s && __atomic_load_n(&s->rec.tracked, __ATOMIC_RELAXED);
 }
 
 bool se_sockrec_fresh(int fd)
 {
-	return fd >= 0 && fd < SE_SOCKREC_FDS &&
-	       __atomic_load_n(&slots[fd].rec.fresh, __ATOMIC_RELAXED);
+	struct slot *s = slot_of(fd, false);
+
+	return s && __atomic_load_n(&s->rec.fresh, __ATOMIC_RELAXED);
 }
 
 void se_sockrec_connect(int fd)
 {
-	if (fd >= 0 && fd < SE_SOCKREC_FDS)
-		__atomic_store_n(&slots[fd].rec.fresh, false, __ATOMIC_RELAXED);
+	struct slot *s = slot_of(fd, false);
+
+	if (s)
+		__atomic_store_n(&s->rec.fresh, false, __ATOMIC_RELAXED);
 }
 
 void se_sockrec_socket(int fd, int domain, int type, int protocol)
 {
-	struct slot *s = claim(fd);
 	bool tcp = (domain == AF_INET || domain == AF_INET6) &&
 		   (type & 0xf) == SOCK_STREAM &&
 		   (protocol == 0 || protocol == IPPROTO_TCP);
+	/* A block is mapped for a TCP socket only: an old record of the
+	 * number is ended all the same. */
+	struct slot *s = claim_slot(slot_of(fd, tcp));
 
 	if (!s)
 		return;
@@ -236,5 +279,9 @@ int se_sockrec_apply(const struct se_sockrec *rec, int fd, int family,
 
 void se_sockrec_reset(void)
 {
-	memset(slots, 0, sizeof(slots));
+	size_t i;
+
+	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+		if (blocks[i])
+			memset(blocks[i], 0, BLOCK * sizeof(struct slot));
 }

@@ -3,8 +3,10 @@
  * private socket can carry them, and a winner put in the program's place
  * looks like the socket it set up.
  *
- * Records are kept for descriptors below SE_SOCKREC_FDS that socket()
- * created as TCP stream sockets; socket() starts a fresh record for its
+ * Records are kept for descriptors below SE_SOCKREC_FDS (the kernel's
+ * largest nr_open) that socket() created as TCP stream sockets, in blocks
+ * of numbers mapped when socket() first returns one of them and never
+ * unmapped; socket() starts a fresh record for its
  * descriptor, which is what makes a record belong to the socket now behind
  * that number. No locks: each record has a busy flag, and a record that two
  * threads touch at once is marked unusable rather than waited for (async-
@@ -17,7 +19,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#define SE_SOCKREC_FDS 1024
+#define SE_SOCKREC_FDS (1 << 20)
 #define SE_SOCKREC_OPTS 12
 #define SE_SOCKREC_VAL 16
 

@@ -13,5 +13,10 @@ int lab_count_fds(void);
 const char *lab_errname(int err);
 /* The address of sa (AF_INET or AF_INET6) as text in buf. */
 const char *lab_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+/* Makes the next descriptors this process opens n and above, as in a busy
+ * server: RLIMIT_NOFILE raised past n (within its hard limit), every lower
+ * number from 3 up taken by /dev/null. Returns 0, or -1 if that cannot be
+ * had. */
+int lab_numbers_from(int n);
 
 #endif

@@ -30,7 +30,8 @@
  * Java does. --idle-handler installs a SIGUSR2 handler without SA_RESTART
  * that nothing sends (as Python and Java have); --child-after MS installs a
  * SIGCHLD handler with SA_RESTART and forks a child that exits after MS.
- * --nofile N lowers RLIMIT_NOFILE to N first. Exit status 0 when connected (and echoed), 1 otherwise, 2 on bad usage. */
+ * --nofile N lowers RLIMIT_NOFILE to N first; --high N makes its sockets
+ * number N and above, as in a busy server. Exit status 0 when connected (and echoed), 1 otherwise, 2 on bad usage. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -98,7 +99,7 @@ static sigjmp_buf jump;
 /* The options (file scope: they live across sigsetjmp()). */
 static int family = AF_UNSPEC, first, echo_after = -1, err;
 static int hostent, alarm_ms, restart, sndtimeo, setup, jump_ms, fds_before;
-static int read_all, dual, idle_handler, child_ms, nofile;
+static int read_all, dual, idle_handler, child_ms, nofile, high;
 static const char *bind_to;
 
 static void on_alarm_jump(int sig)
@@ -224,6 +225,8 @@ static int client(int argc, char **argv)
 			child_ms = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--nofile") == 0 && i + 1 < argc)
 			nofile = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--high") == 0 && i + 1 < argc)
+			high = atoi(argv[++i]);
 		else
 			break;
 	}
@@ -232,13 +235,17 @@ static int client(int argc, char **argv)
 			"[--hostent|--hostent-r] [--alarm MS|--alarm-restart MS] "
 			"[--sndtimeo MS] [--setup] [--bind ADDR[,PORT]] [--longjmp MS] "
 			"[--read] [--dual] [--idle-handler] [--child-after MS] [--nofile N] "
-			"HOST PORT\n");
+			"[--high N] HOST PORT\n");
 		return 2;
 	}
 	if (nofile) {
 		struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
 
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (high && lab_numbers_from(high) < 0) {
+		printf("result fail high\n");
+		return 1;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;

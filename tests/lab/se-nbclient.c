@@ -1,7 +1,7 @@
 /* A test client with non-blocking connects, waiting as event loops do.
  *
  *   se-nbclient [-4|-6] [--first] [--timeout MS] [--early] [--before]
- *               --wait MODE HOST PORT
+ *               [--high N] --wait MODE HOST PORT
  *
  * MODE: poll, ppoll, select, pselect, epoll (level-triggered), epoll-et,
  * epoll-oneshot. For each address in the resolver's order (only the first
@@ -9,7 +9,8 @@
  * at most MS (default 3000) for writability, SO_ERROR, then a second
  * connect() as some programs check with (with --early, one more right
  * after the first, printed as "early ERRNO-NAME"). With --before, the epoll
- * modes register the socket before connect(), as some event loops do. One
+ * modes register the socket before connect(), as some event loops do.
+ * With --high, its descriptors are numbered N and above. One
  * line per attempt:
  *   attempt ADDRESS ok|ERRNO-NAME|timeout MILLISECONDS again ERRNO-NAME|0
  * and a last line: result ok PEER MS READ, or result fail ERRNO-NAME MS,
@@ -35,6 +36,7 @@
 #include "labutil.h"
 
 static int before;	/* --before */
+static int high;	/* --high */
 
 /* An epoll instance with fd registered for writability as mode says. */
 static int epoll_for(int fd, const char *mode)
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
 			early = 1;
 		else if (strcmp(argv[i], "--before") == 0)
 			before = 1;
+		else if (strcmp(argv[i], "--high") == 0 && i + 1 < argc)
+			high = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			mode = argv[++i];
 		else
@@ -114,8 +118,12 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 2 || !mode) {
 		fprintf(stderr, "usage: se-nbclient [-4|-6] [--first] [--timeout MS] "
-			"[--early] [--before] --wait MODE HOST PORT\n");
+			"[--early] [--before] [--high N] --wait MODE HOST PORT\n");
 		return 2;
+	}
+	if (high && lab_numbers_from(high) < 0) {
+		printf("result fail high\n");
+		return 1;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
