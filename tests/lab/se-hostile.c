@@ -333,11 +333,12 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 	char a2[INET6_ADDRSTRLEN], why[96];
 	int pend[MAXPEND], i, err, damaged = 0, fd, ok = 1;
 	const char *tmp = getenv("TMPDIR");
-	char tmpl[4096];
+	/* Well within a file's path, with "/fileNN" after it. */
+	char tmpl[1024];
 
 	addr_of(last, a2, sizeof(a2));
-	snprintf(tmpl, sizeof(tmpl), "%s/se-hostile.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (strlen(tmpl) >= sizeof(files[0].path) - 16 || !mkdtemp(tmpl)) {
+	if (snprintf(tmpl, sizeof(tmpl), "%s/se-hostile.XXXXXX",
+		     tmp && *tmp ? tmp : "/tmp") >= (int)sizeof(tmpl) || !mkdtemp(tmpl)) {
 		printf("result fail mkdtemp %.1f\n", lab_now_ms() - t0);
 		return 1;
 	}
