@@ -75,9 +75,9 @@ check "8 threads x 100 failovers and a fork() in the middle: all connected, noth
 # closing the sockets being connected (the engine must end a run whose
 # socket is gone, not wait out the black hole), and a fork().
 RUN_LIMIT=240 run with -- "$top_builddir/tests/lab/se-threads" --signals \
-	reject6.lab,soft.lab,hole.lab,live.lab $LAB_PORT 16 1000
-check "16 threads x 1,000 blocking connects, mixed scenarios, a signal handler closing sockets, a fork(): all connected, nothing leaked (${MS} ms)" \
-	eval 'rc_is 0 && has "threads ok 16000, child ok" && has "closed by a signal handler [1-9]" && has "descriptors left 0"'
+	reject6.lab,soft.lab,hole.lab,live.lab $LAB_PORT 16 $SOAK
+check "16 threads x $SOAK blocking connects, mixed scenarios, a signal handler closing sockets, a fork(): all connected, nothing leaked (${MS} ms)" \
+	eval 'rc_is 0 && has "threads ok $((16 * SOAK)), child ok" && has "closed by a signal handler [1-9]" && has "descriptors left 0"'
 
 # --- gethostbyname*() feed the candidates too ----------------------------
 for how in --hostent --hostent-r; do
