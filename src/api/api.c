@@ -37,16 +37,28 @@ static int sys_ok;
 /* The address history, shared with the preloaded library's through the
  * same file, and this process's view of the network. */
 static struct se_history history;
+/* Where it lives, or why it is off (struct softerr_report). */
+static char history_why[320];
 static struct se_netstate netstate = SE_NETSTATE_INIT;
 
 static void init(void)
 {
 	char path[256] = "";
 	bool secure = getauxval(AT_SECURE) != 0;
+	struct se_history_places places = {
+		.configured = secure_getenv("SOFTERR_HISTORY_PATH"),
+		.runtime_dir = secure_getenv("XDG_RUNTIME_DIR"),
+		.run_user = "/run/user",
+		.run = "/run",
+		.tmp = "/tmp",
+	};
 
 	sys_ok = se_sys_init() == 0;
-	if (!secure)
-		se_history_path(secure_getenv("XDG_RUNTIME_DIR"), path, sizeof(path));
+	if (secure)
+		snprintf(history_why, sizeof(history_why), "off (a set-user-ID program)");
+	else
+		se_history_locate(&places, path, sizeof(path), history_why,
+				  sizeof(history_why));
 	se_history_init(&history, !secure, 600 * 1000, path);
 }
 
@@ -254,6 +266,8 @@ static struct softerr_report *make_report(const char *host, const char *service,
 	snprintf(r->host, sizeof(r->host), "%s", host ? host : "");
 	snprintf(r->service, sizeof(r->service), "%s", service ? service : "");
 	snprintf(r->policy, sizeof(r->policy), "%s", se_policy_name(s->policy));
+	snprintf(r->history, sizeof(r->history), "%s",
+		 s->history ? history_why : "off (history = off)");
 	r->connected = -1;
 	r->attempts = calloc(cand->n + rep->n + 1, sizeof(*r->attempts));
 	if (!r->attempts) {
