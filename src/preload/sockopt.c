@@ -64,6 +64,11 @@ static int name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)
 	int rc;
 
 	if (!se_ready()) {
+		int (*real)(int, struct sockaddr *, socklen_t *) =
+			peer ? se_sys.getpeername : se_sys.getsockname;
+
+		if (real)
+			return real(fd, sa, len);
 		errno = ENOSYS;
 		return -1;
 	}
