@@ -623,10 +623,29 @@ static void lost_socket(struct run *r, struct attempt *own, int err)
 	finish(r, FAILED, err);
 }
 
+/* Is at's private socket gone from its number (the program put a file of
+ * its own there with dup2(), or closed it behind the library's back)? The
+ * attempt then ends as one no socket could be had for, and the number,
+ * the program's now, is not touched again. */
+static bool private_lost(struct attempt *at)
+{
+	if (at->own || at->fd < 0 || se_owns(at->fd))
+		return false;
+	at->lvl_ours = 0;
+	note(at, "lost: the program took its number");
+	outcome(at, SE_OUT_LOCAL, EBADF);
+	release(at);
+	at->r->stagger_at = se_now_ms();
+	return true;
+}
+
 /* Sends the attempt's SYN (again). */
 static void send_syn(struct attempt *at)
 {
 	struct run *r = at->r;
+
+	if (private_lost(at))
+		return;
 
 	at->kernel_rexmit = 0;
 	at->resend_at = 0;
@@ -680,6 +699,7 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 		*why = strerror(errno);
 		return -1;
 	}
+	fd = se_own_move(fd);
 	se_own(fd);
 	hold_fd(r, fd);
 	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
@@ -886,6 +906,8 @@ static void on_socket(struct attempt *at, int ended_err)
 	int err = 0;
 	enum se_action a;
 
+	if (private_lost(at))
+		return;
 	n = se_errq_drain(at->fd, &r->s->icmp, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
 	if (ended_err) {
