@@ -445,7 +445,10 @@ static int ensure_thread(void)
 	wake_fd[1] = se_own_move(wake_fd[1]);
 	se_own(wake_fd[0]);
 	se_own(wake_fd[1]);
-	ev_set_syserr_cb(syserr_cb);
+	/* libev's error callback is one for the whole process: when the
+	 * program uses libev too, it is the program's to set. */
+	if (!se_other_object_needs("libev.so", (const void *)ensure_thread))
+		ev_set_syserr_cb(syserr_cb);
 	loop = new_loop();
 	if (!loop)
 		goto fail;

@@ -47,9 +47,10 @@ check "the installed softerr-run finds the library installed beside it" \
 run without -- "$BIND/softerr-run" -v "${CURL[@]}"
 check "... and curl through it fails over" \
 	eval 'rc_is 0 && has "^203.0.113.20$" && has "^softerr: active in curl" && has "$FAILOVER"'
-run without LD_LIBRARY_PATH="$LIBD" SOFTERR_HISTORY_SHARE=on -- "$BIND/softerr-probe" soft.lab $LAB_PORT
+run without LD_LIBRARY_PATH="$LIBD" SOFTERR_HISTORY_SHARE=on SOFTERR_HISTORY_PATH="$D/history" \
+	-- "$BIND/softerr-probe" soft.lab $LAB_PORT
 check "the installed softerr-probe runs, and says where the history is" \
-	eval 'rc_is 0 && has "^connected to 203.0.113.20 in" && has "^history: "'
+	eval 'rc_is 0 && has "^connected to 203.0.113.20 in" && has "^history: $D/history (history_path)$"'
 
 # Set-user-ID programs load the library only from /etc/ld.so.preload; the
 # library then stands entirely aside unless the system's softerr.conf has
@@ -71,7 +72,8 @@ suid() {
 		printf "log = stderr\nsecure_programs = %s\n" "$on" >"$conf/softerr.conf" &&
 		cp "$(command -v curl)" "$D/ov/bin/curl" && chmod "$mode" "$D/ov/bin/curl" || exit 99
 		exec setpriv --reuid=65534 --regid=65534 --clear-groups \
-			env -i PATH=/usr/bin:/bin timeout 20 "$D/ov/bin/curl" "$@"' \
+			env -i PATH=/usr/bin:/bin SOFTERR_HISTORY_SHARE=off \
+			timeout 20 "$D/ov/bin/curl" "$@"' \
 		sh "$D" "$LAB_C" "$LIB" "$SYSCONFDIR" "$1" "$2" \
 		-s -o /dev/null -w '%{remote_ip}\n' "$URL" 2>&1)
 	RC=$?

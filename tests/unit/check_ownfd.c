@@ -175,6 +175,21 @@ START_TEST(moved_out_of_the_way)
 }
 END_TEST
 
+/* Whether the program shares a library with softerr: read from the objects'
+ * needed lists. This test program needs libev itself (the engine is linked
+ * in): as the caller's own object, it does not count. */
+START_TEST(other_objects_needs)
+{
+	const void *self = (const void *)se_other_object_needs;
+
+	/* libev (and every other library) needs the C library. */
+	ck_assert(se_other_object_needs("libc.so.6", self));
+	/* Nothing but this program needs libev. */
+	ck_assert(!se_other_object_needs("libev.so", self));
+	ck_assert(!se_other_object_needs("libno-such-library.so", self));
+}
+END_TEST
+
 Suite *ownfd_suite(void)
 {
 	Suite *s = suite_create("ownfd");
@@ -186,6 +201,7 @@ Suite *ownfd_suite(void)
 	tcase_add_test(tc, epoll_known_by_its_probe);
 	tcase_add_test(tc, as_high_as_the_limit);
 	tcase_add_test(tc, moved_out_of_the_way);
+	tcase_add_test(tc, other_objects_needs);
 	suite_add_tcase(s, tc);
 	return s;
 }
