@@ -700,7 +700,6 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 		return -1;
 	}
 	fd = se_own_move(fd);
-	se_own(fd);
 	hold_fd(r, fd);
 	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
 		close_private(fd);
@@ -1529,6 +1528,17 @@ void se_run_setsockopt(struct se_run *run, int level, int name,
 	/* Sockets started later get it from the record. */
 	if (r->can_private && se_sockrec_get(r->rec_fd, &r->rec) < 0)
 		r->can_private = false;
+}
+
+bool se_run_holds(const struct se_run *run, int fd)
+{
+	const struct run *r = (const struct run *)run;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd == fd)
+			return true;
+	return false;
 }
 
 void se_run_forget(struct se_run *run)

@@ -114,6 +114,8 @@ void se_run_setsockopt(struct se_run *run, int level, int name,
 /* In a child after fork(): closes the child's copies of the private
  * sockets and frees the run, touching nothing the parent shares. */
 void se_run_forget(struct se_run *run);
+/* Does one of run's attempts use the number fd? */
+bool se_run_holds(const struct se_run *run, int fd);
 
 /* Frees what this thread's last run left behind when a signal handler
  * longjmp()ed out of it: its private sockets and its loop. The program's

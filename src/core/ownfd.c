@@ -19,13 +19,13 @@ static unsigned top;
 /* Records held. */
 static unsigned held;
 
-static void record(int fd, int probe)
+/* Records fd as the library's, holding the file st describes. */
+static void record_as(int fd, const struct stat *st_, int probe)
 {
+	const struct stat st = *st_;
 	struct se_fdslot *s;
-	struct stat st;
-	int saved = errno;
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && (s = se_fdtab_make(fd))) {
+	if (fd >= 0 && (s = se_fdtab_make(fd))) {
 		__atomic_store_n(&s->own_dev, (uint64_t)st.st_dev, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->own_probe, probe, __ATOMIC_RELAXED);
 		/* An inode 0 is recorded as 1: never matched, never spared. */
@@ -35,6 +35,15 @@ static void record(int fd, int probe)
 		if ((unsigned)fd >= __atomic_load_n(&top, __ATOMIC_RELAXED))
 			__atomic_store_n(&top, (unsigned)fd + 1, __ATOMIC_RELEASE);
 	}
+}
+
+static void record(int fd, int probe)
+{
+	struct stat st;
+	int saved = errno;
+
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		record_as(fd, &st, probe);
 	errno = saved;
 }
 
@@ -63,19 +72,45 @@ int se_own_base(void)
 	return (int)(lim - lim / 8);
 }
 
+/* A copy of fd from se_own_base() up, recorded as the library's by the
+ * file fd holds: the new number is visible to the program's threads the
+ * moment it exists, and one of them may put a file of its own there with
+ * dup2() before the record is made; recorded by what fstat() says of the
+ * number, that file would pass for the library's and be closed by it
+ * later. Recorded by the file it should hold, such a number is simply not
+ * the library's. Returns the copy, or -1 (fd untouched). */
+static int own_copy(int fd)
+{
+	struct stat st;
+	int to;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
+	if (to >= 0)
+		record_as(to, &st, -1);
+	return to;
+}
+
 int se_own_move(int fd)
 {
-	int saved = errno, to;
+	int saved = errno, to = own_copy(fd);
 
-	if (fd < 0)
-		return fd;
-	to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
 	if (to < 0) {
 		/* The range is full up to the limit: fd stays where it is. */
+		se_own(fd);
 		errno = saved;
 		return fd;
 	}
 	se_close(fd);
+	errno = saved;
+	return to;
+}
+
+int se_own_dup(int fd)
+{
+	int saved = errno, to = own_copy(fd);
+
 	errno = saved;
 	return to;
 }

@@ -39,10 +39,14 @@ void se_own(int fd);
  * the limit (the library's budget, se_own_room(), fits above it). */
 int se_own_base(void);
 /* Moves fd, just made by the library, to the lowest free number from
- * se_own_base() up (close-on-exec), closing fd. Returns its number now:
- * fd itself when no number is free up there. errno is kept. It is not
- * recorded: se_own() that. */
+ * se_own_base() up (close-on-exec), closing fd, and records it as the
+ * library's by the file fd held (a file the program put on the new number
+ * meanwhile is not taken for the library's). Returns its number now: fd
+ * itself when no number is free up there. errno is kept. */
 int se_own_move(int fd);
+/* The same for a copy of fd (a file the program holds too), fd left as it
+ * is. Returns the copy, or -1. errno is kept. */
+int se_own_dup(int fd);
 /* epfd, an epoll instance of the library's in which probe (a descriptor of
  * the library's, registered by then) is registered. */
 void se_own_epoll(int epfd, int probe);

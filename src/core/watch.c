@@ -443,8 +443,6 @@ static int ensure_thread(void)
 		return -1;
 	wake_fd[0] = se_own_move(wake_fd[0]);
 	wake_fd[1] = se_own_move(wake_fd[1]);
-	se_own(wake_fd[0]);
-	se_own(wake_fd[1]);
 	/* libev's error callback is one for the whole process: when the
 	 * program uses libev too, it is the program's to set. */
 	if (!se_other_object_needs("libev.so", (const void *)ensure_thread))
@@ -785,25 +783,23 @@ static int stand_in(struct watched *e, int fd)
 	struct stat st;
 	int p[2], orig;
 
-	orig = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
-	if (orig < 0)
-		orig = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	orig = se_own_dup(fd);
+	if (orig < 0 && (orig = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+		se_own(orig);
 	if (orig < 0)
 		return -1;
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		se_sys.close(orig);
+		se_close_own(orig);
 		return -1;
 	}
 	p[1] = se_own_move(p[1]);
 	if (fstat(p[0], &st) < 0 || put_in_place(p[0], fd) < 0) {
 		se_sys.close(p[0]);
-		se_sys.close(p[1]);
-		se_sys.close(orig);
+		se_close_own(p[1]);
+		se_close_own(orig);
 		return -1;
 	}
 	se_sys.close(p[0]);
-	se_own(orig);
-	se_own(p[1]);
 	e->orig = orig;
 	e->wake = p[1];
 	e->st_dev = st.st_dev;
@@ -1325,6 +1321,40 @@ bool se_watch_connect_again(int fd, int *rc)
 	return answered;
 }
 
+/* The program puts a file of its own on fd, a number a transparent run
+ * holds (the program's socket kept privately, the stand-in's other end, an
+ * attempt's socket): before the number changes, the run ends (its private
+ * sockets closed; the program's socket left as the kernel has it), the
+ * program's socket goes back on the program's number, and the entry is
+ * let go of. That connect is the kernel's from now on, as without softerr;
+ * nothing of the loop is left on the number (libev would act on it and
+ * find the program's file there). With the lock held. */
+static void hand_back_holder(int fd)
+{
+	unsigned n;
+
+	for (n = 0; n < se_fdtab_end(); n++) {
+		struct watched *e = tab((int)n);
+
+		if (!e || e->state != RUNNING ||
+		    !(e->orig == fd || e->wake == fd || (e->run && se_run_holds(e->run, fd))))
+			continue;
+		if (e->run) {
+			se_run_cancel(e->run, "the program put a file of its own on a number of the run's");
+			free(e->run);
+			e->run = NULL;
+		} else if (e->placing) {
+			unplace(e);
+		}
+		if (still_there(e) && se_owns(e->orig))
+			put_in_place(e->orig, e->fd);
+		end_run(e);
+		regs_drop(e->fd);
+		drop(e);
+		return;
+	}
+}
+
 int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2)
 {
 	struct timespec pause = { 0, 200000 };
@@ -1332,13 +1362,15 @@ int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2)
 	int rc, i;
 
 	take(&old);
-	/* Not the library's from now on: what it finds there next is not
-	 * its own, and it stands aside (no write, no close, no wait). */
-	se_disown(newfd);
+	if (loop && loop_pid == getpid() && !dead)
+		hand_back_holder(newfd);
 	/* The thread may be on its way to epoll_wait() on that number (past
 	 * its look at the canary): it is woken, and gives up the loop before
-	 * the number changes (at most a second: then the call goes on). */
-	if (newfd == backend_fd && loop && loop_pid == getpid() && !dead) {
+	 * the number changes (at most a second: then the call goes on). The
+	 * epoll instance is known by the wake-up pipe registered in it:
+	 * losing either end of the pipe is losing the loop too. */
+	if ((newfd == backend_fd || newfd == wake_fd[0] || newfd == wake_fd[1]) &&
+	    loop && loop_pid == getpid() && !dead) {
 		backend_leaving = true;
 		for (i = 0; i < 5000 && !dead; i++) {
 			poke(wake_fd[1]);
@@ -1347,6 +1379,9 @@ int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2)
 			pthread_mutex_lock(&lock);
 		}
 	}
+	/* Not the library's from now on: what it finds there next is not
+	 * its own, and it stands aside (no write, no close, no wait). */
+	se_disown(newfd);
 	while (__atomic_load_n(&poking, __ATOMIC_ACQUIRE))
 		sched_yield();
 	rc = is_dup2 ? se_sys.dup3(oldfd, newfd, 0) : se_sys.dup3(oldfd, newfd, flags);
