@@ -1275,13 +1275,14 @@ bool se_watch_shut(int fd, int how, int *rc)
 		*rc = se_sys.shutdown(fd, how);
 		err = errno;
 		answered = true;
-		/* The program's alone now: the thread ends the run and closes
-		 * the private number after its next poll (place_cb()), a
-		 * decided run's too. Nothing here frees or calls libev: a
-		 * signal handler may shut a socket down. */
+		/* The program's now: the thread ends the run and closes the
+		 * private number after its next poll (place_cb()), a decided
+		 * run's too. The records of its epoll registrations stay, as
+		 * for a socket not yet connected: it may connect again.
+		 * Nothing here frees or calls libev: a signal handler may shut
+		 * a socket down. */
 		tab[fd] = NULL;
 		unmark(fd, HAS_ENTRY);
-		regs_drop(fd);
 		e->shut = true;
 		if (!e->placing) {
 			e->placing = true;
