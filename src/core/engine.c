@@ -117,6 +117,8 @@ struct run {
 
 	bool logging;
 	bool closing;		/* cancelled: the caller closes the sockets */
+	bool held;		/* the program took its socket back */
+	bool deciding;		/* an attempt connected: the others go */
 	int winner;		/* async: a private winner, for done() */
 	struct ev_loop *loop;
 	ev_timer timer;
@@ -324,7 +326,12 @@ static void reset_socket(struct attempt *at)
 	struct sockaddr sa = { .sa_family = AF_UNSPEC };
 
 	se_sys.connect(at->fd, &sa, sizeof(sa));
-	se_sock_error(at->fd);
+	/* The program's socket at the end of a non-blocking run is not used
+	 * for another attempt: the ECONNRESET the reset left stays, for a
+	 * child forked meanwhile, which holds the socket too, to read (the
+	 * watcher answers SO_ERROR for the program itself). */
+	if (!(at->own && at->r->async && (at->r->deciding || at->r->state != RUNNING)))
+		se_sock_error(at->fd);
 	se_errq_drain(at->fd, NULL, NULL, 0);
 	at->alive = false;
 }
@@ -530,6 +537,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 	}
 	note(at, "connected");
 	outcome(at, SE_OUT_CONNECTED, 0);
+	r->deciding = true;
 	if (r->hist) {
 		struct se_hist_info hi;
 
@@ -1061,6 +1069,11 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct attempt *at = w->data;
 	struct run *r = at->r;
 
+	if (r->held) {
+		/* The program took its socket back: se_run_cancel() comes. */
+		ev_io_stop(loop, w);
+		return;
+	}
 	r->fired = true;
 	if (r->state == RUNNING && at->fd >= 0)
 		on_socket(at, 0);
@@ -1072,6 +1085,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct run *r = w->data;
 
+	if (r->held)
+		return;
 	r->fired = true;
 	on_time(r);
 	if (r->async)
@@ -1506,6 +1521,16 @@ void se_run_cancel(struct se_run *run, const char *why)
 	ev_timer_stop(r->loop, &r->timer);
 	if (r->logging)
 		emit_log(r, why);
+}
+
+void se_run_hold(struct se_run *run)
+{
+	struct run *r = (struct run *)run;
+	struct attempt *own = own_attempt(r);
+
+	r->held = true;
+	if (own)
+		se_recverr_restore(own->fd, &own->lvl_ours);
 }
 
 void se_run_setsockopt(struct se_run *run, int level, int name,

@@ -29,6 +29,7 @@ int se_sys_init(void)
 		{ "epoll_ctl", offsetof(struct se_sys, epoll_ctl) },
 		{ "getsockname", offsetof(struct se_sys, getsockname) },
 		{ "getpeername", offsetof(struct se_sys, getpeername) },
+		{ "shutdown", offsetof(struct se_sys, shutdown) },
 	};
 	size_t i;
 	int rc = 0;

@@ -22,6 +22,7 @@ struct se_sys {
 	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
 	int (*getsockname)(int fd, struct sockaddr *sa, socklen_t *len);
 	int (*getpeername)(int fd, struct sockaddr *sa, socklen_t *len);
+	int (*shutdown)(int fd, int how);
 };
 
 /* The next definitions after the caller's (dlsym RTLD_NEXT). In the

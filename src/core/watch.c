@@ -12,7 +12,12 @@
  * The winner (or the failed socket) is put in its place with dup3(), the
  * program's epoll registrations are carried over, and closing the write
  * end wakes every poll() and select() sleeping on the stand-in: they look
- * at the number again and find the socket. */
+ * at the number again and find the socket. shutdown() and fork() meanwhile
+ * put the program's own socket back on the number (se_watch_shut(),
+ * se_watch_fork_child()). A pipe rather than a socket that answers send()
+ * and recv() as a connecting one would (EAGAIN): that costs 10 to 18 us
+ * more per pending connect, every connect over a real network, for calls
+ * no program surveyed makes before its socket is writable (libsofterr(7)). */
 #include "config.h"
 
 #include <errno.h>
@@ -68,6 +73,10 @@ struct watched {
 	struct se_run *run;
 	int orig;			/* the program's socket, privately */
 	int wake;			/* the stand-in pipe's write end */
+	/* The program took its socket back with shutdown(): e is out of the
+	 * table, the run held (se_run_hold()); on the placing list, the
+	 * thread ends the run and closes the private number (place_cb()). */
+	bool shut;
 	/* The run is over (run NULL): orig, the winner or the failed
 	 * socket, waits on the placing list for the loop to poll once more
 	 * before it goes on the number (place()). */
@@ -377,6 +386,7 @@ static bool stopping;
 static struct watched *gone;
 
 static void bury_gone(void);
+static void arm_placer(void);
 
 static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 {
@@ -391,6 +401,7 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 	while ((n = read(wake_fd[0], buf, sizeof(buf))) == (ssize_t)sizeof(buf))
 		;
 	bury_gone();
+	arm_placer();	/* for runs given back by shutdown() */
 	free_graves();
 	if (stopping)
 		ev_break(l, EVBREAK_ALL);
@@ -807,17 +818,34 @@ static int stand_in(struct watched *e, int fd)
 	return 0;
 }
 
-/* The run of e is over: its descriptors go (closing the pipe's write end
- * wakes every poll() and select() sleeping on the stand-in). */
-static void end_run(struct watched *e)
+/* This process's copies of e's run's descriptors go; only what is still
+ * the library's: a number closed behind its back may hold a file of the
+ * program's now. */
+static void close_run_fds(struct watched *e)
 {
-	/* Only what is still the library's: a number closed behind its back
-	 * may hold a file of the program's now. */
 	if (e->orig >= 0)
 		se_close_own(e->orig);
 	se_close_own(e->wake);
+}
+
+/* The run of e is over: its descriptors go (closing the pipe's write end
+ * wakes every poll() and select() sleeping on the stand-in, and a read()
+ * blocked there returns 0). */
+static void end_run(struct watched *e)
+{
+	close_run_fds(e);
 	e->run = NULL;
 	running--;
+}
+
+/* What the program set with fcntl(F_SETFL) while the stand-in was on the
+ * number, it set on the stand-in: e's socket gets it. */
+static void carry_flags(struct watched *e)
+{
+	int fl = fcntl(e->fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
 }
 
 /* A socket the loop watched lives on behind the program's number after the
@@ -848,7 +876,6 @@ static void unplace(struct watched *e)
 static void place(struct watched *e)
 {
 	bool there = still_there(e);
-	int fl;
 
 	if (!se_owns(e->orig)) {
 		/* The socket was closed behind the library's back (its number
@@ -860,11 +887,7 @@ static void place(struct watched *e)
 		return;
 	}
 	if (there) {
-		/* What the program set with fcntl(F_SETFL) meanwhile, it set
-		 * on the stand-in. */
-		fl = fcntl(e->fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
+		carry_flags(e);
 		put_in_place(e->orig, e->fd);
 	}
 	end_run(e);
@@ -889,20 +912,44 @@ static void place_cb(struct ev_loop *l, ev_timer *w, int revents)
 	while (*p) {
 		struct watched *e = *p;
 
+		if (e->shut && e->run) {
+			/* Given back (se_watch_shut()): the held run ends now;
+			 * the socket's private number after the next poll. */
+			se_run_cancel(e->run, "shut down by the program");
+			free(e->run);
+			e->run = NULL;
+			e->place_iteration = now;
+		}
 		if (e->place_iteration == now) {
 			p = &e->next_place;
 			continue;
 		}
 		*p = e->next_place;
 		e->placing = false;
-		if (e->gone)
+		if (e->shut) {
+			/* Out of the table: nobody else frees it. */
+			end_run(e);
+			free(e->line);
+			free(e);
+		} else if (e->gone) {
 			end_run(e);	/* bury_gone() frees it */
-		else
+		} else {
 			place(e);
+		}
 	}
 	if (placing) {
 		ev_timer_set(w, 0., 0.);
 		ev_timer_start(l, w);
+	}
+}
+
+/* Runs wait on the placing list: the next poll does not wait. In the
+ * thread. */
+static void arm_placer(void)
+{
+	if (placing && !ev_is_active(&placer)) {
+		ev_timer_set(&placer, 0., 0.);
+		ev_timer_start(loop, &placer);
 	}
 }
 
@@ -930,11 +977,7 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 	e->place_iteration = ev_iteration(loop);
 	e->next_place = placing;
 	placing = e;
-	if (!ev_is_active(&placer)) {
-		/* The next poll does not wait. */
-		ev_timer_set(&placer, 0., 0.);
-		ev_timer_start(loop, &placer);
-	}
+	arm_placer();
 }
 
 /* The watcher lost a descriptor of its own (see wake_fd): every attempt
@@ -998,7 +1041,7 @@ static void bury_gone(void)
 }
 
 /* May another transparent run start? Each holds two descriptors more than
- * the program's own (its socket, the pipe's write end) and maybe private
+ * the program's own (its socket, the stand-in's other end) and maybe private
  * sockets, within the library's budget (ownfd.h). */
 static bool room_for_run(void)
 {
@@ -1285,6 +1328,49 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *
 	return answered;
 }
 
+bool se_watch_shut(int fd, int how, int *rc)
+{
+	sigset_t old;
+	struct watched *e;
+	bool answered = false, woken = false;
+	int err = 0;
+
+	take(&old);
+	e = entry(fd, &woken);
+	if (e && e->state == RUNNING && se_owns(e->orig)) {
+		/* Without softerr the number holds the socket whose attempt
+		 * the program ends: it gets it back, as the run left it, and
+		 * the kernel answers. The run does nothing more with it. */
+		if (e->run)
+			se_run_hold(e->run);
+		carry_flags(e);
+		put_in_place(e->orig, fd);
+		*rc = se_sys.shutdown(fd, how);
+		err = errno;
+		answered = true;
+		/* The program's now: the thread ends the run and closes the
+		 * private number after its next poll (place_cb()), a decided
+		 * run's too. The records of its epoll registrations stay, as
+		 * for a socket not yet connected: it may connect again.
+		 * Nothing here frees or calls libev: a signal handler may shut
+		 * a socket down. */
+		tab_set(fd, NULL);
+		unmark(fd, HAS_ENTRY);
+		e->shut = true;
+		if (!e->placing) {
+			e->placing = true;
+			e->place_iteration = ev_iteration(loop);
+			e->next_place = placing;
+			placing = e;
+		}
+		woken = true;
+	}
+	give_wake(&old, woken);
+	if (answered)
+		errno = err;
+	return answered;
+}
+
 bool se_watch_connect_again(int fd, int *rc)
 {
 	sigset_t old;
@@ -1409,6 +1495,23 @@ static void destroy_loop(void)
 	wake_fd[0] = wake_fd[1] = -1;
 }
 
+/* In the child after fork(): the program's own socket (the child's copy)
+ * goes on e's number in place of the stand-in. dup3() alone: the epoll
+ * instances are the parent's too, and their registrations stay as they
+ * are. */
+static void child_takes_socket(struct watched *e)
+{
+	int fdflags, rc;
+
+	if (!still_there(e) || !se_owns(e->orig))
+		return;
+	carry_flags(e);
+	fdflags = fcntl(e->fd, F_GETFD);
+	do
+		rc = se_sys.dup3(e->orig, e->fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	while (rc < 0 && (errno == EINTR || errno == EBUSY));
+}
+
 /* The signal mask of the thread that forks, while it holds the lock. */
 static sigset_t fork_mask;
 
@@ -1424,11 +1527,23 @@ void se_watch_fork_parent(void)
 
 void se_watch_fork_child(void)
 {
+	struct watched *h, *next;
 	unsigned fd;
 
 	/* The sockets are the parent's too, and its thread watches them:
 	 * forget them here without touching them. The loop's descriptors are
 	 * this process's copies: closing them leaves the parent's alone. */
+	for (h = placing; h; h = next) {
+		/* Given back by shutdown(): on the placing list only. */
+		next = h->next_place;
+		if (!h->shut)
+			continue;
+		if (h->run)
+			se_run_forget(h->run);
+		close_run_fds(h);
+		free(h->line);
+		free(h);
+	}
 	for (fd = 0; fd < se_fdtab_end(); fd++) {
 		struct se_fdslot *sl = se_fdtab_get((int)fd);
 
@@ -1436,12 +1551,17 @@ void se_watch_fork_child(void)
 			struct watched *e = sl->entry;
 
 			if (e->state == RUNNING) {
-				/* This process's copies of the run's sockets
-				 * go; the stand-in stays on the number, and
-				 * the connect never completes here. */
+				/* No loop here to put the run's winner on the
+				 * number: the child gets the program's own
+				 * socket there instead of the stand-in, the
+				 * kernel's attempt as without softerr (or, the
+				 * run decided, what it left: connected, or
+				 * reset). Then this process's copies of the
+				 * run's descriptors go. */
+				child_takes_socket(e);
 				if (e->run)
 					se_run_forget(e->run);
-				end_run(e);
+				close_run_fds(e);
 			}
 			free(e->line);
 			free(e);
@@ -1457,11 +1577,11 @@ void se_watch_fork_child(void)
 		if (e->run)
 			se_run_forget(e->run);
 		if (e->run || e->placing)
-			end_run(e);
+			close_run_fds(e);
 		free(e->line);
 		free(e);
 	}
-	placing = NULL;		/* freed above, from tab or gone */
+	placing = NULL;		/* freed above, from tab, gone or handed */
 	destroy_loop();
 	loop_pid = 0;
 	free_graves();

@@ -69,6 +69,14 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
 		   int *rc);
 
+/* shutdown() on a watched fd. Returns true and *rc (errno set) when the
+ * watcher answered: while a transparent connect holds the stand-in, the
+ * run ends, the program's socket goes back on the number and the kernel's
+ * shutdown() on it is the answer (a SYN-SENT attempt ends: POLLHUP and
+ * POLLERR, SO_ERROR ECONNRESET); false: pass through. Async-signal-safe
+ * as close() is: the thread frees what the run held. */
+bool se_watch_shut(int fd, int how, int *rc);
+
 /* The program closes fd, or puts another file on its number (registrations
  * naming it go; an attempt on it is handed to the thread, which ends it and
  * closes its sockets without touching the number); or fd connected without
