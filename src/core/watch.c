@@ -335,11 +335,35 @@ static int made_epfd = -1;
 
 int se_watch_epoll_made(int fd)
 {
-	if (!making_loop || fd < 0)
+	struct epoll_event canary = { .events = 0, .data.u64 = ~(uint64_t)0 };
+
+	if (fd < 0 || (!making_loop && !in_thread))
 		return fd;
 	fd = se_own_move(fd);
-	made_epfd = fd;
+	if (making_loop) {
+		made_epfd = fd;
+		return fd;
+	}
+	/* libev makes its epoll instance anew, in the thread: it closed the
+	 * old one (se_watch_closes()) on finding the kernel's registrations
+	 * out of step with its own (a registered socket's file outlived its
+	 * number, in a child forked meanwhile). The new one is the loop's:
+	 * it gets the canary and is known by it, as the first was. */
+	if (se_sys.epoll_ctl(fd, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
+		backend_fd = fd;
+		se_own_epoll(fd, wake_fd[1]);
+	}
 	return fd;
+}
+
+bool se_watch_closes(int fd)
+{
+	/* Only libev closes descriptors in the thread, and only its own. */
+	if (!in_thread || fd != backend_fd)
+		return false;
+	se_disown(fd);
+	backend_fd = -1;
+	return true;
 }
 
 /* Makes the loop and finds its epoll instance: the one the epoll_create1()

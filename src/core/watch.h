@@ -55,6 +55,12 @@ int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
  * the library's and is moved out of the program's way (ownfd.h). Returns
  * the number to hand back: fd, or where it went. */
 int se_watch_epoll_made(int fd);
+/* close(fd) of a descriptor the library owns, called from the watcher's
+ * thread: libev closing its epoll instance to make it anew (it does so when
+ * the kernel's registrations are out of step with its own). True: fd is
+ * disowned and to be closed; the new instance is then the loop's
+ * (se_watch_epoll_made()). */
+bool se_watch_closes(int fd);
 /* Is the caller the watcher's thread (whose loop's calls are its own)? */
 bool se_watch_in_thread(void);
 

@@ -31,6 +31,8 @@ SE_EXPORT int close(int fd)
 	if (!se_sys.close)
 		*(void **)&se_sys.close = dlsym(RTLD_NEXT, "close");
 	if (se_owns(fd)) {
+		if (se_watch_closes(fd))
+			return se_sys.close(fd);
 		errno = EBADF;
 		return -1;
 	}

@@ -277,6 +277,19 @@ int main(int argc, char **argv)
 	if (signals)
 		printf("closed by a signal handler %d\n", cut_total);
 	printf("descriptors left %d\n", lab_count_fds() - before);
+	if (lab_count_fds() != before) {
+		/* What is open, to tell whose it is. */
+		char path[64], target[256];
+		ssize_t len;
+
+		for (i = 0; i < 65536; i++) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+			if ((len = readlink(path, target, sizeof(target) - 1)) > 0) {
+				target[len] = '\0';
+				printf("fd %d %s\n", i, target);
+			}
+		}
+	}
 	freeaddrinfo(early);
 	free(t);
 	return failures || status || lab_count_fds() != before;
