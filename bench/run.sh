@@ -16,6 +16,7 @@ RUNS=${RUNS:-15}		# failover runs per scenario
 
 # Every process starts without history unless a section gives it one.
 unset XDG_RUNTIME_DIR
+export SOFTERR_HISTORY_SHARE=off
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # The first and third quartiles, "q1-q3".
@@ -127,7 +128,7 @@ hist_runs() {	# hist_runs [VAR=value]: "first second third" for a fresh history
 	t=$(mktemp -d)
 	chmod 700 "$t"
 	for i in 1 2 3; do
-		out=$(in_client env XDG_RUNTIME_DIR="$t" LD_PRELOAD="$SOFTERR_LIB" "$@" \
+		out=$(in_client env XDG_RUNTIME_DIR="$t" SOFTERR_HISTORY_SHARE=on LD_PRELOAD="$SOFTERR_LIB" "$@" \
 			"$CLIENT" -4 hole.lab "$LAB_PORT")
 		a+=("$(printf '%s\n' "$out" | awk '/^result ok/ { print $4 }')")
 	done

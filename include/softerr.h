@@ -2,7 +2,7 @@
  *
  * Programs get it without change through LD_PRELOAD (libsofterr(7)). This
  * header is the API of the same engine for programs that want it by name
- * (link with -lsofterr; pkg-config softerr): connect to a host and service,
+ * (link with -lsofterr-api; pkg-config softerr): connect to a host and service,
  * failing over and racing as the policy says, and learn, on request, what
  * each address did. See softerr_connect(3). */
 #ifndef SOFTERR_H
@@ -89,6 +89,10 @@ struct softerr_report {
 	int connected;			/* index in attempts[] of the winner, -1 */
 	size_t n_attempts;		/* one per address of the name */
 	struct softerr_attempt *attempts;
+	/* Where the address history shared with the user's other processes
+	 * lives ("/run/user/1000/softerr/history (XDG_RUNTIME_DIR)"), or
+	 * why there is none ("off: ..."). */
+	char history[320];
 };
 
 /* Connects a TCP socket to host (a name or a numeric address) and service

@@ -37,17 +37,53 @@ static int sys_ok;
 /* The address history, shared with the preloaded library's through the
  * same file, and this process's view of the network. */
 static struct se_history history;
+/* Where it lives, or why it is off (struct softerr_report). */
+static char history_why[320];
 static struct se_netstate netstate = SE_NETSTATE_INIT;
+
+static char *api_getenv(const char *name);
+
+/* The process's settings for the history, as the preloaded library reads
+ * them (softerr.conf's global and program parts, then the environment):
+ * the history is one per process and shared with the library's. */
+static struct se_conf process_conf;
 
 static void init(void)
 {
-	char path[256] = "";
+	char path[256] = "", exe[512];
 	bool secure = getauxval(AT_SECURE) != 0;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct se_conf_source src = {
+		.program = program_invocation_short_name,
+		.program_path = n > 0 ? exe : NULL,
+		.getenv_fn = secure ? NULL : api_getenv,
+		.system_file = SYSCONFDIR "/softerr.conf",
+		.warn = NULL,	/* said by softerr_options_load(), if asked */
+	};
+	struct se_history_places places = {
+		.runtime_dir = secure ? NULL : secure_getenv("XDG_RUNTIME_DIR"),
+		.run_user = "/run/user",
+		.run = "/run",
+		.tmp = "/tmp",
+	};
+	const struct se_settings *s = &process_conf.base;
 
+	if (n > 0)
+		exe[n] = '\0';
 	sys_ok = se_sys_init() == 0;
-	if (!secure)
-		se_history_path(secure_getenv("XDG_RUNTIME_DIR"), path, sizeof(path));
-	se_history_init(&history, !secure, 600 * 1000, path);
+	se_conf_load(&process_conf, &src);
+	places.configured = s->history_path;
+	if (secure)
+		snprintf(history_why, sizeof(history_why), "off (a set-user-ID program)");
+	else if (!s->history)
+		snprintf(history_why, sizeof(history_why), "off (history = off)");
+	else if (!s->history_share)
+		snprintf(history_why, sizeof(history_why),
+			 "kept in this process (history_share = off)");
+	else
+		se_history_locate(&places, path, sizeof(path), history_why,
+				  sizeof(history_why));
+	se_history_init(&history, s->history && !secure, s->history_lifetime_ms, path);
 }
 
 static void defaults(struct softerr_options *o)
@@ -254,6 +290,8 @@ static struct softerr_report *make_report(const char *host, const char *service,
 	snprintf(r->host, sizeof(r->host), "%s", host ? host : "");
 	snprintf(r->service, sizeof(r->service), "%s", service ? service : "");
 	snprintf(r->policy, sizeof(r->policy), "%s", se_policy_name(s->policy));
+	snprintf(r->history, sizeof(r->history), "%s",
+		 s->history ? history_why : "off (history = off)");
 	r->connected = -1;
 	r->attempts = calloc(cand->n + rep->n + 1, sizeof(*r->attempts));
 	if (!r->attempts) {

@@ -117,6 +117,8 @@ struct run {
 
 	bool logging;
 	bool closing;		/* cancelled: the caller closes the sockets */
+	bool held;		/* the program took its socket back */
+	bool deciding;		/* an attempt connected: the others go */
 	int winner;		/* async: a private winner, for done() */
 	struct ev_loop *loop;
 	ev_timer timer;
@@ -324,7 +326,12 @@ static void reset_socket(struct attempt *at)
 	struct sockaddr sa = { .sa_family = AF_UNSPEC };
 
 	se_sys.connect(at->fd, &sa, sizeof(sa));
-	se_sock_error(at->fd);
+	/* The program's socket at the end of a non-blocking run is not used
+	 * for another attempt: the ECONNRESET the reset left stays, for a
+	 * child forked meanwhile, which holds the socket too, to read (the
+	 * watcher answers SO_ERROR for the program itself). */
+	if (!(at->own && at->r->async && (at->r->deciding || at->r->state != RUNNING)))
+		se_sock_error(at->fd);
 	se_errq_drain(at->fd, NULL, NULL, 0);
 	at->alive = false;
 }
@@ -530,6 +537,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 	}
 	note(at, "connected");
 	outcome(at, SE_OUT_CONNECTED, 0);
+	r->deciding = true;
 	if (r->hist) {
 		struct se_hist_info hi;
 
@@ -623,10 +631,29 @@ static void lost_socket(struct run *r, struct attempt *own, int err)
 	finish(r, FAILED, err);
 }
 
+/* Is at's private socket gone from its number (the program put a file of
+ * its own there with dup2(), or closed it behind the library's back)? The
+ * attempt then ends as one no socket could be had for, and the number,
+ * the program's now, is not touched again. */
+static bool private_lost(struct attempt *at)
+{
+	if (at->own || at->fd < 0 || se_owns(at->fd))
+		return false;
+	at->lvl_ours = 0;
+	note(at, "lost: the program took its number");
+	outcome(at, SE_OUT_LOCAL, EBADF);
+	release(at);
+	at->r->stagger_at = se_now_ms();
+	return true;
+}
+
 /* Sends the attempt's SYN (again). */
 static void send_syn(struct attempt *at)
 {
 	struct run *r = at->r;
+
+	if (private_lost(at))
+		return;
 
 	at->kernel_rexmit = 0;
 	at->resend_at = 0;
@@ -680,7 +707,7 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 		*why = strerror(errno);
 		return -1;
 	}
-	se_own(fd);
+	fd = se_own_move(fd);
 	hold_fd(r, fd);
 	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
 		close_private(fd);
@@ -886,6 +913,8 @@ static void on_socket(struct attempt *at, int ended_err)
 	int err = 0;
 	enum se_action a;
 
+	if (private_lost(at))
+		return;
 	n = se_errq_drain(at->fd, &r->s->icmp, seen, SE_ERRQ_MAX);
 	memset(&ti, 0, sizeof(ti));
 	if (ended_err) {
@@ -1040,6 +1069,11 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct attempt *at = w->data;
 	struct run *r = at->r;
 
+	if (r->held) {
+		/* The program took its socket back: se_run_cancel() comes. */
+		ev_io_stop(loop, w);
+		return;
+	}
 	r->fired = true;
 	if (r->state == RUNNING && at->fd >= 0)
 		on_socket(at, 0);
@@ -1051,6 +1085,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct run *r = w->data;
 
+	if (r->held)
+		return;
 	r->fired = true;
 	on_time(r);
 	if (r->async)
@@ -1487,6 +1523,16 @@ void se_run_cancel(struct se_run *run, const char *why)
 		emit_log(r, why);
 }
 
+void se_run_hold(struct se_run *run)
+{
+	struct run *r = (struct run *)run;
+	struct attempt *own = own_attempt(r);
+
+	r->held = true;
+	if (own)
+		se_recverr_restore(own->fd, &own->lvl_ours);
+}
+
 void se_run_setsockopt(struct se_run *run, int level, int name,
 		       const void *val, socklen_t len)
 {
@@ -1507,6 +1553,17 @@ void se_run_setsockopt(struct se_run *run, int level, int name,
 	/* Sockets started later get it from the record. */
 	if (r->can_private && se_sockrec_get(r->rec_fd, &r->rec) < 0)
 		r->can_private = false;
+}
+
+bool se_run_holds(const struct se_run *run, int fd)
+{
+	const struct run *r = (const struct run *)run;
+	unsigned i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd == fd)
+			return true;
+	return false;
 }
 
 void se_run_forget(struct se_run *run)

@@ -106,6 +106,12 @@ void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
  * free (with free()). */
 void se_run_cancel(struct se_run *run, const char *why);
 
+/* The program takes its socket back while the run goes on (shutdown()):
+ * the error queue is turned off on it as the program had it, and the run
+ * does nothing more, with that socket or any other, until se_run_cancel().
+ * Async-signal-safe (no memory, no libev); with the loop's lock held. */
+void se_run_hold(struct se_run *run);
+
 /* The program set an option on its socket while the run goes on: the
  * private attempts in flight get it, and those started later. */
 void se_run_setsockopt(struct se_run *run, int level, int name,
@@ -114,6 +120,8 @@ void se_run_setsockopt(struct se_run *run, int level, int name,
 /* In a child after fork(): closes the child's copies of the private
  * sockets and frees the run, touching nothing the parent shares. */
 void se_run_forget(struct se_run *run);
+/* Does one of run's attempts use the number fd? */
+bool se_run_holds(const struct se_run *run, int fd);
 
 /* Frees what this thread's last run left behind when a signal handler
  * longjmp()ed out of it: its private sockets and its loop. The program's

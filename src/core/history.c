@@ -300,25 +300,123 @@ static void close_written(struct se_history *h, int fd)
 	se_close(fd);		/* and the lock with it */
 }
 
-bool se_history_path(const char *runtime_dir, char *buf, size_t len)
+/* Is dir a directory of this user's that nobody else may enter (made 0700
+ * first when make says so)? Not through a symbolic link. */
+static bool private_dir(const char *dir, bool make, char *why, size_t why_len)
 {
-	char dir[256];
 	struct stat st;
 
+	if (make && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(why, why_len, "%s cannot be made: %s", dir, strerror(errno));
+		return false;
+	}
+	if (lstat(dir, &st) < 0) {
+		snprintf(why, why_len, "%s: %s", dir, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode))
+		snprintf(why, why_len, "%s is not a directory", dir);
+	else if (st.st_uid != geteuid())
+		snprintf(why, why_len, "%s belongs to user %u", dir, (unsigned)st.st_uid);
+	else if (st.st_mode & 077)
+		snprintf(why, why_len, "%s is open to others (mode %03o)", dir,
+			 (unsigned)(st.st_mode & 0777));
+	else
+		return true;
+	return false;
+}
+
+/* The history file in dir/sub (sub made 0700 when missing), dir being this
+ * user's and private. */
+static bool history_in(const char *dir, const char *sub, char *buf, size_t len,
+		       char *why, size_t why_len)
+{
+	char d[256];
+
+	if (!private_dir(dir, false, why, why_len))
+		return false;
+	if ((size_t)snprintf(d, sizeof(d), "%s/%s", dir, sub) >= sizeof(d) ||
+	    (size_t)snprintf(buf, len, "%s/history", d) >= len) {
+		snprintf(why, why_len, "%s: the name is too long", dir);
+		return false;
+	}
+	return private_dir(d, true, why, why_len);
+}
+
+bool se_history_locate(const struct se_history_places *p, char *buf, size_t len,
+		       char *why, size_t why_len)
+{
+	char dir[256], no[256] = "";
+	const char *slash;
+	struct stat st;
+	uid_t uid = geteuid();
+
 	buf[0] = '\0';
-	if (!runtime_dir || runtime_dir[0] != '/' ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s/softerr", runtime_dir) >= sizeof(dir))
-		return false;
-	/* The runtime directory must be this user's and private. */
-	if (stat(runtime_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077))
-		return false;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return false;
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077))
-		return false;
-	return (size_t)snprintf(buf, len, "%s/history", dir) < len;
+	if (p->configured && p->configured[0]) {
+		/* The user's choice: a directory of the user's (or root's)
+		 * that no one else may write to. */
+		slash = strrchr(p->configured, '/');
+		if (p->configured[0] != '/' || !slash[1] ||
+		    (size_t)(slash - p->configured) >= sizeof(dir)) {
+			snprintf(why, why_len, "history_path %.200s is not an absolute file name",
+				 p->configured);
+			goto none;
+		}
+		memcpy(dir, p->configured, (size_t)(slash - p->configured));
+		dir[slash - p->configured] = '\0';
+		if (stat(dir[0] ? dir : "/", &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (st.st_uid != uid && st.st_uid != 0) || (st.st_mode & 022)) {
+			snprintf(why, why_len, "history_path: %.200s is not a directory of this "
+				 "user's that only its owner may write to", dir[0] ? dir : "/");
+			goto none;
+		}
+		if ((size_t)snprintf(buf, len, "%s", p->configured) >= len) {
+			snprintf(why, why_len, "history_path is too long");
+			goto none;
+		}
+		snprintf(why, why_len, "%s (history_path)", buf);
+		return true;
+	}
+	if (p->runtime_dir && p->runtime_dir[0] == '/') {
+		if (history_in(p->runtime_dir, "softerr", buf, len, no, sizeof(no))) {
+			snprintf(why, why_len, "%s (XDG_RUNTIME_DIR)", buf);
+			return true;
+		}
+	}
+	/* No usable XDG_RUNTIME_DIR (root from sudo or su, cron, services,
+	 * containers): the user's runtime directory if the system made one,
+	 * else a private directory of the library's. */
+	snprintf(dir, sizeof(dir), "%s/%u", p->run_user, (unsigned)uid);
+	if (history_in(dir, "softerr", buf, len, no, sizeof(no))) {
+		snprintf(why, why_len, "%s", buf);
+		return true;
+	}
+	if (uid == 0) {
+		snprintf(dir, sizeof(dir), "%s/softerr", p->run);
+		if (private_dir(dir, true, no, sizeof(no)) &&
+		    (size_t)snprintf(buf, len, "%s/history", dir) < len) {
+			snprintf(why, why_len, "%s", buf);
+			return true;
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s/softerr-%u", p->tmp, (unsigned)uid);
+	if (private_dir(dir, true, no, sizeof(no)) &&
+	    (size_t)snprintf(buf, len, "%s/history", dir) < len) {
+		snprintf(why, why_len, "%s", buf);
+		return true;
+	}
+	snprintf(why, why_len, "off: %s", no);
+	buf[0] = '\0';
+	return false;
+none:
+	buf[0] = '\0';
+	{
+		char tmp[256];
+
+		snprintf(tmp, sizeof(tmp), "off: %s", why);
+		snprintf(why, why_len, "%s", tmp);
+	}
+	return false;
 }
 
 void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,

@@ -94,10 +94,27 @@ struct se_hist_info {
 void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 		     const char *path);
 
-/* The file for this user: $XDG_RUNTIME_DIR/softerr/history, the directory
- * made 0700 when missing. False (buf "") when there is no such directory
- * of this user's. */
-bool se_history_path(const char *runtime_dir, char *buf, size_t len);
+/* Where a user's shared history may live (the roots are parameters for
+ * the tests; the libraries pass "/run/user", "/run" and "/tmp"). */
+struct se_history_places {
+	const char *configured;		/* the history_path setting, or NULL */
+	const char *runtime_dir;	/* $XDG_RUNTIME_DIR, or NULL */
+	const char *run_user;		/* run_user/UID: the user's runtime dir */
+	const char *run;		/* run/softerr: root's */
+	const char *tmp;		/* tmp/softerr-UID: everyone else's */
+};
+
+/* The file for this user, the first that can be used of: the history_path
+ * setting (in a directory of the user's or root's that no one else may
+ * write to), $XDG_RUNTIME_DIR/softerr/history, /run/user/UID/softerr/history,
+ * for root /run/softerr/history, else /tmp/softerr-UID/history. Every
+ * directory is the user's, reached without a symbolic link, and closed to
+ * others (0700; the last one is made so when missing). Returns true with
+ * buf the file and why the choice ("PATH (XDG_RUNTIME_DIR)"), or false
+ * with buf "" and why the reason ("off: /tmp/softerr-1000 belongs to user
+ * 1001"), for the log and softerr-probe. */
+bool se_history_locate(const struct se_history_places *p, char *buf, size_t len,
+		       char *why, size_t why_len);
 
 /* The network as this process sees it now (netwatch.h); a fingerprint that
  * differs from the file's forgets the history, in the file too. */

@@ -2,30 +2,39 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 
+#include "fdtab.h"
 #include "ownfd.h"
 #include "sys.h"
 
-struct own {
-	uint64_t ino;		/* 0: not the library's */
-	uint64_t dev;
-	int probe;		/* an epoll instance: a descriptor in it; else -1 */
-};
-
-static struct own own[SE_OWN_FDS];
 /* No record at or above this number. */
 static unsigned top;
 /* Records held. */
 static unsigned held;
 
-static bool in_range(int fd)
+/* Records fd as the library's, holding the file st describes. */
+static void record_as(int fd, const struct stat *st_, int probe)
 {
-	return fd >= 0 && fd < SE_OWN_FDS;
+	const struct stat st = *st_;
+	struct se_fdslot *s;
+
+	if (fd >= 0 && (s = se_fdtab_make(fd))) {
+		__atomic_store_n(&s->own_dev, (uint64_t)st.st_dev, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->own_probe, probe, __ATOMIC_RELAXED);
+		/* An inode 0 is recorded as 1: never matched, never spared. */
+		if (!__atomic_exchange_n(&s->own_ino, st.st_ino ? (uint64_t)st.st_ino : 1,
+					 __ATOMIC_RELEASE))
+			__atomic_add_fetch(&held, 1, __ATOMIC_RELAXED);
+		if ((unsigned)fd >= __atomic_load_n(&top, __ATOMIC_RELAXED))
+			__atomic_store_n(&top, (unsigned)fd + 1, __ATOMIC_RELEASE);
+	}
 }
 
 static void record(int fd, int probe)
@@ -33,16 +42,8 @@ static void record(int fd, int probe)
 	struct stat st;
 	int saved = errno;
 
-	if (in_range(fd) && fstat(fd, &st) == 0) {
-		__atomic_store_n(&own[fd].dev, (uint64_t)st.st_dev, __ATOMIC_RELAXED);
-		__atomic_store_n(&own[fd].probe, probe, __ATOMIC_RELAXED);
-		/* An inode 0 is recorded as 1: never matched, never spared. */
-		if (!__atomic_exchange_n(&own[fd].ino, st.st_ino ? (uint64_t)st.st_ino : 1,
-					 __ATOMIC_RELEASE))
-			__atomic_add_fetch(&held, 1, __ATOMIC_RELAXED);
-		if ((unsigned)fd >= __atomic_load_n(&top, __ATOMIC_RELAXED))
-			__atomic_store_n(&top, (unsigned)fd + 1, __ATOMIC_RELEASE);
-	}
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		record_as(fd, &st, probe);
 	errno = saved;
 }
 
@@ -56,9 +57,69 @@ void se_own_epoll(int epfd, int probe)
 	record(epfd, probe);
 }
 
+int se_own_base(void)
+{
+	struct rlimit rl;
+	rlim_t lim;
+	int saved = errno;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = 0;
+	errno = saved;
+	lim = rl.rlim_cur;
+	if (lim - lim / 8 > FD_SETSIZE)
+		return FD_SETSIZE;
+	return (int)(lim - lim / 8);
+}
+
+/* A copy of fd from se_own_base() up, recorded as the library's by the
+ * file fd holds: the new number is visible to the program's threads the
+ * moment it exists, and one of them may put a file of its own there with
+ * dup2() before the record is made; recorded by what fstat() says of the
+ * number, that file would pass for the library's and be closed by it
+ * later. Recorded by the file it should hold, such a number is simply not
+ * the library's. Returns the copy, or -1 (fd untouched). */
+static int own_copy(int fd)
+{
+	struct stat st;
+	int to;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -1;
+	to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
+	if (to >= 0)
+		record_as(to, &st, -1);
+	return to;
+}
+
+int se_own_move(int fd)
+{
+	int saved = errno, to = own_copy(fd);
+
+	if (to < 0) {
+		/* The range is full up to the limit: fd stays where it is. */
+		se_own(fd);
+		errno = saved;
+		return fd;
+	}
+	se_close(fd);
+	errno = saved;
+	return to;
+}
+
+int se_own_dup(int fd)
+{
+	int saved = errno, to = own_copy(fd);
+
+	errno = saved;
+	return to;
+}
+
 void se_disown(int fd)
 {
-	if (in_range(fd) && __atomic_exchange_n(&own[fd].ino, 0, __ATOMIC_RELEASE))
+	struct se_fdslot *s = se_fdtab_get(fd);
+
+	if (s && __atomic_exchange_n(&s->own_ino, 0, __ATOMIC_RELEASE))
 		__atomic_sub_fetch(&held, 1, __ATOMIC_RELAXED);
 }
 
@@ -76,17 +137,18 @@ bool se_own_room(unsigned n)
 
 bool se_owns(int fd)
 {
+	struct se_fdslot *s = se_fdtab_get(fd);
 	struct stat st;
 	uint64_t ino;
 	int saved, probe;
 	bool same;
 
-	if (!in_range(fd) || !(ino = __atomic_load_n(&own[fd].ino, __ATOMIC_ACQUIRE)))
+	if (!s || !(ino = __atomic_load_n(&s->own_ino, __ATOMIC_ACQUIRE)))
 		return false;
 	saved = errno;
 	same = fstat(fd, &st) == 0 && (uint64_t)st.st_ino == ino &&
-	       (uint64_t)st.st_dev == __atomic_load_n(&own[fd].dev, __ATOMIC_RELAXED);
-	probe = __atomic_load_n(&own[fd].probe, __ATOMIC_RELAXED);
+	       (uint64_t)st.st_dev == __atomic_load_n(&s->own_dev, __ATOMIC_RELAXED);
+	probe = __atomic_load_n(&s->own_probe, __ATOMIC_RELAXED);
 	if (same && probe >= 0) {
 		/* Every epoll instance has this inode: this one holds the
 		 * probe (adding it again says so), another would take it. */
@@ -105,24 +167,40 @@ bool se_owns(int fd)
 	return same;
 }
 
-bool se_owns_any(unsigned lo, unsigned hi)
+int se_own_next(unsigned lo, unsigned hi)
 {
 	unsigned t = __atomic_load_n(&top, __ATOMIC_ACQUIRE), fd;
 
+	if (!t)
+		return -1;
 	if (hi >= t)
-		hi = t ? t - 1 : 0;
-	for (fd = lo; t && fd <= hi; fd++)
-		if (__atomic_load_n(&own[fd].ino, __ATOMIC_RELAXED))
-			return true;
-	return false;
+		hi = t - 1;
+	for (fd = lo; fd <= hi; fd++) {
+		struct se_fdslot *s = se_fdtab_get((int)fd);
+
+		if (!s) {
+			/* No slot in the whole block: none of the library's. */
+			fd |= SE_FDTAB_BLOCK - 1;
+			continue;
+		}
+		if (__atomic_load_n(&s->own_ino, __ATOMIC_RELAXED))
+			return (int)fd;
+	}
+	return -1;
+}
+
+bool se_owns_any(unsigned lo, unsigned hi)
+{
+	return se_own_next(lo, hi) >= 0;
 }
 
 void se_close_own(int fd)
 {
 	int saved = errno;
 
-	/* Past the table nothing is known: closed, as it always was. */
-	if (!in_range(fd) || se_owns(fd)) {
+	/* A number without a slot could not be recorded (no memory for
+	 * it): closed, rather than leaked. */
+	if (se_owns(fd) || (fd >= 0 && !se_fdtab_get(fd))) {
 		se_disown(fd);
 		se_sys.close(fd);
 	}

@@ -42,6 +42,8 @@ void se_settings_defaults(struct se_settings *s)
 	s->history = true;
 	s->history_lifetime_ms = 600 * 1000;
 	s->history_share = true;
+	s->history_path[0] = '\0';
+	s->secure_programs = false;
 	s->log.to = SE_LOG_OFF;
 	s->log.path[0] = '\0';
 	s->icmp.n = 0;
@@ -158,6 +160,8 @@ static const struct key {
 	  "a duration from 1s to 86400s, such as 600 or 30s" },
 	{ "history_share", SWITCH, 0, 1, offsetof(struct se_settings, history_share),
 	  SWITCH_EXPECT },
+	{ "secure_programs", SWITCH, 0, 1, offsetof(struct se_settings, secure_programs),
+	  SWITCH_EXPECT },
 };
 
 #define LOG_EXPECT "off, on, stderr, syslog, or an absolute file name"
@@ -200,7 +204,8 @@ bool se_settings_known(const char *key)
 {
 	size_t i;
 
-	if (strcmp(key, "policy") == 0 || strcmp(key, "log") == 0)
+	if (strcmp(key, "policy") == 0 || strcmp(key, "log") == 0 ||
+	    strcmp(key, "history_path") == 0)
 		return true;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i].name) == 0)
@@ -231,6 +236,13 @@ int se_settings_set(struct se_settings *s, const char *key, const char *value,
 		if (set_log(s, value) == 0)
 			return 0;
 		expect = LOG_EXPECT;
+	}
+	if (strcmp(key, "history_path") == 0) {
+		if (value[0] == '/' && strlen(value) < sizeof(s->history_path)) {
+			strcpy(s->history_path, value);
+			return 0;
+		}
+		expect = "an absolute file name";
 	}
 	for (i = 0; i < sizeof(icmp_keys) / sizeof(icmp_keys[0]); i++)
 		if (strcmp(key, icmp_keys[i].name) == 0) {
@@ -277,6 +289,7 @@ static const struct {
 	{ "SOFTERR_HISTORY", "history" },
 	{ "SOFTERR_HISTORY_LIFETIME", "history_lifetime" },
 	{ "SOFTERR_HISTORY_SHARE", "history_share" },
+	{ "SOFTERR_HISTORY_PATH", "history_path" },
 	{ "SOFTERR_LOG", "log" },
 };
 

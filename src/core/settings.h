@@ -36,6 +36,11 @@ struct se_settings {
 	bool history;			/* remember what each address did */
 	unsigned history_lifetime_ms;	/* for this long */
 	bool history_share;		/* with the user's other processes */
+	/* The shared history's file; "" for the default place (history.h) */
+	char history_path[SE_LOG_PATH_MAX];
+	/* Act in set-user-ID and other secure-execution programs too (read
+	 * from the system's file only: there nothing else is read). */
+	bool secure_programs;
 	struct se_log_target log;	/* one line per managed connect */
 	struct se_icmp_rules icmp;	/* changes to RFC 5461 Table 1 */
 };

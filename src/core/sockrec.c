@@ -3,57 +3,29 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "fdtab.h"
 #include "sockrec.h"
 #include "sys.h"
 
-struct slot {
-	int busy;
-	struct se_sockrec rec;
-};
-
-/* The slots, by blocks of BLOCK numbers: a block is mapped (zeroed) the
- * first time socket() returns one of its numbers, installed with one
- * compare-and-swap, and never unmapped, so readers need no lock: a block
- * not there yet holds no record. */
-#define BLOCK 256
-static struct slot *blocks[SE_SOCKREC_FDS / BLOCK];
-
-/* fd's slot; NULL when fd is out of range, or its block is not mapped and
- * make is false (or mapping fails). Async-signal-safe. */
-static struct slot *slot_of(int fd, bool make)
+/* The records live in the per-descriptor table (fdtab.h): a slot is made
+ * the first time socket() returns its number for a TCP socket, so readers
+ * need no lock: a number without a slot holds no record.
+ *
+ * fd's slot; NULL when there is none and make is false (or none can be
+ * made). Async-signal-safe. */
+static struct se_fdslot *slot_of(int fd, bool make)
 {
-	struct slot *b, *none = NULL;
-
-	if (fd < 0 || fd >= SE_SOCKREC_FDS)
-		return NULL;
-	b = __atomic_load_n(&blocks[fd / BLOCK], __ATOMIC_ACQUIRE);
-	if (!b && make) {
-		int saved = errno;
-
-		b = mmap(NULL, BLOCK * sizeof(*b), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		errno = saved;
-		if (b == MAP_FAILED)
-			return NULL;
-		if (!__atomic_compare_exchange_n(&blocks[fd / BLOCK], &none, b, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			munmap(b, BLOCK * sizeof(*b));	/* another thread's won */
-			b = none;
-		}
-		errno = saved;
-	}
-	return b ? &b[fd % BLOCK] : NULL;
+	return make ? se_fdtab_make(fd) : se_fdtab_get(fd);
 }
 
-static struct slot *claim_slot(struct slot *s)
+static struct se_fdslot *claim_slot(struct se_fdslot *s)
 {
 	if (!s)
 		return NULL;
-	if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE)) {
+	if (__atomic_exchange_n(&s->rec_busy, 1, __ATOMIC_ACQUIRE)) {
 		/* Another thread (or a signal handler) is at it: the record
 		 * can no longer be trusted, and is not waited for. */
 		__atomic_store_n(&s->rec.unusable, true, __ATOMIC_RELAXED);
@@ -64,33 +36,33 @@ static struct slot *claim_slot(struct slot *s)
 
 /* fd's record, to change or read it; NULL when there is none or another
  * thread is at it. */
-static struct slot *claim(int fd)
+static struct se_fdslot *claim(int fd)
 {
 	return claim_slot(slot_of(fd, false));
 }
 
-static void release(struct slot *s)
+static void release(struct se_fdslot *s)
 {
-	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->rec_busy, 0, __ATOMIC_RELEASE);
 }
 
 bool se_sockrec_is_tcp(int fd)
 {
-	struct slot *s = slot_of(fd, false);
+	struct se_fdslot *s = slot_of(fd, false);
 
 	return s && __atomic_load_n(&s->rec.tracked, __ATOMIC_RELAXED);
 }
 
 bool se_sockrec_fresh(int fd)
 {
-	struct slot *s = slot_of(fd, false);
+	struct se_fdslot *s = slot_of(fd, false);
 
 	return s && __atomic_load_n(&s->rec.fresh, __ATOMIC_RELAXED);
 }
 
 void se_sockrec_connect(int fd)
 {
-	struct slot *s = slot_of(fd, false);
+	struct se_fdslot *s = slot_of(fd, false);
 
 	if (s)
 		__atomic_store_n(&s->rec.fresh, false, __ATOMIC_RELAXED);
@@ -103,7 +75,7 @@ void se_sockrec_socket(int fd, int domain, int type, int protocol)
 		   (protocol == 0 || protocol == IPPROTO_TCP);
 	/* A block is mapped for a TCP socket only: an old record of the
 	 * number is ended all the same. */
-	struct slot *s = claim_slot(slot_of(fd, tcp));
+	struct se_fdslot *s = claim_slot(slot_of(fd, tcp));
 
 	if (!s)
 		return;
@@ -121,7 +93,7 @@ void se_sockrec_socket(int fd, int domain, int type, int protocol)
 void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 			   socklen_t len)
 {
-	struct slot *s;
+	struct se_fdslot *s;
 	struct se_sockopt *o;
 	unsigned i;
 
@@ -157,7 +129,7 @@ void se_sockrec_setsockopt(int fd, int level, int name, const void *val,
 
 void se_sockrec_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct slot *s;
+	struct se_fdslot *s;
 
 	if (!se_sockrec_is_tcp(fd))
 		return;
@@ -178,7 +150,7 @@ void se_sockrec_bind(int fd, const struct sockaddr *sa, socklen_t len)
 
 int se_sockrec_get(int fd, struct se_sockrec *out)
 {
-	struct slot *s;
+	struct se_fdslot *s;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -279,9 +251,5 @@ int se_sockrec_apply(const struct se_sockrec *rec, int fd, int family,
 
 void se_sockrec_reset(void)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-		if (blocks[i])
-			memset(blocks[i], 0, BLOCK * sizeof(struct slot));
+	se_fdtab_reset();
 }

@@ -3,12 +3,10 @@
  * private socket can carry them, and a winner put in the program's place
  * looks like the socket it set up.
  *
- * Records are kept for descriptors below SE_SOCKREC_FDS (the kernel's
- * largest nr_open) that socket() created as TCP stream sockets, in blocks
- * of numbers mapped when socket() first returns one of them and never
- * unmapped; socket() starts a fresh record for its
- * descriptor, which is what makes a record belong to the socket now behind
- * that number. No locks: each record has a busy flag, and a record that two
+ * Records are kept, in the per-descriptor table (fdtab.h), for every
+ * descriptor number that socket() created as a TCP stream socket; socket()
+ * starts a fresh record for its descriptor, which is what makes a record
+ * belong to the socket now behind that number. No locks: each record has a busy flag, and a record that two
  * threads touch at once is marked unusable rather than waited for (async-
  * signal-safe, as setsockopt() and bind() are). */
 #ifndef SOFTERR_CORE_SOCKREC_H
@@ -19,7 +17,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#define SE_SOCKREC_FDS (1 << 20)
 #define SE_SOCKREC_OPTS 12
 #define SE_SOCKREC_VAL 16
 
@@ -69,7 +66,7 @@ uint16_t se_sockrec_port(const struct se_sockrec *rec);
 int se_sockrec_apply(const struct se_sockrec *rec, int fd, int family,
 		     const char **why);
 
-/* Resets every record (tests). */
+/* Resets every record, and the rest of the per-descriptor table (tests). */
 void se_sockrec_reset(void);
 
 #endif

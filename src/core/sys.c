@@ -1,7 +1,10 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@ int se_sys_init(void)
 		{ "epoll_ctl", offsetof(struct se_sys, epoll_ctl) },
 		{ "getsockname", offsetof(struct se_sys, getsockname) },
 		{ "getpeername", offsetof(struct se_sys, getpeername) },
+		{ "shutdown", offsetof(struct se_sys, shutdown) },
 	};
 	size_t i;
 	int rc = 0;
@@ -63,4 +67,51 @@ uint64_t se_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+struct needs {
+	const char *prefix;
+	uintptr_t self;
+};
+
+static int object_needs(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const struct needs *n = arg;
+	const ElfW(Dyn) *dyn = NULL, *d;
+	uintptr_t strtab = 0;
+	size_t len = strlen(n->prefix);
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && n->self >= lo && n->self < lo + ph->p_memsz)
+			return 0;	/* the caller's own object */
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+	}
+	if (!dyn)
+		return 0;
+	for (d = dyn; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_STRTAB)
+			strtab = d->d_un.d_ptr;
+	if (!strtab)
+		return 0;
+	/* Relocated in place by the dynamic linker, except where it is not
+	 * (the vDSO): there an offset from the object's base. */
+	if (strtab < info->dlpi_addr)
+		strtab += info->dlpi_addr;
+	for (d = dyn; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_NEEDED &&
+		    strncmp((const char *)strtab + d->d_un.d_val, n->prefix, len) == 0)
+			return 1;
+	return 0;
+}
+
+bool se_other_object_needs(const char *prefix, const void *self)
+{
+	struct needs n = { prefix, (uintptr_t)self };
+
+	return dl_iterate_phdr(object_needs, &n) != 0;
 }

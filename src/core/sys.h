@@ -3,6 +3,7 @@
 #ifndef SOFTERR_CORE_SYS_H
 #define SOFTERR_CORE_SYS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -21,6 +22,7 @@ struct se_sys {
 	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
 	int (*getsockname)(int fd, struct sockaddr *sa, socklen_t *len);
 	int (*getpeername)(int fd, struct sockaddr *sa, socklen_t *len);
+	int (*shutdown)(int fd, int how);
 };
 
 /* The next definitions after the caller's (dlsym RTLD_NEXT). In the
@@ -37,5 +39,10 @@ int se_close(int fd);
 uint64_t se_now_ms(void);
 /* ... and in microseconds. */
 uint64_t se_now_us(void);
+
+/* Does an object of the process other than the one holding self (the
+ * main program, a library) name a library whose soname starts with
+ * prefix ("libev.so") among those it needs? */
+bool se_other_object_needs(const char *prefix, const void *self);
 
 #endif

@@ -12,7 +12,12 @@
  * The winner (or the failed socket) is put in its place with dup3(), the
  * program's epoll registrations are carried over, and closing the write
  * end wakes every poll() and select() sleeping on the stand-in: they look
- * at the number again and find the socket. */
+ * at the number again and find the socket. shutdown() and fork() meanwhile
+ * put the program's own socket back on the number (se_watch_shut(),
+ * se_watch_fork_child()). A pipe rather than a socket that answers send()
+ * and recv() as a connecting one would (EAGAIN): that costs 10 to 18 us
+ * more per pending connect, every connect over a real network, for calls
+ * no program surveyed makes before its socket is writable (libsofterr(7)). */
 #include "config.h"
 
 #include <errno.h>
@@ -29,12 +34,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "errq.h"
+#include "fdtab.h"
 #include "sockrec.h"
 #include "history.h"
 #include "log.h"
@@ -66,6 +73,10 @@ struct watched {
 	struct se_run *run;
 	int orig;			/* the program's socket, privately */
 	int wake;			/* the stand-in pipe's write end */
+	/* The program took its socket back with shutdown(): e is out of the
+	 * table, the run held (se_run_hold()); on the placing list, the
+	 * thread ends the run and closes the private number (place_cb()). */
+	bool shut;
 	/* The run is over (run NULL): orig, the winner or the failed
 	 * socket, waits on the placing list for the loop to poll once more
 	 * before it goes on the number (place()). */
@@ -103,13 +114,14 @@ static struct watched *placing;	/* ... these, linked by next_place */
 static void place_cb(struct ev_loop *l, ev_timer *w, int revents);
 static pthread_t thread;
 static pid_t loop_pid;
-static struct watched *tab[SE_WATCH_FDS];
-static struct reg *regs[SE_WATCH_FDS];	/* by the registered number */
+/* Each number's entry and epoll registrations (by the registered number)
+ * live in its slot of the per-descriptor table (fdtab.h), read and written
+ * under the lock; has below is the slot's too. */
 static int regs_top = -1;		/* no registration above this number */
 static unsigned running;		/* transparent runs in flight */
 
 /* What the library knows of each number, read without the lock: HAS_ENTRY
- * (tab[fd] is set), HAS_REGS (regs[fd] is), IS_EPFD (an epoll instance some
+ * (tab(fd) is set), HAS_REGS (*regs(fd) is), IS_EPFD (an epoll instance some
  * registration names). Cleared (release) after the thread's last use of the
  * number, read (acquire) before the program's close(): what the thread did
  * with the socket happens before it is closed, also when close() need not
@@ -117,31 +129,68 @@ static unsigned running;		/* transparent runs in flight */
 #define HAS_ENTRY 1u
 #define HAS_REGS 2u
 #define IS_EPFD 4u
-static unsigned char has[SE_WATCH_FDS];
 
-static bool in_range(int fd)
+/* fd's entry, or NULL (with the lock held). */
+static struct watched *tab(int fd)
 {
-	return fd >= 0 && fd < SE_WATCH_FDS;
+	struct se_fdslot *sl = se_fdtab_get(fd);
+
+	return sl ? sl->entry : NULL;
+}
+
+/* Sets fd's entry (with the lock held): fd has a slot when e is set
+ * (se_watch_connect() made it). */
+static void tab_set(int fd, struct watched *e)
+{
+	struct se_fdslot *sl = se_fdtab_get(fd);
+
+	if (sl)
+		sl->entry = e;
+}
+
+/* fd's registrations (with the lock held): a number without a slot has
+ * none, and none is added to it (se_watch_epoll_ctl() makes the slot
+ * first). */
+static struct reg **regs(int fd)
+{
+	static struct reg *none;
+	struct se_fdslot *sl = se_fdtab_get(fd);
+
+	return sl ? &sl->regs : &none;
+}
+
+static unsigned char has(int fd)
+{
+	struct se_fdslot *sl = se_fdtab_get(fd);
+
+	return sl ? __atomic_load_n(&sl->has, __ATOMIC_ACQUIRE) : 0;
 }
 
 bool se_watch_has(int fd)
 {
-	return in_range(fd) && (__atomic_load_n(&has[fd], __ATOMIC_ACQUIRE) & HAS_ENTRY);
+	return has(fd) & HAS_ENTRY;
 }
 
 bool se_watch_known(int fd)
 {
-	return in_range(fd) && __atomic_load_n(&has[fd], __ATOMIC_ACQUIRE);
+	return has(fd);
 }
 
+/* fd has a slot (made before its entry or registration is set). */
 static void mark(int fd, unsigned bit)
 {
-	__atomic_or_fetch(&has[fd], bit, __ATOMIC_RELEASE);
+	struct se_fdslot *sl = se_fdtab_get(fd);
+
+	if (sl)
+		__atomic_or_fetch(&sl->has, bit, __ATOMIC_RELEASE);
 }
 
 static void unmark(int fd, unsigned bit)
 {
-	__atomic_and_fetch(&has[fd], (unsigned char)~bit, __ATOMIC_RELEASE);
+	struct se_fdslot *sl = se_fdtab_get(fd);
+
+	if (sl)
+		__atomic_and_fetch(&sl->has, (unsigned char)~bit, __ATOMIC_RELEASE);
 }
 
 /* Set in the thread: its loop's own epoll_ctl() calls pass straight
@@ -182,25 +231,36 @@ static void give(const sigset_t *old)
 static int wake_fd[2] = { -1, -1 };
 static bool dead;		/* abandoned: connects go to the kernel */
 
-/* Wakes the thread (async-signal-safe). */
+/* Threads between poke()'s look at the number and its write: a dup2() of
+ * the program's onto the pipe's number waits for them (se_watch_own_dup()),
+ * so the byte never lands in the program's file. */
+static unsigned poking;
+
+/* Wakes the thread (async-signal-safe). Called with every signal blocked
+ * (or the lock held): a signal handler's dup2() cannot wait for the very
+ * poke() it interrupted. */
 static void poke(int fd)
 {
 	int saved = errno;
 
+	__atomic_add_fetch(&poking, 1, __ATOMIC_ACQ_REL);
 	if (se_owns(fd) && write(fd, "", 1) < 0) {
 		/* Full: the thread has a wake-up to read already. */
 	}
+	__atomic_sub_fetch(&poking, 1, __ATOMIC_ACQ_REL);
 	errno = saved;
 }
 
 /* Gives the lock back, then wakes the thread to look at what changed: woken
- * first, it would only wait for the lock. */
+ * first, it would only wait for the lock. Signals stay blocked until the
+ * poke is done. */
 static void wake_after(const sigset_t *old)
 {
 	int fd = wake_fd[1];
 
-	give(old);
+	pthread_mutex_unlock(&lock);
 	poke(fd);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* The epoll registration records close() forgets are freed by the
@@ -251,8 +311,14 @@ static bool backend_ours(void)
  * behind the program's threads. */
 static bool kept;
 
+/* The program is putting a file of its own on the epoll instance's number
+ * (se_watch_own_dup()): the thread must not wait there again. */
+static bool backend_leaving;
+
 static void release_cb(struct ev_loop *l)
 {
+	if (backend_leaving)
+		abandon("the program puts a file of its own on its epoll instance's number");
 	if (!backend_ours())
 		abandon("its epoll instance was closed behind its back");
 	if (placing) {
@@ -262,8 +328,24 @@ static void release_cb(struct ev_loop *l)
 	pthread_mutex_unlock(&lock);
 }
 
-/* Makes the loop and finds its epoll instance: the lowest free number when
- * ev_loop_new() ran, if that is an epoll instance that takes the canary. */
+/* Set while this thread makes the loop: the epoll instance libev creates
+ * then is the library's (se_watch_epoll_made()), found at made_epfd. */
+static __thread bool making_loop __attribute__((tls_model("initial-exec")));
+static int made_epfd = -1;
+
+int se_watch_epoll_made(int fd)
+{
+	if (!making_loop || fd < 0)
+		return fd;
+	fd = se_own_move(fd);
+	made_epfd = fd;
+	return fd;
+}
+
+/* Makes the loop and finds its epoll instance: the one the epoll_create1()
+ * wrapper saw libev make and moved out of the program's way; without the
+ * wrapper (libev linked in statically, the unit tests), the lowest free
+ * number when ev_loop_new() ran. Either if it takes the canary. */
 static struct ev_loop *new_loop(void)
 {
 	struct epoll_event canary = { .events = 0, .data.u64 = ~(uint64_t)0 };
@@ -273,7 +355,12 @@ static struct ev_loop *new_loop(void)
 	if (low >= 0)
 		se_sys.close(low);
 	backend_fd = -1;
+	made_epfd = -1;
+	making_loop = true;
 	l = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	making_loop = false;
+	if (made_epfd >= 0)
+		low = made_epfd;
 	if (l && low >= 0 &&
 	    se_sys.epoll_ctl(low, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
 		backend_fd = low;
@@ -299,6 +386,7 @@ static bool stopping;
 static struct watched *gone;
 
 static void bury_gone(void);
+static void arm_placer(void);
 
 static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 {
@@ -313,6 +401,7 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 	while ((n = read(wake_fd[0], buf, sizeof(buf))) == (ssize_t)sizeof(buf))
 		;
 	bury_gone();
+	arm_placer();	/* for runs given back by shutdown() */
 	free_graves();
 	if (stopping)
 		ev_break(l, EVBREAK_ALL);
@@ -322,6 +411,21 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 bool se_watch_in_thread(void)
 {
 	return in_thread;
+}
+
+/* libev's answer to a system call that failed where it cannot go on (its
+ * epoll_wait() on a number closed behind the library's back, and reused
+ * by a file that is no epoll instance): in the thread, the watcher stands
+ * aside; anywhere else (a loop of the program's, sharing libev) what libev
+ * does without a callback. */
+static void syserr_cb(const char *msg)
+{
+	if (in_thread && loop && !dead) {
+		/* Called with the lock held (after libev's acquire). */
+		abandon(msg);
+	}
+	perror(msg);
+	abort();
 }
 
 static void *thread_main(void *arg)
@@ -348,8 +452,12 @@ static int ensure_thread(void)
 		return -1;
 	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -1;
-	se_own(wake_fd[0]);
-	se_own(wake_fd[1]);
+	wake_fd[0] = se_own_move(wake_fd[0]);
+	wake_fd[1] = se_own_move(wake_fd[1]);
+	/* libev's error callback is one for the whole process: when the
+	 * program uses libev too, it is the program's to set. */
+	if (!se_other_object_needs("libev.so", (const void *)ensure_thread))
+		ev_set_syserr_cb(syserr_cb);
 	loop = new_loop();
 	if (!loop)
 		goto fail;
@@ -453,7 +561,7 @@ static void drop(struct watched *e)
 	unwatch(e);
 	se_recverr_restore(e->fd, &e->lvl_ours);	/* nothing once VISIBLE */
 	unmark(e->fd, HAS_ENTRY);
-	tab[e->fd] = NULL;
+	tab_set(e->fd, NULL);
 	free(e->line);
 	free(e);
 }
@@ -561,7 +669,7 @@ static struct reg **find_reg(int epfd, int fd)
 {
 	struct reg **p;
 
-	for (p = &regs[fd]; *p; p = &(*p)->next)
+	for (p = regs(fd); *p; p = &(*p)->next)
 		if ((*p)->epfd == epfd)
 			return p;
 	return p;
@@ -573,7 +681,7 @@ static void remove_reg(struct reg **p, int fd)
 
 	*p = g->next;
 	free_reg(g);
-	if (!regs[fd])
+	if (!*regs(fd))
 		unmark(fd, HAS_REGS);
 }
 
@@ -587,7 +695,7 @@ int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	free_graves();
 	rc = se_sys.epoll_ctl(epfd, op, fd, ev);
 	err = errno;
-	if (in_range(fd) && in_range(epfd) &&
+	if (se_fdtab_make(fd) && se_fdtab_make(epfd) &&
 	    (rc == 0 || (op == EPOLL_CTL_DEL && err == ENOENT))) {
 		p = find_reg(epfd, fd);
 		if (op == EPOLL_CTL_DEL) {
@@ -616,7 +724,7 @@ static void regs_detach(int fd)
 {
 	struct reg *g;
 
-	for (g = regs[fd]; g; g = g->next)
+	for (g = *regs(fd); g; g = g->next)
 		se_sys.epoll_ctl(g->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
@@ -624,7 +732,7 @@ static void regs_detach(int fd)
  * gone (closed behind the library's back) loses its record. */
 static void regs_attach(int fd)
 {
-	struct reg **p = &regs[fd];
+	struct reg **p = regs(fd);
 
 	while (*p) {
 		struct epoll_event ev = (*p)->ev;
@@ -640,8 +748,8 @@ static void regs_attach(int fd)
 /* Forgets the registrations of fd (they stay made). */
 static void regs_drop(int fd)
 {
-	while (regs[fd])
-		remove_reg(&regs[fd], fd);
+	while (*regs(fd))
+		remove_reg(regs(fd), fd);
 }
 
 /* The number fd is closed or replaced: its registrations go with the file,
@@ -651,7 +759,7 @@ static void regs_forget(int fd)
 	int t;
 
 	regs_drop(fd);
-	if (!(has[fd] & IS_EPFD))
+	if (!(has(fd) & IS_EPFD))
 		return;
 	for (t = 0; t <= regs_top; t++) {
 		struct reg **p = find_reg(fd, t);
@@ -686,22 +794,23 @@ static int stand_in(struct watched *e, int fd)
 	struct stat st;
 	int p[2], orig;
 
-	orig = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	orig = se_own_dup(fd);
+	if (orig < 0 && (orig = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+		se_own(orig);
 	if (orig < 0)
 		return -1;
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		se_sys.close(orig);
+		se_close_own(orig);
 		return -1;
 	}
+	p[1] = se_own_move(p[1]);
 	if (fstat(p[0], &st) < 0 || put_in_place(p[0], fd) < 0) {
 		se_sys.close(p[0]);
-		se_sys.close(p[1]);
-		se_sys.close(orig);
+		se_close_own(p[1]);
+		se_close_own(orig);
 		return -1;
 	}
 	se_sys.close(p[0]);
-	se_own(orig);
-	se_own(p[1]);
 	e->orig = orig;
 	e->wake = p[1];
 	e->st_dev = st.st_dev;
@@ -709,17 +818,34 @@ static int stand_in(struct watched *e, int fd)
 	return 0;
 }
 
-/* The run of e is over: its descriptors go (closing the pipe's write end
- * wakes every poll() and select() sleeping on the stand-in). */
-static void end_run(struct watched *e)
+/* This process's copies of e's run's descriptors go; only what is still
+ * the library's: a number closed behind its back may hold a file of the
+ * program's now. */
+static void close_run_fds(struct watched *e)
 {
-	/* Only what is still the library's: a number closed behind its back
-	 * may hold a file of the program's now. */
 	if (e->orig >= 0)
 		se_close_own(e->orig);
 	se_close_own(e->wake);
+}
+
+/* The run of e is over: its descriptors go (closing the pipe's write end
+ * wakes every poll() and select() sleeping on the stand-in, and a read()
+ * blocked there returns 0). */
+static void end_run(struct watched *e)
+{
+	close_run_fds(e);
 	e->run = NULL;
 	running--;
+}
+
+/* What the program set with fcntl(F_SETFL) while the stand-in was on the
+ * number, it set on the stand-in: e's socket gets it. */
+static void carry_flags(struct watched *e)
+{
+	int fl = fcntl(e->fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
 }
 
 /* A socket the loop watched lives on behind the program's number after the
@@ -750,7 +876,6 @@ static void unplace(struct watched *e)
 static void place(struct watched *e)
 {
 	bool there = still_there(e);
-	int fl;
 
 	if (!se_owns(e->orig)) {
 		/* The socket was closed behind the library's back (its number
@@ -762,11 +887,7 @@ static void place(struct watched *e)
 		return;
 	}
 	if (there) {
-		/* What the program set with fcntl(F_SETFL) meanwhile, it set
-		 * on the stand-in. */
-		fl = fcntl(e->fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(e->orig, F_SETFL, fl & (O_NONBLOCK | O_ASYNC));
+		carry_flags(e);
 		put_in_place(e->orig, e->fd);
 	}
 	end_run(e);
@@ -791,20 +912,44 @@ static void place_cb(struct ev_loop *l, ev_timer *w, int revents)
 	while (*p) {
 		struct watched *e = *p;
 
+		if (e->shut && e->run) {
+			/* Given back (se_watch_shut()): the held run ends now;
+			 * the socket's private number after the next poll. */
+			se_run_cancel(e->run, "shut down by the program");
+			free(e->run);
+			e->run = NULL;
+			e->place_iteration = now;
+		}
 		if (e->place_iteration == now) {
 			p = &e->next_place;
 			continue;
 		}
 		*p = e->next_place;
 		e->placing = false;
-		if (e->gone)
+		if (e->shut) {
+			/* Out of the table: nobody else frees it. */
+			end_run(e);
+			free(e->line);
+			free(e);
+		} else if (e->gone) {
 			end_run(e);	/* bury_gone() frees it */
-		else
+		} else {
 			place(e);
+		}
 	}
 	if (placing) {
 		ev_timer_set(w, 0., 0.);
 		ev_timer_start(l, w);
+	}
+}
+
+/* Runs wait on the placing list: the next poll does not wait. In the
+ * thread. */
+static void arm_placer(void)
+{
+	if (placing && !ev_is_active(&placer)) {
+		ev_timer_set(&placer, 0., 0.);
+		ev_timer_start(loop, &placer);
 	}
 }
 
@@ -832,11 +977,7 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 	e->place_iteration = ev_iteration(loop);
 	e->next_place = placing;
 	placing = e;
-	if (!ev_is_active(&placer)) {
-		/* The next poll does not wait. */
-		ev_timer_set(&placer, 0., 0.);
-		ev_timer_start(loop, &placer);
-	}
+	arm_placer();
 }
 
 /* The watcher lost a descriptor of its own (see wake_fd): every attempt
@@ -850,8 +991,8 @@ static void abandon(const char *why)
 	unsigned fd;
 
 	dead = true;
-	for (fd = 0; fd < SE_WATCH_FDS; fd++) {
-		struct watched *e = tab[fd];
+	for (fd = 0; fd < se_fdtab_end(); fd++) {
+		struct watched *e = tab((int)fd);
 
 		if (!e)
 			continue;
@@ -860,8 +1001,8 @@ static void abandon(const char *why)
 			put_in_place(e->orig, e->fd);
 		else if (e->state == PENDING && still_there(e))
 			se_recverr_restore(e->fd, &e->lvl_ours);
-		tab[fd] = NULL;
-		unmark(fd, HAS_ENTRY);
+		tab_set((int)fd, NULL);
+		unmark((int)fd, HAS_ENTRY);
 	}
 	/* Not even a word on stderr: in a program that closes every number,
 	 * descriptor 2 may be any file by now. why is for the debugger. */
@@ -900,7 +1041,7 @@ static void bury_gone(void)
 }
 
 /* May another transparent run start? Each holds two descriptors more than
- * the program's own (its socket, the pipe's write end) and maybe private
+ * the program's own (its socket, the stand-in's other end) and maybe private
  * sockets, within the library's budget (ownfd.h). */
 static bool room_for_run(void)
 {
@@ -923,7 +1064,7 @@ static bool take_over(const struct se_engine_ctx *ctx, struct watched *e, int fd
 	e->fd = fd;
 	e->state = RUNNING;
 	e->run = run;
-	tab[fd] = e;
+	tab_set(fd, e);
 	mark(fd, HAS_ENTRY);
 	running++;
 	/* The run may be decided at once; run_done() then acts on e. */
@@ -960,7 +1101,9 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	int err, rc, saved = errno;
 
 	transparent = ctx->settings->transparent && ctx->settings->policy != SE_POLICY_KERNEL;
-	if (fd >= SE_WATCH_FDS || se_addr_from_sockaddr(&a, sa, len) < 0 ||
+	/* The slot for fd's entry is made here, where the program's thread
+	 * may allocate. */
+	if (!se_fdtab_make(fd) || se_addr_from_sockaddr(&a, sa, len) < 0 ||
 	    (!transparent && !ends_early(ctx, &a, sa)))
 		return se_sys.connect(fd, sa, len);
 	lvl = se_recverr_level(domain, a.family);
@@ -996,7 +1139,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	/* An entry left on the number is of a socket closed behind the
 	 * wrappers' back: let go of without touching the number, which holds
 	 * the program's new socket. */
-	if (tab[fd])
+	if (tab(fd))
 		forget_locked(fd, false);
 	if (transparent && take_over(ctx, e, fd, domain, sa, len, lvl)) {
 		wake_after(&old);
@@ -1027,7 +1170,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,
 	e->io.data = e;
 	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
 	e->timer.data = e;
-	tab[fd] = e;
+	tab_set(fd, e);
 	mark(fd, HAS_ENTRY);
 	/* An error queued before the thread looks is found by its first poll. */
 	ev_io_start(loop, &e->io);
@@ -1058,10 +1201,10 @@ static bool forget_locked(int fd, bool regs_too)
 {
 	bool wake_thread = false;
 
-	if (tab[fd]) {
-		struct watched *e = tab[fd];
+	if (tab(fd)) {
+		struct watched *e = tab(fd);
 
-		tab[fd] = NULL;
+		tab_set(fd, NULL);
 		unmark(fd, HAS_ENTRY);
 		e->gone = true;
 		e->next_gone = gone;
@@ -1071,6 +1214,15 @@ static bool forget_locked(int fd, bool regs_too)
 	if (regs_too)
 		regs_forget(fd);
 	return (wake_thread || graves) && loop && loop_pid == getpid();
+}
+
+/* give(), errno kept. */
+static void give_keep_errno(const sigset_t *old)
+{
+	int err = errno;
+
+	give(old);
+	errno = err;
 }
 
 /* Gives the lock back, waking the thread if woken says so. */
@@ -1096,7 +1248,7 @@ void se_watch_forget_range(unsigned lo, unsigned hi)
 {
 	unsigned fd;
 
-	for (fd = lo; fd <= hi && fd < SE_WATCH_FDS; fd++)
+	for (fd = lo; fd <= hi && fd < se_fdtab_end(); fd++)
 		if (se_watch_known((int)fd))
 			se_watch_forget((int)fd);
 }
@@ -1107,7 +1259,7 @@ void se_watch_forget_range(unsigned lo, unsigned hi)
  * forgotten, *woken set: the call goes to the kernel, as without softerr. */
 static struct watched *entry(int fd, bool *woken)
 {
-	struct watched *e = tab[fd];
+	struct watched *e = tab(fd);
 
 	if (e && !still_there(e)) {
 		*woken = forget_locked(fd, true) || *woken;
@@ -1129,7 +1281,7 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 	e = entry(fd, &woken);
 	if (e && e->state == PENDING && so_error)
 		examine(e);	/* the program may be quicker than the thread */
-	e = tab[fd];
+	e = tab(fd);
 	if (e && e->state == RUNNING) {
 		if (set) {
 			*rc = se_sys.setsockopt(e->orig, level, name, val, *len);
@@ -1176,6 +1328,49 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *
 	return answered;
 }
 
+bool se_watch_shut(int fd, int how, int *rc)
+{
+	sigset_t old;
+	struct watched *e;
+	bool answered = false, woken = false;
+	int err = 0;
+
+	take(&old);
+	e = entry(fd, &woken);
+	if (e && e->state == RUNNING && se_owns(e->orig)) {
+		/* Without softerr the number holds the socket whose attempt
+		 * the program ends: it gets it back, as the run left it, and
+		 * the kernel answers. The run does nothing more with it. */
+		if (e->run)
+			se_run_hold(e->run);
+		carry_flags(e);
+		put_in_place(e->orig, fd);
+		*rc = se_sys.shutdown(fd, how);
+		err = errno;
+		answered = true;
+		/* The program's now: the thread ends the run and closes the
+		 * private number after its next poll (place_cb()), a decided
+		 * run's too. The records of its epoll registrations stay, as
+		 * for a socket not yet connected: it may connect again.
+		 * Nothing here frees or calls libev: a signal handler may shut
+		 * a socket down. */
+		tab_set(fd, NULL);
+		unmark(fd, HAS_ENTRY);
+		e->shut = true;
+		if (!e->placing) {
+			e->placing = true;
+			e->place_iteration = ev_iteration(loop);
+			e->next_place = placing;
+			placing = e;
+		}
+		woken = true;
+	}
+	give_wake(&old, woken);
+	if (answered)
+		errno = err;
+	return answered;
+}
+
 bool se_watch_connect_again(int fd, int *rc)
 {
 	sigset_t old;
@@ -1194,7 +1389,7 @@ bool se_watch_connect_again(int fd, int *rc)
 	}
 	if (e && e->state == PENDING)
 		examine(e);
-	e = tab[fd];
+	e = tab(fd);
 	if (e && e->state == VISIBLE) {
 		/* The kernel's second connect() after a failed attempt: the
 		 * error once, or ECONNABORTED if SO_ERROR took it; the socket
@@ -1210,6 +1405,74 @@ bool se_watch_connect_again(int fd, int *rc)
 		errno = err;
 	}
 	return answered;
+}
+
+/* The program puts a file of its own on fd, a number a transparent run
+ * holds (the program's socket kept privately, the stand-in's other end, an
+ * attempt's socket): before the number changes, the run ends (its private
+ * sockets closed; the program's socket left as the kernel has it), the
+ * program's socket goes back on the program's number, and the entry is
+ * let go of. That connect is the kernel's from now on, as without softerr;
+ * nothing of the loop is left on the number (libev would act on it and
+ * find the program's file there). With the lock held. */
+static void hand_back_holder(int fd)
+{
+	unsigned n;
+
+	for (n = 0; n < se_fdtab_end(); n++) {
+		struct watched *e = tab((int)n);
+
+		if (!e || e->state != RUNNING ||
+		    !(e->orig == fd || e->wake == fd || (e->run && se_run_holds(e->run, fd))))
+			continue;
+		if (e->run) {
+			se_run_cancel(e->run, "the program put a file of its own on a number of the run's");
+			free(e->run);
+			e->run = NULL;
+		} else if (e->placing) {
+			unplace(e);
+		}
+		if (still_there(e) && se_owns(e->orig))
+			put_in_place(e->orig, e->fd);
+		end_run(e);
+		regs_drop(e->fd);
+		drop(e);
+		return;
+	}
+}
+
+int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2)
+{
+	struct timespec pause = { 0, 200000 };
+	sigset_t old;
+	int rc, i;
+
+	take(&old);
+	if (loop && loop_pid == getpid() && !dead)
+		hand_back_holder(newfd);
+	/* The thread may be on its way to epoll_wait() on that number (past
+	 * its look at the canary): it is woken, and gives up the loop before
+	 * the number changes (at most a second: then the call goes on). The
+	 * epoll instance is known by the wake-up pipe registered in it:
+	 * losing either end of the pipe is losing the loop too. */
+	if ((newfd == backend_fd || newfd == wake_fd[0] || newfd == wake_fd[1]) &&
+	    loop && loop_pid == getpid() && !dead) {
+		backend_leaving = true;
+		for (i = 0; i < 5000 && !dead; i++) {
+			poke(wake_fd[1]);
+			pthread_mutex_unlock(&lock);
+			nanosleep(&pause, NULL);
+			pthread_mutex_lock(&lock);
+		}
+	}
+	/* Not the library's from now on: what it finds there next is not
+	 * its own, and it stands aside (no write, no close, no wait). */
+	se_disown(newfd);
+	while (__atomic_load_n(&poking, __ATOMIC_ACQUIRE))
+		sched_yield();
+	rc = is_dup2 ? se_sys.dup3(oldfd, newfd, 0) : se_sys.dup3(oldfd, newfd, flags);
+	give_keep_errno(&old);
+	return rc;
 }
 
 /* Frees the loop and closes its descriptors, those still the library's:
@@ -1232,6 +1495,23 @@ static void destroy_loop(void)
 	wake_fd[0] = wake_fd[1] = -1;
 }
 
+/* In the child after fork(): the program's own socket (the child's copy)
+ * goes on e's number in place of the stand-in. dup3() alone: the epoll
+ * instances are the parent's too, and their registrations stay as they
+ * are. */
+static void child_takes_socket(struct watched *e)
+{
+	int fdflags, rc;
+
+	if (!still_there(e) || !se_owns(e->orig))
+		return;
+	carry_flags(e);
+	fdflags = fcntl(e->fd, F_GETFD);
+	do
+		rc = se_sys.dup3(e->orig, e->fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	while (rc < 0 && (errno == EINTR || errno == EBUSY));
+}
+
 /* The signal mask of the thread that forks, while it holds the lock. */
 static sigset_t fork_mask;
 
@@ -1247,28 +1527,48 @@ void se_watch_fork_parent(void)
 
 void se_watch_fork_child(void)
 {
+	struct watched *h, *next;
 	unsigned fd;
 
 	/* The sockets are the parent's too, and its thread watches them:
 	 * forget them here without touching them. The loop's descriptors are
 	 * this process's copies: closing them leaves the parent's alone. */
-	for (fd = 0; fd < SE_WATCH_FDS; fd++) {
-		if (has[fd] & HAS_ENTRY) {
-			struct watched *e = tab[fd];
+	for (h = placing; h; h = next) {
+		/* Given back by shutdown(): on the placing list only. */
+		next = h->next_place;
+		if (!h->shut)
+			continue;
+		if (h->run)
+			se_run_forget(h->run);
+		close_run_fds(h);
+		free(h->line);
+		free(h);
+	}
+	for (fd = 0; fd < se_fdtab_end(); fd++) {
+		struct se_fdslot *sl = se_fdtab_get((int)fd);
+
+		if (sl && (sl->has & HAS_ENTRY)) {
+			struct watched *e = sl->entry;
 
 			if (e->state == RUNNING) {
-				/* This process's copies of the run's sockets
-				 * go; the stand-in stays on the number, and
-				 * the connect never completes here. */
+				/* No loop here to put the run's winner on the
+				 * number: the child gets the program's own
+				 * socket there instead of the stand-in, the
+				 * kernel's attempt as without softerr (or, the
+				 * run decided, what it left: connected, or
+				 * reset). Then this process's copies of the
+				 * run's descriptors go. */
+				child_takes_socket(e);
 				if (e->run)
 					se_run_forget(e->run);
-				end_run(e);
+				close_run_fds(e);
 			}
 			free(e->line);
 			free(e);
-			tab[fd] = NULL;
+			sl->entry = NULL;
 		}
-		has[fd] &= (unsigned char)~HAS_ENTRY;
+		if (sl)
+			sl->has &= (unsigned char)~HAS_ENTRY;
 	}
 	while (gone) {
 		struct watched *e = gone;
@@ -1277,11 +1577,11 @@ void se_watch_fork_child(void)
 		if (e->run)
 			se_run_forget(e->run);
 		if (e->run || e->placing)
-			end_run(e);
+			close_run_fds(e);
 		free(e->line);
 		free(e);
 	}
-	placing = NULL;		/* freed above, from tab or gone */
+	placing = NULL;		/* freed above, from tab, gone or handed */
 	destroy_loop();
 	loop_pid = 0;
 	free_graves();

@@ -32,8 +32,6 @@ struct epoll_event;
 
 #include "engine.h"
 
-#define SE_WATCH_FDS 65536
-
 /* connect() for fd, a non-blocking TCP socket of family domain, to sa.
  * Returns as connect() does (-1 with EINPROGRESS, usually); the attempt is
  * watched when the policy can end it early. */
@@ -52,6 +50,11 @@ bool se_watch_known(int fd);
  * number. A socket connected without a run, or by one, is forgotten again
  * (se_watch_forget() after connect(); at the end of the run). */
 int se_watch_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+/* epoll_create() or epoll_create1() returned fd (or -1): while the
+ * watcher makes its loop (libev creates its epoll instance itself), fd is
+ * the library's and is moved out of the program's way (ownfd.h). Returns
+ * the number to hand back: fd, or where it went. */
+int se_watch_epoll_made(int fd);
 /* Is the caller the watcher's thread (whose loop's calls are its own)? */
 bool se_watch_in_thread(void);
 
@@ -66,6 +69,14 @@ bool se_watch_sockopt(int fd, bool set, int level, int name, void *val,
 bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
 		   int *rc);
 
+/* shutdown() on a watched fd. Returns true and *rc (errno set) when the
+ * watcher answered: while a transparent connect holds the stand-in, the
+ * run ends, the program's socket goes back on the number and the kernel's
+ * shutdown() on it is the answer (a SYN-SENT attempt ends: POLLHUP and
+ * POLLERR, SO_ERROR ECONNRESET); false: pass through. Async-signal-safe
+ * as close() is: the thread frees what the run held. */
+bool se_watch_shut(int fd, int how, int *rc);
+
 /* The program closes fd, or puts another file on its number (registrations
  * naming it go; an attempt on it is handed to the thread, which ends it and
  * closes its sockets without touching the number); or fd connected without
@@ -75,6 +86,13 @@ void se_watch_forget(int fd);
 
 /* se_watch_forget() for every number from lo to hi. */
 void se_watch_forget_range(unsigned lo, unsigned hi);
+
+/* dup2() (is_dup2) or dup3() by the program onto newfd, a number of the
+ * library's own (ownfd.h): made as without softerr (the program's file
+ * lands on the number), after the library lets go of it, so that it
+ * never writes into, waits on or closes the program's file there. Returns
+ * as dup2()/dup3(). */
+int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2);
 
 /* connect() again on a watched fd. Returns true when softerr answers it:
  * *rc and errno are then the program's answer; false: pass it through. */

@@ -89,6 +89,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = saved;
 		return se_sys.connect(fd, sa, len);
 	}
+	se_announce(s);
 	errno = saved;
 
 	ctx.settings = s;

@@ -6,6 +6,7 @@
  * through. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <sys/epoll.h>
 
@@ -25,4 +26,34 @@ SE_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if ((se_sockrec_fresh(fd) || se_watch_known(fd)) && !se_watch_in_thread())
 		return se_watch_epoll_ctl(epfd, op, fd, ev);
 	return se_sys.epoll_ctl(epfd, op, fd, ev);
+}
+
+/* epoll_create1() and epoll_create(): the library's own watcher loop
+ * makes its epoll instance through libev, which calls these; that one is
+ * moved out of the program's way (se_watch_epoll_made()). The program's
+ * pass through untouched. */
+SE_EXPORT int epoll_create1(int flags)
+{
+	static int (*real)(int);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "epoll_create1");
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return se_watch_epoll_made(real(flags));
+}
+
+SE_EXPORT int epoll_create(int size)
+{
+	static int (*real)(int);
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "epoll_create");
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return se_watch_epoll_made(real(size));
 }

@@ -3,7 +3,10 @@
  * so the watcher never touches what the program puts on that number next.
  * The library's own descriptors are spared (core/ownfd.h): without
  * softerr those numbers would not be open, and closing them fails with
- * EBADF, as it would have. */
+ * EBADF, as it would have. dup2() or dup3() onto one of them does what it
+ * would without softerr (the program's file lands on the number): the
+ * library lets go of the number first, and stands aside for what it lost
+ * (se_watch_own_dup()). */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -46,7 +49,7 @@ static int real_close_range(unsigned first, unsigned last, int flags)
 SE_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	unsigned fd, lo;
-	int rc = 0;
+	int rc = 0, next;
 
 	if (!se_ready() || first > last)
 		return real_close_range(first, last, flags);
@@ -56,11 +59,17 @@ SE_EXPORT int close_range(unsigned first, unsigned last, int flags)
 	if ((flags & CLOSE_RANGE_CLOEXEC) || !se_owns_any(first, last))
 		return real_close_range(first, last, flags);
 	/* The ranges between the library's own. */
-	for (lo = fd = first; fd <= last && fd < SE_OWN_FDS; fd++) {
-		if (!se_owns(fd))
-			continue;
+	for (lo = first; (next = se_own_next(lo, last)) >= 0; ) {
+		fd = (unsigned)next;
+		if (!se_owns(next)) {
+			if (fd == last)
+				break;
+			continue;	/* no longer the library's: se_own_next() skips it now */
+		}
 		if (fd > lo && real_close_range(lo, fd - 1, flags) < 0)
 			rc = -1;
+		if (fd == last)
+			return rc;
 		lo = fd + 1;
 	}
 	if (lo <= last && real_close_range(lo, last, flags) < 0)
@@ -102,6 +111,8 @@ SE_EXPORT int dup2(int oldfd, int newfd)
 	}
 	if (oldfd != newfd && se_watch_known(newfd))
 		se_watch_forget(newfd);
+	if (oldfd != newfd && se_owns(newfd) && fcntl(oldfd, F_GETFD) >= 0)
+		return se_watch_own_dup(oldfd, newfd, 0, true);
 	return se_real.dup2(oldfd, newfd);
 }
 
@@ -115,5 +126,8 @@ SE_EXPORT int dup3(int oldfd, int newfd, int flags)
 	}
 	if (oldfd != newfd && se_watch_known(newfd))
 		se_watch_forget(newfd);
+	if (oldfd != newfd && !(flags & ~O_CLOEXEC) && se_owns(newfd) &&
+	    fcntl(oldfd, F_GETFD) >= 0)
+		return se_watch_own_dup(oldfd, newfd, flags, false);
 	return se_sys.dup3(oldfd, newfd, flags);
 }

@@ -4,7 +4,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/auxv.h>
@@ -95,10 +97,60 @@ static char *read_env(const char *name)
 #endif
 }
 
+/* Warnings about the settings wait for the first connect() the library
+ * manages, and are said then, once: a stray SOFTERR_* variable must not make
+ * every shell and pipeline of the session complain. */
+static char warnings[2048];
+static size_t warnings_len;
+static bool announced;
+/* Where the history lives, or why it is off: for the first log line. */
+static char history_why[320];
+
+static void warn_later(const char *msg)
+{
+	size_t n = strlen(msg);
+
+	if (warnings_len + n < sizeof(warnings)) {
+		memcpy(warnings + warnings_len, msg, n + 1);
+		warnings_len += n;
+	} else if (warnings_len + 1 < sizeof(warnings)) {
+		/* The last line says that lines were lost. */
+		static const char more[] = "softerr: more warnings not shown\n";
+		size_t room = sizeof(warnings) - 1 - sizeof(more) + 1;
+
+		if (warnings_len > room)
+			warnings_len = room;
+		memcpy(warnings + warnings_len, more, sizeof(more));
+		warnings_len = sizeof(warnings) - 1;
+	}
+}
+
+void se_announce(const struct se_settings *s)
+{
+	struct se_line line;
+
+	if (__atomic_load_n(&announced, __ATOMIC_ACQUIRE) ||
+	    __atomic_exchange_n(&announced, true, __ATOMIC_ACQ_REL))
+		return;
+	if (warnings_len)
+		se_log_raw(warnings);
+	if (!s->log.to)
+		return;
+	se_line_init(&line);
+	se_line_add(&line, "softerr: active in %s[%d], settings from %s; history %s",
+		    program_invocation_short_name, (int)getpid(),
+		    se_conf.path[0] ? se_conf.path : "no file",
+		    !se_conf.base.history ? "off (history = off)" :
+		    !se_conf.base.history_share ? "kept in this process (history_share = off)" :
+		    history_why);
+	se_line_emit(&line, &s->log);
+}
+
 /* softerr.conf and the environment. In secure-execution mode (set-user-ID
  * and the like) neither the environment nor the user's files count: only
- * the system's file. */
-static void load_conf(void)
+ * the system's file, which must ask for the library to act there at all.
+ * Returns whether the library acts in this process. */
+static bool load_conf(void)
 {
 	bool secure = getauxval(AT_SECURE) != 0;
 	char exe[512], hist[256] = "";
@@ -108,19 +160,32 @@ static void load_conf(void)
 		.program_path = n > 0 ? exe : NULL,
 		.getenv_fn = secure ? NULL : read_env,
 		.system_file = SYSCONFDIR "/softerr.conf",
-		.warn = se_log_raw,
+		.warn = warn_later,
+	};
+	struct se_history_places places = {
+		.runtime_dir = read_env("XDG_RUNTIME_DIR"),
+		.run_user = "/run/user",
+		.run = "/run",
+		.tmp = "/tmp",
 	};
 
 	if (n > 0)
 		exe[n] = '\0';
 	se_conf_load(&se_conf, &src);
+	if (secure && !se_conf.base.secure_programs)
+		return false;
 	/* Shared only between processes of the same user, and never in
 	 * secure-execution mode, where nothing is remembered at all. */
-	if (se_conf.base.history && se_conf.base.history_share && !secure)
-		se_history_path(read_env("XDG_RUNTIME_DIR"), hist, sizeof(hist));
+	places.configured = se_conf.base.history_path;
+	if (secure)
+		snprintf(history_why, sizeof(history_why), "off (a set-user-ID program)");
+	else if (se_conf.base.history && se_conf.base.history_share)
+		se_history_locate(&places, hist, sizeof(hist), history_why,
+				  sizeof(history_why));
 	se_history_init(&se_history, se_conf.base.history && !secure,
 			se_conf.base.history_lifetime_ms, hist);
 	se_history.log = &se_conf.base.log;
+	return true;
 }
 
 static void init(void)
@@ -154,8 +219,7 @@ static void init(void)
 		 * either, so they fail with ENOSYS). */
 		se_log_raw("softerr: the real socket functions were not found; "
 			   "softerr is inactive\n");
-	} else {
-		load_conf();
+	} else if (load_conf()) {
 		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 		ready = true;
 	}

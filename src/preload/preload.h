@@ -42,6 +42,11 @@ extern struct se_history se_history;
 /* Asks rtnetlink whether the network changed since the last call (the
  * first call takes its fingerprint) and forgets the history if it did. */
 void se_preload_network_check(void);
+/* The first connect() the library manages in this process: the warnings
+ * about the settings kept since they were read, and (when s logs) one line
+ * saying that softerr is active, which settings file it read and where the
+ * history lives. Once; cheap after. */
+void se_announce(const struct se_settings *s);
 extern struct se_names se_names;
 
 /* Enters the library from a wrapper, which must then se_leave(). Returns

@@ -5,7 +5,8 @@
  *
  * getsockopt(), setsockopt(), getsockname(), getpeername() on a descriptor
  * a transparent non-blocking connect holds a stand-in on answer for the
- * socket behind it (watch.h). */
+ * socket behind it (watch.h); shutdown() there gives the program its
+ * socket back and is the kernel's. */
 #include "config.h"
 
 #include <errno.h>
@@ -64,6 +65,11 @@ static int name_of(int fd, bool peer, struct sockaddr *sa, socklen_t *len)
 	int rc;
 
 	if (!se_ready()) {
+		int (*real)(int, struct sockaddr *, socklen_t *) =
+			peer ? se_sys.getpeername : se_sys.getsockname;
+
+		if (real)
+			return real(fd, sa, len);
 		errno = ENOSYS;
 		return -1;
 	}
@@ -80,4 +86,23 @@ SE_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 SE_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	return name_of(fd, true, sa, len);
+}
+
+/* shutdown() of a number a transparent connect holds a stand-in on: the
+ * program gives up the attempt (a SYN-SENT socket is disconnected by it),
+ * so the run ends, the program's own socket goes back on the number, and
+ * the kernel's shutdown() on it is the answer. */
+SE_EXPORT int shutdown(int fd, int how)
+{
+	int rc;
+
+	if (!se_ready()) {
+		if (se_sys.shutdown)
+			return se_sys.shutdown(fd, how);
+		errno = ENOSYS;
+		return -1;
+	}
+	if (se_watch_has(fd) && se_watch_shut(fd, how, &rc))
+		return rc;
+	return se_sys.shutdown(fd, how);
 }

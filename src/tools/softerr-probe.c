@@ -287,8 +287,9 @@ static int probe(const char *host, const char *port, const struct softerr_option
 		json_str(r->host);
 		printf(",\"service\":");
 		json_str(r->service);
-		printf(",\"mode\":\"connect\",\"policy\":\"%s\",\"resolve_ms\":%.3f,"
-		       "\"resolve_error\":", r->policy, r->resolve_ms);
+		printf(",\"mode\":\"connect\",\"policy\":\"%s\",\"history\":", r->policy);
+		json_str(r->history);
+		printf(",\"resolve_ms\":%.3f,\"resolve_error\":", r->resolve_ms);
 		if (r->resolve_error)
 			json_str(gai_strerror(r->resolve_error));
 		else
@@ -319,6 +320,7 @@ static int probe(const char *host, const char *port, const struct softerr_option
 		printf("%s port %s: %zu address%s, policy %s (resolved in %.1f ms)\n",
 		       r->host, r->service, r->n_attempts,
 		       r->n_attempts == 1 ? "" : "es", r->policy, r->resolve_ms);
+		printf("history: %s\n", r->history);
 		for (i = 0; i < r->n_attempts; i++)
 			print_attempt(&r->attempts[i]);
 		if (fd >= 0)

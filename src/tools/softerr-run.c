@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,28 +72,73 @@ static void set(const char *key, const char *var, const char *value)
 	setenv(var, value, 1);
 }
 
-/* The library: next to this program in the build tree, or installed; as
- * a canonical path, so that it is found in LD_PRELOAD however written. */
+/* The way from BINDIR to LIBDIR ("../lib"), so that an installed tree
+ * moved elsewhere (a staged install, DESTDIR) finds its own library before
+ * the one LIBDIR names. Empty if it cannot be said. */
+static void bindir_to_libdir(char *rel, size_t len)
+{
+	const char *b = BINDIR, *l = LIBDIR;
+	size_t common = 0, i, used = 0;
+
+	rel[0] = '\0';
+	if (b[0] != '/' || l[0] != '/')
+		return;
+	/* The longest common prefix made of whole components. */
+	for (i = 0; b[i] && b[i] == l[i]; i++)
+		if (b[i] == '/')
+			common = i;
+	if (!b[i] && (l[i] == '/' || !l[i]))
+		common = i;
+	else if (!l[i] && b[i] == '/')
+		common = i;
+	/* One ".." per component of BINDIR past it, then LIBDIR's rest. */
+	for (i = common; b[i]; i++) {
+		if (b[i] != '/' || !b[i + 1])
+			continue;
+		if (used + 4 >= len)
+			return;
+		used += (size_t)sprintf(rel + used, "%s..", used ? "/" : "");
+	}
+	if (l[common] && used + strlen(l + common) + 1 < len)
+		strcpy(rel + used, used ? l + common : l + common + 1);
+	if (!rel[0] && used + 2 < len)
+		strcpy(rel, ".");
+}
+
+/* Is dir/name readable? Then found holds its canonical path. */
+static bool found_at(const char *dir, const char *name, char *found)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return false;
+	return access(path, R_OK) == 0 && realpath(path, found);
+}
+
+/* The library: next to this program in the build tree, then in the
+ * installed tree this program is part of, then in LIBDIR; as a canonical
+ * path, so that it is found in LD_PRELOAD however written. */
 static const char *find_library(void)
 {
 	static char found[PATH_MAX];
-	char path[PATH_MAX];
-	char self[PATH_MAX];
-	const char *slash;
+	char self[PATH_MAX], dir[PATH_MAX], rel[PATH_MAX];
+	char *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n > 0) {
 		self[n] = '\0';
 		slash = strrchr(self, '/');
-		if (slash && (size_t)(slash - self) + 40 < sizeof(path)) {
-			memcpy(path, self, (size_t)(slash - self));
-			strcpy(path + (slash - self), "/../preload/.libs/libsofterr.so");
-			if (access(path, R_OK) == 0 && realpath(path, found))
+		if (slash) {
+			*slash = '\0';
+			if (found_at(self, "../preload/.libs/libsofterr.so", found))
+				return found;
+			bindir_to_libdir(rel, sizeof(rel));
+			if (rel[0] && (size_t)snprintf(dir, sizeof(dir), "%s/%s", self, rel) < sizeof(dir) &&
+			    found_at(dir, "libsofterr.so", found))
 				return found;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/libsofterr.so", PKGLIBDIR);
-	return access(path, R_OK) == 0 && realpath(path, found) ? found : NULL;
+	return found_at(LIBDIR, "libsofterr.so", found) ? found : NULL;
 }
 
 /* Is the LD_PRELOAD entry tok the library lib? */
@@ -303,7 +349,7 @@ int main(int argc, char **argv)
 	lib = find_library();
 	if (!lib) {
 		fprintf(stderr, "%s: libsofterr.so not found (looked in %s and beside %s)\n",
-			prog, PKGLIBDIR, prog);
+			prog, LIBDIR, prog);
 		return EXIT_OWN;
 	}
 	file = resolve(argv[optind], buf, sizeof(buf));

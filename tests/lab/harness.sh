@@ -12,9 +12,11 @@ CLIENT=$top_builddir/tests/lab/se-client
 # curl do at exit under AddressSanitizer, without softerr too).
 passed=0
 failed=0
-# The address history is shared through $XDG_RUNTIME_DIR: a test that wants
-# it gives its own; the others start from nothing in every process.
+# The address history: a test that wants it shared gives its own
+# XDG_RUNTIME_DIR and SOFTERR_HISTORY_SHARE=on; the others start from
+# nothing in every process (and never touch the machine's /run/softerr).
 unset XDG_RUNTIME_DIR
+export SOFTERR_HISTORY_SHARE=off
 # Connects per thread of the 16-thread soaks: 1,000, fewer where a
 # sanitizer slows every call ten times (CI's ThreadSanitizer pass): there
 # they look for races, which a few hundred find as well.

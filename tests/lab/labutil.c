@@ -45,7 +45,8 @@ const char *lab_errname(int err)
 		{ EINPROGRESS, "EINPROGRESS" }, { EACCES, "EACCES" }, { EPERM, "EPERM" },
 		{ ECONNRESET, "ECONNRESET" }, { ECONNABORTED, "ECONNABORTED" },
 		{ EISCONN, "EISCONN" }, { EALREADY, "EALREADY" }, { EPIPE, "EPIPE" },
-		{ EAGAIN, "EAGAIN" },
+		{ EAGAIN, "EAGAIN" }, { ENOTCONN, "ENOTCONN" }, { ENOTSOCK, "ENOTSOCK" },
+		{ EBADF, "EBADF" }, { EMSGSIZE, "EMSGSIZE" },
 	};
 	static __thread char buf[16];
 	size_t i;

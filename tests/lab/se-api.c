@@ -1,5 +1,5 @@
 /* The public API (softerr.h) against the lab: what a program linking
- * -lsofterr relies on. Prints "ok - ..." or "not ok - ..." per check and
+ * -lsofterr-api relies on. Prints "ok - ..." or "not ok - ..." per check and
  * exits 1 if any failed. Run by test-probe.sh in the client namespace. */
 #include "config.h"
 

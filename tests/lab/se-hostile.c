@@ -5,6 +5,7 @@
  *   se-hostile [--wait MS] [--epoll] rawclose HOST PORT
  *   se-hostile [--count N] [--keep] closerange|closefrom|closeloop HOST PORT
  *   se-hostile fill HOST PORT
+ *   se-hostile [--count N] dup2 HOST PORT
  *
  * HOST's first address is silent (a black hole), its last one answers (the
  * lab's server, which echoes).
@@ -38,6 +39,16 @@
  *   fresh ok PEER read echoed | fresh fail WHAT
  *   result ok MS | result fail MS
  *
+ * dup2, as a program that puts its files on numbers it believes free: the
+ * same N pending connects, and after 400 ms (past the attempt delay, so
+ * that private sockets race too), every open number the program did not
+ * open itself (the library's, if any) gets a new file of the program's
+ * with dup2(), which must return that number and leave the file on it;
+ * then as above, without the clean-up: a fresh connect must work, and
+ * every file (those on the library's numbers among them) must be intact,
+ * the process alive. Lines as above, and before them:
+ *   dup2 N numbers from LOWEST, the library's from BASE | dup2 fail FD ERRNO-NAME
+ *
  * fill, as a server near its descriptor limit: non-blocking connects to
  * the first address, left pending, until one cannot be had (EMFILE, or
  * 4096 of them); then one more is tried after closing one. Lines:
@@ -56,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,9 +77,13 @@
 #include "labutil.h"
 
 #define NFILES 24	/* files the program opens after the clean-up */
+#define NDUP 64		/* ... or puts on the library's numbers (dup2) */
 #define MAXPEND 16
 
 static double t0;
+/* The numbers open when the program started (inherited): not the
+ * library's. */
+static unsigned char at_start[65536];
 
 static void sleep_ms(int ms)
 {
@@ -326,12 +342,70 @@ static void close_all(const char *mode, const int *keep, int nkeep)
 	close_range((unsigned)from, ~0U, 0);
 }
 
+static struct pfile files[NFILES + 1 + NDUP];
+
+/* dup2 mode: a new file of the program's on every open number it did not
+ * open itself (pend[0..count), files[0..nfiles) are its own). Returns the
+ * number of files now, or -1. */
+static int dup_onto_others(const int *pend, int count, int nfiles, const char *dir)
+{
+	struct rlimit rl;
+	int fd, i, n = nfiles, hit = 0, lowest = -1;
+	long base;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536)
+		rl.rlim_cur = 65536;
+	for (fd = 3; fd < (int)rl.rlim_cur; fd++) {
+		if (at_start[fd] || fcntl(fd, F_GETFD) < 0)
+			continue;
+		for (i = 0; i < count && pend[i] != fd; i++)
+			;
+		if (i < count)
+			continue;
+		for (i = 0; i < n && files[i].fd != fd; i++)
+			;
+		if (i < n)
+			continue;
+		if (n == NFILES + 1 + NDUP) {
+			printf("dup2 fail %d too-many\n", fd);
+			return -1;
+		}
+		snprintf(files[n].path, sizeof(files[n].path), "%s/dup%02d", dir, n);
+		snprintf(files[n].text, sizeof(files[n].text), "the program's file on %d\n", fd);
+		if (open_file(&files[n], true) < 0) {
+			printf("dup2 fail %d open-%s\n", fd, lab_errname(errno));
+			return -1;
+		}
+		if (dup2(files[n].fd, fd) != fd) {
+			printf("dup2 fail %d %s\n", fd, lab_errname(errno));
+			return -1;
+		}
+		close(files[n].fd);
+		files[n].fd = fd;
+		/* Its file on the number, as the program's own dup2() left it. */
+		if (!same_file(fd, &files[n].st)) {
+			printf("dup2 fail %d not-there\n", fd);
+			return -1;
+		}
+		n++;
+		if (!hit++)
+			lowest = fd;
+	}
+	/* Where the library keeps its own: FD_SETSIZE, or under a limit too
+	 * small for that, the top eighth below it (libsofterr(7)). */
+	base = (long)rl.rlim_cur - (long)rl.rlim_cur / 8;
+	if (base > 1024)
+		base = 1024;
+	printf("dup2 %d numbers from %d, the library's from %ld\n", hit, lowest, base);
+	return n;
+}
+
 static int cleanup(const char *mode, const struct addrinfo *first,
 		   const struct addrinfo *last, int count, bool keep)
 {
-	static struct pfile files[NFILES + 1];
 	char a2[INET6_ADDRSTRLEN], why[96];
-	int pend[MAXPEND], i, err, damaged = 0, fd, ok = 1;
+	int pend[MAXPEND], i, err, damaged = 0, fd, ok = 1, nfiles = NFILES + 1;
+	bool dup = strcmp(mode, "dup2") == 0;
 	const char *tmp = getenv("TMPDIR");
 	/* Well within a file's path, with "/fileNN" after it. */
 	char tmpl[1024];
@@ -350,8 +424,9 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 			return 1;
 		}
 	}
-	/* The runs are under way, before the attempt delay. */
-	sleep_ms(100);
+	/* The runs are under way, before the attempt delay (dup2: after it,
+	 * the next address racing on a private socket). */
+	sleep_ms(dup ? 400 : 100);
 	for (i = 0; i <= NFILES; i++) {
 		snprintf(files[i].path, sizeof(files[i].path), "%s/file%02d", tmpl, i);
 		snprintf(files[i].text, sizeof(files[i].text), "the program's file %d\n", i);
@@ -360,10 +435,25 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 		printf("result fail open-%s %.1f\n", lab_errname(errno), lab_now_ms() - t0);
 		return 1;
 	}
-	close_all(mode, pend, keep ? count : 0);
+	if (dup) {
+		/* Its files, then one on each number it did not open. */
+		for (i = 1; i <= NFILES; i++)
+			if (open_file(&files[i], true) < 0) {
+				printf("result fail open-%s %.1f\n", lab_errname(errno),
+				       lab_now_ms() - t0);
+				return 1;
+			}
+		nfiles = dup_onto_others(pend, count, NFILES + 1, tmpl);
+		if (nfiles < 0) {
+			printf("result fail dup2 %.1f\n", lab_now_ms() - t0);
+			return 1;
+		}
+	} else {
+		close_all(mode, pend, keep ? count : 0);
+	}
 	/* The program's file again, then more: on the lowest free numbers,
 	 * the library's among them. */
-	for (i = 0; i <= NFILES; i++)
+	for (i = 0; !dup && i <= NFILES; i++)
 		if (open_file(&files[i], i > 0) < 0) {
 			printf("result fail open-%s %.1f\n", lab_errname(errno),
 			       lab_now_ms() - t0);
@@ -404,7 +494,7 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 	}
 	/* Whatever the connect() set off in the library has happened. */
 	sleep_ms(100);
-	for (i = 0; i <= NFILES; i++) {
+	for (i = 0; i < nfiles; i++) {
 		const char *state = file_state(&files[i]);
 
 		if (strcmp(state, "intact") != 0) {
@@ -416,9 +506,9 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 		printf("files damaged %d\n", damaged);
 		ok = 0;
 	} else {
-		printf("files intact %d\n", NFILES + 1);
+		printf("files intact %d\n", nfiles);
 	}
-	for (i = 0; i <= NFILES; i++)
+	for (i = 0; i < nfiles; i++)
 		unlink(files[i].path);
 	rmdir(tmpl);
 	printf("result %s %.1f\n", ok ? "ok" : "fail", lab_now_ms() - t0);
@@ -471,16 +561,19 @@ int main(int argc, char **argv)
 	}
 	if (argc - i != 3 || count < 1 || count > MAXPEND ||
 	    (strcmp(argv[i], "rawclose") != 0 && strcmp(argv[i], "closerange") != 0 &&
-	     strcmp(argv[i], "fill") != 0 &&
+	     strcmp(argv[i], "fill") != 0 && strcmp(argv[i], "dup2") != 0 &&
 	     strcmp(argv[i], "closefrom") != 0 && strcmp(argv[i], "closeloop") != 0) ||
-	    (keep && strcmp(argv[i], "closefrom") == 0)) {
+	    (keep && (strcmp(argv[i], "closefrom") == 0 || strcmp(argv[i], "dup2") == 0))) {
 		fprintf(stderr, "usage: se-hostile [--wait MS] [--epoll] rawclose HOST PORT\n"
 			"       se-hostile fill HOST PORT\n"
+			"       se-hostile [--count N] dup2 HOST PORT\n"
 			"       se-hostile [--count N] [--keep] "
 			"closerange|closefrom|closeloop HOST PORT\n");
 		return 2;
 	}
 	mode = argv[i];
+	for (gai = 3; gai < (int)sizeof(at_start); gai++)
+		at_start[gai] = fcntl(gai, F_GETFD) >= 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	t0 = lab_now_ms();
 	if ((gai = getaddrinfo(argv[i + 1], argv[i + 2], &hints, &res)) != 0) {

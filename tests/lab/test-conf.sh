@@ -85,6 +85,19 @@ run with $C -- "$CLIENT" -4 --first soft.lab $LAB_PORT
 check "a log file that cannot be written: the connect is unaffected" \
 	eval 'rc_is 0 && faster $BEFORE_MS && ! has softerr'
 
+# Warnings about the settings: said once, by the first connect the library
+# manages, never by a process that makes none (a shell, a pipeline).
+printf 'policy = abort\nattempt_delay = forever\n[program *]\nbogus = 1\n' >"$T/broken.conf"
+run with SOFTERR_CONF="$T/broken.conf" -- "$CLIENT" --again-after 10 -4 --first soft.lab $LAB_PORT
+check "a broken file: one line per fault, naming file and line, once for two connects" \
+	eval 'rc_is 0 && [ "$(count "broken.conf:2: attempt_delay = \"forever\" is not valid")" = 1 ] && [ "$(count "broken.conf:4: unknown setting \"bogus\"")" = 1 ] && [ "$(count "^softerr:")" = 2 ]'
+run with SOFTERR_POLICY=fastest SOFTERR_CONF="$T/broken.conf" -- sh -c 'echo x | cat >/dev/null; ls / | grep -c . >/dev/null; exec 3>/dev/null; echo done'
+check "a stray SOFTERR_* variable and a broken file: a shell and its pipeline say nothing" \
+	eval 'rc_is 0 && [ "$OUT" = done ]'
+run with SOFTERR_POLICY=fastest -- curl -s -o /dev/null -w '%{remote_ip}\n' http://soft.lab:$LAB_PORT/
+check "... the program that connects says it, once" \
+	eval 'rc_is 0 && has "^203.0.113.20$" && [ "$(count "SOFTERR_POLICY=\"fastest\" is not valid")" = 1 ]'
+
 # syslog: a private mount namespace gets its own /dev with a /dev/log that
 # socat reads (the real /dev and the system's syslog are not touched).
 cat >"$T/syslog.sh" <<EOS
@@ -101,6 +114,6 @@ kill \$sp
 EOS
 OUT=$(in_client unshare -m bash "$T/syslog.sh" 2>&1; cat "$T/syslog.txt" 2>&1)
 check "log to syslog: facility user, level info, the program's name and pid" \
-	has '^<14>[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]* se-client\[[0-9]*\]: softerr: connect fd [0-9]* to soft.lab port 8080, policy adaptive.*connected in'
+	has '<14>[A-Z][a-z][a-z] [ 0-9][0-9] [0-9:]* se-client\[[0-9]*\]: softerr: connect fd [0-9]* to soft.lab port 8080, policy adaptive.*connected in'
 
 summary

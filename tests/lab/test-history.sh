@@ -13,7 +13,7 @@ echo "# lab up: $LAB_C $LAB_R $LAB_S"
 T=$(mktemp -d)
 chmod 700 "$T"
 trap 'rm -rf "$T"; lab_down' EXIT
-RT=XDG_RUNTIME_DIR=$T
+RT="XDG_RUNTIME_DIR=$T SOFTERR_HISTORY_SHARE=on"
 HIST=$T/softerr/history
 URL=http://hole.lab:$LAB_PORT/
 
@@ -49,13 +49,13 @@ check "the prober: the live address first, the dead one not tried, and why" \
 # Non-blocking connects teach the history too (the watcher records them).
 T2=$(mktemp -d)
 chmod 700 "$T2"
-run with XDG_RUNTIME_DIR=$T2 -- "$top_builddir/tests/lab/se-nbclient" --wait epoll reject6.lab $LAB_PORT
-run with XDG_RUNTIME_DIR=$T2 -- "$CLIENT" -6 reject6.lab $LAB_PORT
+run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- "$top_builddir/tests/lab/se-nbclient" --wait epoll reject6.lab $LAB_PORT
+run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- "$CLIENT" -6 reject6.lab $LAB_PORT
 check "a non-blocking client's ICMPv6 soft error is remembered: the next process starts with the live address" \
 	eval 'rc_is 0 && has "^attempt 2001:db8:3::20 ok" && ! has "2001:db8:3::13"'
 rm -rf "$T2"; T2=$(mktemp -d); chmod 700 "$T2"
-run with XDG_RUNTIME_DIR=$T2 -- curl -s -o /dev/null --connect-timeout 1 "$URL"
-run with XDG_RUNTIME_DIR=$T2 -- curl -s -o /dev/null -w '%{remote_ip}\n' --connect-timeout 1 "$URL"
+run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- curl -s -o /dev/null --connect-timeout 1 "$URL"
+run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- curl -s -o /dev/null -w '%{remote_ip}\n' --connect-timeout 1 "$URL"
 check "curl gave up on the silent address (its own timeout): the next curl goes straight to the live one (${MS} ms)" \
 	eval 'rc_is 0 && has "^203.0.113.20$" && faster 200'
 rm -rf "$T2"
@@ -67,8 +67,68 @@ check "SOFTERR_HISTORY=off: the delay again (${MS} ms)" \
 run with $RT SOFTERR_HISTORY_SHARE=off -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "SOFTERR_HISTORY_SHARE=off: this process's own, the delay again (${MS} ms)" \
 	eval 'rc_is 0 && ! faster 240'
-run with -- "$CLIENT" -4 hole.lab $LAB_PORT
-check "no XDG_RUNTIME_DIR: nothing shared (${MS} ms)" eval 'rc_is 0 && ! faster 240'
+
+# Where there is no XDG_RUNTIME_DIR (root from sudo or su, cron, a service,
+# a container): the history is shared all the same, in a private directory
+# of the user's. Each case runs in a private mount namespace whose /run and
+# /tmp are new, empty tmpfs (the machine's are never touched), and starts
+# curl twice as a service would start it: env -i, as root or as nobody.
+# private WHO SETUP [VAR=value]: SETUP (shell, as root) lays out the
+# directories, then the two curls run; OUT holds their lines: "IP SECONDS"
+# and the library's log.
+private() {
+	local lib=${SOFTERR_REAL_PRELOAD:-$SOFTERR_LIB}
+	OUT=$(in_client unshare -m --propagation private sh -c '
+		mount -t tmpfs -o mode=755 selab-run /run &&
+		mount -t tmpfs -o mode=1777 selab-tmp /tmp &&
+		mkdir -m 755 /tmp/.lib && cp "$1" /tmp/.lib/libsofterr.so &&
+		chmod 644 /tmp/.lib/libsofterr.so || exit 99
+		eval "$2" || exit 98
+		as=; [ "$3" = nobody ] && as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+		for i in 1 2; do
+			$as env -i PATH=/usr/bin:/bin $4 SOFTERR_LOG=stderr \
+				LD_PRELOAD=/tmp/.lib/libsofterr.so timeout 20 \
+				curl -s -o /dev/null -w "%{remote_ip} %{time_connect}\n" "$5"
+		done
+		[ -d /run/softerr ] && echo "made /run/softerr $(stat -c %a /run/softerr)"
+		ls -d /tmp/softerr-* 2>/dev/null | while read -r d; do
+			echo "made $d $(stat -c "%a %U" "$d")"; done' \
+		sh "$lib" "$2" "$1" "${3:-}" "$URL" 2>&1)
+	RC=$?
+}
+# Did the second curl go straight to the live address (history shared)?
+second_fast() {
+	printf '%s\n' "$OUT" | awk '/^203\.0\.113\.[0-9]+ [0-9.]+$/ { n++; ip[n] = $1; t[n] = $2 }
+		END { exit !(n == 2 && t[1] >= 0.24 && ip[2] == "203.0.113.20" && t[2] < 0.1) }'
+}
+second_slow() {
+	printf '%s\n' "$OUT" | awk '/^203\.0\.113\.[0-9]+ [0-9.]+$/ { n++; t[n] = $2 }
+		END { exit !(n == 2 && t[2] >= 0.24) }'
+}
+private root :
+check "root, no XDG_RUNTIME_DIR: shared through /run/softerr (made 0700), the second curl at once" \
+	eval 'second_fast && has "history /run/softerr/history" && has "^made /run/softerr 700$"'
+private nobody :
+check "a user, no XDG_RUNTIME_DIR: /tmp/softerr-UID (made 0700, the user's), the second curl at once" \
+	eval 'second_fast && has "history /tmp/softerr-65534/history" && has "^made /tmp/softerr-65534 700 nobody$"'
+private nobody 'mkdir -p -m 755 /run/user && mkdir -m 700 /run/user/65534 && chown nobody /run/user/65534'
+check "a user with a login session's /run/user/UID but no XDG_RUNTIME_DIR: there" \
+	eval 'second_fast && has "history /run/user/65534/softerr/history$"'
+private nobody 'mkdir -p -m 755 /run/user && mkdir -m 700 /run/user/65534 && chown nobody /run/user/65534' XDG_RUNTIME_DIR=/run/user/65534
+check "a user with XDG_RUNTIME_DIR: there, and the log says why" \
+	eval 'second_fast && has "history /run/user/65534/softerr/history (XDG_RUNTIME_DIR)"'
+private nobody 'mkdir -m 700 /tmp/elsewhere && chown nobody /tmp/elsewhere && ln -s /tmp/elsewhere /tmp/softerr-65534'
+check "/tmp/softerr-UID a symbolic link: refused, the history not shared, the log says why" \
+	eval 'second_slow && has "history off: /tmp/softerr-65534 is not a directory"'
+private nobody 'mkdir -m 700 /tmp/softerr-65534'
+check "/tmp/softerr-UID another user's: refused" \
+	eval 'second_slow && has "history off: /tmp/softerr-65534 belongs to user 0"'
+private nobody 'mkdir -m 777 /tmp/softerr-65534 && chown nobody /tmp/softerr-65534'
+check "/tmp/softerr-UID open to others: refused" \
+	eval 'second_slow && has "history off: /tmp/softerr-65534 is open to others (mode 777)"'
+private root 'mkdir -m 700 /tmp/h' SOFTERR_HISTORY_PATH=/tmp/h/file
+check "history_path: the file named, shared" \
+	eval 'second_fast && has "history /tmp/h/file (history_path)"'
 
 # A damaged file: ignored, rebuilt, no harm.
 head -c 3000 /dev/urandom >"$HIST"

@@ -66,6 +66,23 @@ for mode in closerange closeloop; do
 		"$KEEP" TMPDIR=$T -- "$HOSTILE" --keep $mode hole.lab $LAB_PORT
 done
 
+# The program puts files of its own on every number it did not open (the
+# library's, with softerr: its thread's pipe and epoll instance, a run's
+# copy of the pending socket, stand-in pipe and racing private socket),
+# with dup2() while two connects race: each call lands as it would without
+# softerr, the library stands aside for what it lost and never writes into
+# those files, and a new connect works. The library's numbers are out of
+# the program's way, from FD_SETSIZE (or under a small limit, the top
+# eighth below it) up.
+DUP='rc_is 0 && has "^files intact" && has "^fresh ok [0-9a-f:.]* read echoed" && has "^result ok"'
+run without TMPDIR=$T -- "$HOSTILE" dup2 twoholes.lab $LAB_PORT
+check "dup2 onto numbers the program did not open: without softerr there are none (${MS} ms)" \
+	eval "$DUP"' && has "^dup2 0 numbers"'
+run with TMPDIR=$T -- "$HOSTILE" dup2 twoholes.lab $LAB_PORT
+low=$(printf '%s\n' "$OUT" | sed -n 's/^dup2 [0-9]* numbers from \(-\?[0-9]*\), the library.s from \([0-9]*\)$/\1 \2/p')
+check "dup2 onto the library's numbers (${low% *} up, out of the way from ${low#* }), two connects racing: every file lands and stays intact, a new connect works (${MS} ms)" \
+	eval "$DUP"' && has "^dup2 \([5-9]\|[1-9][0-9]\) numbers" && [ -n "$low" ] && [ ${low% *} -ge ${low#* } ]'
+
 # 3. Node.js (net.connect with autoSelectFamily): with softerr, 10
 # connections in a row in one process must all connect (without it, 3 show
 # the way); the first failure ends the series and is shown. The history is

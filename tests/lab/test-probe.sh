@@ -1,5 +1,5 @@
 #!/bin/bash
-# The public API (through se-api, a program linking -lsofterr) and the
+# The public API (through se-api, a program linking -lsofterr-api) and the
 # prober, softerr-probe, against the lab. Needs root; run by `make check`.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -69,13 +69,11 @@ want=$(getent hosts localhost; echo "rc=$?")
 OUT=$("$RUN" -c "$scratch/broken.conf" sh -c 'getent hosts localhost; echo "rc=$?"' 2>"$scratch/err")
 check "a broken file: the program's output and status unchanged" eval '[ "$OUT" = "$want" ]'
 OUT=$(cat "$scratch/err")
-check "a broken file: one line per fault, naming file and line" \
-	eval 'has "broken.conf:2: attempt_delay = \"forever\" is not valid" && has "broken.conf:4: unknown setting \"bogus\"" && [ "$(printf "%s\n" "$OUT" | wc -l)" = 2 ]'
+check "a broken file, a program that makes no connection: not a word (test-conf.sh: the words)" \
+	eval '[ -z "$OUT" ]'
 head -c 16384 /dev/urandom >"$scratch/garbage.conf"
 OUT=$("$RUN" -c "$scratch/garbage.conf" sh -c 'getent hosts localhost; echo "rc=$?"' 2>"$scratch/err")
 check "a file of random bytes: the program runs as without it" eval '[ "$OUT" = "$want" ]'
-OUT=$(cat "$scratch/err")
-check "a file of random bytes: said" eval 'has "garbage.conf"'
 
 sr env
 check "the library first in LD_PRELOAD" eval 'has "^LD_PRELOAD=$LIB$"'

@@ -504,20 +504,132 @@ START_TEST(network_change_forgets)
 }
 END_TEST
 
-START_TEST(path_rules)
-{
-	char buf[256], rt[128];
+/* The roots of the places, under the test's directory. */
+static char ru[128], run[128], tmp[128];
 
-	ck_assert(!se_history_path(NULL, buf, sizeof(buf)));
-	ck_assert(!se_history_path("relative", buf, sizeof(buf)));
-	ck_assert(!se_history_path("/nonexistent-dir", buf, sizeof(buf)));
-	/* A runtime directory others can read is not used. */
+static struct se_history_places places_in(const char *configured, const char *rt)
+{
+	struct se_history_places p = {
+		.configured = configured, .runtime_dir = rt,
+		.run_user = ru, .run = run, .tmp = tmp,
+	};
+
+	snprintf(ru, sizeof(ru), "%s/run-user", dir);
+	snprintf(run, sizeof(run), "%s/run", dir);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
+	mkdir(ru, 0755);
+	mkdir(run, 0755);
+	mkdir(tmp, 01777);
+	return p;
+}
+
+START_TEST(locate_runtime_dir_first)
+{
+	char buf[256], why[320], rt[128];
+	struct se_history_places p;
+
 	snprintf(rt, sizeof(rt), "%s/rt", dir);
+	p = places_in(NULL, rt);
+	/* A runtime directory others can enter is passed over. */
 	ck_assert_int_eq(mkdir(rt, 0755), 0);
-	ck_assert(!se_history_path(rt, buf, sizeof(buf)));
+	ck_assert(se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert(!strstr(buf, "/rt/"));
 	ck_assert_int_eq(chmod(rt, 0700), 0);
-	ck_assert(se_history_path(rt, buf, sizeof(buf)));
+	ck_assert(se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
 	ck_assert(strstr(buf, "/rt/softerr/history"));
+	ck_assert(strstr(why, "(XDG_RUNTIME_DIR)"));
+	/* A relative one is no runtime directory. */
+	p.runtime_dir = "relative";
+	ck_assert(se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert(!strstr(buf, "relative"));
+}
+END_TEST
+
+START_TEST(locate_without_runtime_dir)
+{
+	char buf[256], why[320], mine[160], want[200];
+	struct se_history_places p = places_in(NULL, NULL);
+	struct stat st;
+
+	/* No XDG_RUNTIME_DIR: /run/user/UID when the system made it. */
+	snprintf(mine, sizeof(mine), "%s/%u", ru, (unsigned)geteuid());
+	ck_assert_int_eq(mkdir(mine, 0700), 0);
+	ck_assert(se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	snprintf(want, sizeof(want), "%s/softerr/history", mine);
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(rmdir(strcat(mine, "/softerr")), 0);
+	*strrchr(mine, '/') = '\0';
+	ck_assert_int_eq(rmdir(mine), 0);
+	/* Else root's /run/softerr, everyone else's /tmp/softerr-UID, made
+	 * private. */
+	ck_assert(se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	if (geteuid() == 0)
+		snprintf(want, sizeof(want), "%s/softerr/history", run);
+	else
+		snprintf(want, sizeof(want), "%s/softerr-%u/history", tmp, (unsigned)geteuid());
+	ck_assert_str_eq(buf, want);
+	*strrchr(want, '/') = '\0';
+	ck_assert_int_eq(lstat(want, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+}
+END_TEST
+
+/* /tmp/softerr-UID laid out by someone else: never used. */
+START_TEST(locate_refuses_hostile_layouts)
+{
+	char buf[256], why[320], t[200], other[200];
+	struct se_history_places p = places_in(NULL, NULL);
+
+	/* /run/softerr out of reach too (root): the last place decides. */
+	ck_assert_int_eq(rmdir(run), 0);
+	ck_assert_int_eq(close(open(run, O_CREAT | O_WRONLY, 0600)), 0);
+	snprintf(t, sizeof(t), "%s/softerr-%u", tmp, (unsigned)geteuid());
+	snprintf(other, sizeof(other), "%s/elsewhere", dir);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+
+	/* A symbolic link, even to a private directory of the user's. */
+	ck_assert_int_eq(symlink(other, t), 0);
+	ck_assert(!se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert_str_eq(buf, "");
+	ck_assert(strncmp(why, "off: ", 5) == 0);
+	ck_assert(strstr(why, "not a directory"));
+	ck_assert_int_eq(unlink(t), 0);
+
+	/* Open to others. */
+	ck_assert_int_eq(mkdir(t, 0700), 0);
+	ck_assert_int_eq(chmod(t, 0755), 0);
+	ck_assert(!se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert(strstr(why, "open to others"));
+
+	/* Another user's (only root can make one here). */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chmod(t, 0700), 0);
+		ck_assert_int_eq(chown(t, 12345, 12345), 0);
+		ck_assert(!se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+		ck_assert(strstr(why, "belongs to user 12345"));
+	}
+}
+END_TEST
+
+START_TEST(locate_history_path)
+{
+	char buf[256], why[320], f[200], open_dir[160];
+	struct se_history_places p = places_in(NULL, NULL);
+
+	snprintf(f, sizeof(f), "%s/mine/h", dir);
+	ck_assert_int_eq(mkdir(strcat(strcpy(open_dir, dir), "/mine"), 0755), 0);
+	p.configured = f;
+	ck_assert(se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert_str_eq(buf, f);
+	ck_assert(strstr(why, "(history_path)"));
+	/* A directory others may write to is refused, not passed over. */
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
+	ck_assert(!se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert(strstr(why, "history_path"));
+	p.configured = "relative/h";
+	ck_assert(!se_history_locate(&p, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert(strstr(why, "absolute"));
 }
 END_TEST
 
@@ -540,7 +652,10 @@ Suite *history_suite(void)
 			    sizeof(open_modes) / sizeof(open_modes[0]));
 	tcase_add_test(tc, another_users_file);
 	tcase_add_test(tc, network_change_forgets);
-	tcase_add_test(tc, path_rules);
+	tcase_add_test(tc, locate_runtime_dir_first);
+	tcase_add_test(tc, locate_without_runtime_dir);
+	tcase_add_test(tc, locate_refuses_hostile_layouts);
+	tcase_add_test(tc, locate_history_path);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -104,12 +106,87 @@ START_TEST(epoll_known_by_its_probe)
 }
 END_TEST
 
-START_TEST(past_the_table)
+/* The highest number this process may have (the soft limit raised to the
+ * hard one): recorded, spared, found by se_own_next(), as any other. The
+ * table has no cap of its own (check_fdtab.c goes past 2^20); a real
+ * descriptor above 65536 needs a hard limit that high (CAP_SYS_RESOURCE
+ * to raise it). */
+START_TEST(as_high_as_the_limit)
 {
-	se_own(SE_OWN_FDS + 5);
-	ck_assert(!se_owns(SE_OWN_FDS + 5));
+	struct rlimit rl;
+	int p[2], top;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max > 1 << 24 ? 1 << 24 : rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	top = (int)rl.rlim_cur - 1;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(dup2(p[0], top), top);
+	ck_assert(!se_owns_any(0, ~0U));
+	se_own(top);
+	ck_assert(se_owns(top));
+	ck_assert_int_eq(se_own_next(0, ~0U), top);
+	ck_assert_int_eq(se_own_next(0, (unsigned)top - 1), -1);
+	se_close_own(top);
+	ck_assert_int_eq(fcntl(top, F_GETFD), -1);
+	ck_assert(!se_owns(top));
 	ck_assert(!se_owns(-1));
-	ck_assert(!se_owns_any(SE_OWN_FDS, ~0U));
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* The library's descriptors go out of the program's way: from FD_SETSIZE
+ * up when the limit leaves room, else the top eighth under the limit; the
+ * lowest free number stays the program's. */
+START_TEST(moved_out_of_the_way)
+{
+	struct rlimit rl, saved_rl;
+	int p[2], fd, base;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved_rl), 0);
+	rl = saved_rl;
+	if (rl.rlim_max >= 4096) {
+		rl.rlim_cur = 4096;
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+		ck_assert_int_eq(se_own_base(), FD_SETSIZE);
+	}
+	rl.rlim_cur = 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	base = se_own_base();
+	ck_assert_int_eq(base, 1024 - 128);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	errno = 1234;
+	fd = se_own_move(p[0]);
+	ck_assert_int_eq(errno, 1234);
+	ck_assert_int_ge(fd, base);
+	ck_assert_int_lt(fd, 1024);
+	ck_assert_int_eq(fcntl(p[0], F_GETFD), -1);	/* the low number is free */
+	ck_assert_int_eq(fcntl(fd, F_GETFD), FD_CLOEXEC);
+	/* No number free up there: it stays (a limit just above it puts the
+	 * base there too). */
+	close(fd);
+	fd = -1;
+	rl.rlim_cur = (rlim_t)p[1] + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_eq(se_own_move(p[1]), p[1]);
+	close(p[1]);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved_rl), 0);
+}
+END_TEST
+
+/* Whether the program shares a library with softerr: read from the objects'
+ * needed lists. This test program needs libev itself (the engine is linked
+ * in): as the caller's own object, it does not count. */
+START_TEST(other_objects_needs)
+{
+	const void *self = (const void *)se_other_object_needs;
+
+	/* libev (and every other library) needs the C library. */
+	ck_assert(se_other_object_needs("libc.so.6", self));
+	/* Nothing but this program needs libev. */
+	ck_assert(!se_other_object_needs("libev.so", self));
+	ck_assert(!se_other_object_needs("libno-such-library.so", self));
 }
 END_TEST
 
@@ -122,7 +199,9 @@ Suite *ownfd_suite(void)
 	tcase_add_test(tc, owned_until_disowned);
 	tcase_add_test(tc, reused_number_is_not_ours);
 	tcase_add_test(tc, epoll_known_by_its_probe);
-	tcase_add_test(tc, past_the_table);
+	tcase_add_test(tc, as_high_as_the_limit);
+	tcase_add_test(tc, moved_out_of_the_way);
+	tcase_add_test(tc, other_objects_needs);
 	suite_add_tcase(s, tc);
 	return s;
 }

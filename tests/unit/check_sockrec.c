@@ -49,16 +49,19 @@ START_TEST(only_tcp_streams_are_tracked)
 	se_sockrec_socket(70000, AF_INET6, SOCK_STREAM, 0);
 	ck_assert(se_sockrec_is_tcp(70000) && se_sockrec_fresh(70000));
 	ck_assert_int_eq(se_sockrec_get(70000, &rec), 0);
-	se_sockrec_socket(SE_SOCKREC_FDS - 1, AF_INET, SOCK_STREAM, 0);
-	ck_assert(se_sockrec_is_tcp(SE_SOCKREC_FDS - 1));
+	se_sockrec_socket((1 << 20) - 1, AF_INET, SOCK_STREAM, 0);
+	ck_assert(se_sockrec_is_tcp((1 << 20) - 1));
+	/* ... and past 2^20, where a raised fs.nr_open lets a process go. */
+	se_sockrec_socket((1 << 20) + 3, AF_INET, SOCK_STREAM, 0);
+	ck_assert(se_sockrec_is_tcp((1 << 20) + 3));
+	ck_assert(!se_sockrec_is_tcp((1 << 20) + 2));
 	/* A number whose block nothing mapped: nothing known, and a socket
 	 * that is not TCP maps none. */
 	se_sockrec_socket(300000, AF_INET, SOCK_DGRAM, 0);
 	ck_assert(!se_sockrec_is_tcp(300000));
 	ck_assert_int_eq(se_sockrec_get(300001, &rec), -1);
-	/* Out of range: nothing known. */
-	se_sockrec_socket(SE_SOCKREC_FDS, AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(se_sockrec_get(SE_SOCKREC_FDS, &rec), -1);
+	/* Not a descriptor: nothing known. */
+	se_sockrec_socket(-1, AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_eq(se_sockrec_get(-1, &rec), -1);
 }
 END_TEST

@@ -19,5 +19,6 @@ Suite *conf_suite(void);
 Suite *history_suite(void);
 Suite *errq_suite(void);
 Suite *ownfd_suite(void);
+Suite *fdtab_suite(void);
 
 #endif

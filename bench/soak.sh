@@ -1,0 +1,112 @@
+#!/bin/bash
+# The long soak: more than 100,000 connects with softerr, over mixed
+# scenarios at once, in the lab: three names sharing a dead address (each
+# with a live address of its own) resolved and connected from threads,
+# blocking, non-blocking and through gethostbyname2(); 16-thread soaks
+# through black holes and soft errors with a signal handler closing
+# sockets and a fork(); node through a black hole per family; and a lone
+# address whose route flaps (the router answers host-unreachable for 1 s
+# in every 5). Prints per worker its connects, failures, wrong peers (a
+# peer that is not an address of the name asked for), how it ended (a
+# signal is a crash), descriptors left, and its resident memory after a
+# warm-up and at the end. Run by `make soak` (root: it builds the lab).
+# SOAK_SCALE (default 1) multiplies every count.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$top_srcdir/tests/lab/lab.sh"
+
+SCALE=${SOAK_SCALE:-1}
+LAB_T=$top_builddir/tests/lab
+NAMES_ROUNDS=$((5000 * SCALE))
+THREAD_CONNECTS=$((1250 * SCALE))	# per thread, 16 threads
+NODE_CONNECTS=$((1000 * SCALE))
+unset XDG_RUNTIME_DIR
+export SOFTERR_HISTORY_SHARE=off
+
+lab_up
+T=$(mktemp -d)
+flapper=
+cleanup() {
+	[ -n "$flapper" ] && kill "$flapper" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+	lab_down
+}
+trap cleanup EXIT
+
+( while :; do lab_flap 203.0.113.30 1; sleep 5; done ) >/dev/null 2>&1 &
+flapper=$!
+
+pids=() names=()
+# worker NAME COMMAND...: in the client namespace with the library, its
+# output in $T/NAME, bounded to 30 minutes.
+worker() {
+	local name=$1
+	shift
+	in_client env LD_PRELOAD="$SOFTERR_LIB" timeout 1800 "$@" >"$T/$name" 2>&1 &
+	pids+=($!)
+	names+=("$name")
+}
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+t0=$(date +%s)
+SHARE=(sharea.lab shareb.lab sharec.lab)
+worker names-blocking "$LAB_T/se-names" --rounds "$NAMES_ROUNDS" -t sharea.lab "$LAB_PORT" "${SHARE[@]}"
+worker names-nb-threads "$LAB_T/se-names" --nb --threads --rounds "$NAMES_ROUNDS" -t shareb.lab "$LAB_PORT" "${SHARE[@]}"
+worker names-hostent "$LAB_T/se-names" --hostent --copy --rounds "$NAMES_ROUNDS" -t sharec.lab "$LAB_PORT" "${SHARE[@]}"
+worker threads-nb-signals "$LAB_T/se-threads" --nonblocking --signals \
+	hole.lab,soft.lab,twoholes.lab,sharea.lab "$LAB_PORT" 16 "$THREAD_CONNECTS"
+worker threads-blocking "$LAB_T/se-threads" \
+	soft.lab,hole.lab,shareb.lab,flap.lab "$LAB_PORT" 16 "$THREAD_CONNECTS"
+if command -v node >/dev/null; then
+	worker node-twoholes node "$top_srcdir/tests/lab/node-connect.js" connect \
+		twoholes.lab "$LAB_PORT" "$NODE_CONNECTS"
+fi
+
+# Resident memory once warm (10 s in), then as long as each lives.
+declare -A first last
+sleep 10
+for i in "${!pids[@]}"; do first[$i]=$(rss "${pids[$i]}"); done
+while :; do
+	alive=0
+	for i in "${!pids[@]}"; do
+		r=$(rss "${pids[$i]}")
+		[ -n "$r" ] && { last[$i]=$r; alive=1; }
+	done
+	[ $alive = 0 ] && break
+	sleep 2
+done
+total=0 bad=0
+printf '%-20s %9s %6s %6s %8s %6s %16s\n' worker connects failed wrong ended fds-left "RSS kB warm->end"
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}"
+	rc=$?
+	f=$T/${names[$i]}
+	case ${names[$i]} in
+	names-*)
+		n=$(grep -c '^attempt ' "$f")
+		failed=$(grep -c '^result fail' "$f")
+		wrong=$(grep -c '^wrong peer' "$f")
+		left=- ;;
+	threads-*)
+		n=$(awk '/^threads ok/ { print $3 }' "$f")
+		failed=$(grep -c 'failed\|error' "$f")
+		wrong=-
+		left=$(awk '/^descriptors left/ { print $3 }' "$f") ;;
+	node-*)
+		n=$(grep -c '^connected ' "$f")
+		failed=$(grep -c '^error' "$f")
+		wrong=-
+		left=- ;;
+	esac
+	if [ $rc -ge 128 ] && [ $rc -ne 124 ]; then ended="signal$((rc - 128))"
+	elif [ $rc = 124 ]; then ended=timeout
+	else ended="exit$rc"; fi
+	[ $rc = 0 ] || bad=$((bad + 1))
+	total=$((total + ${n:-0}))
+	printf '%-20s %9s %6s %6s %8s %6s %16s\n' "${names[$i]}" "${n:-?}" "$failed" "$wrong" \
+		"$ended" "$left" "${first[$i]:-?}->${last[$i]:-?}"
+	[ $rc = 0 ] || sed 's/^/#   /' "$f" | grep -v '^#   attempt\|^#   result ok' | tail -5
+done
+echo "connects $total in $(( $(date +%s) - t0 )) s; workers that did not end well: $bad"
+[ "$bad" = 0 ]
