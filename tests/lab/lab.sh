@@ -26,7 +26,19 @@
 # The server listens on port 8080 (echo, HTTP), 8081 (speaks a banner and
 # closes at once) and 8082 (a banner, then a reset); lab_hold drops what
 # goes to 203.0.113.20 on a port for a while.
-# Only documentation prefixes; nothing outside the three namespaces and the
+# lab_far_up adds a fourth namespace, a router 20 ms away each way behind
+# the router (a userspace relay, se-delay, between two TUN devices):
+#   router --tun--(se-delay)--tun-- far 203.0.113.97, 2001:db8:4::1
+#                                       (answers for 203.0.113.96/28 and
+#                                       2001:db8:4::/64 itself)
+#   203.0.113.100  2001:db8:4::100  nft reject host-unreachable /
+#                                   addr-unreachable (soft)
+#   203.0.113.101  2001:db8:4::101  nft reject net-unreachable / no-route (soft)
+#   203.0.113.110  2001:db8:4::110  a server, port 8080, behind the far router
+# Its errors arrive after connect() has let go of the socket: Linux ends the
+# attempt at once (RFC 5461 4.1), where the near router's error arriving
+# while connect() holds the socket is only recorded.
+# Only documentation prefixes; nothing outside the lab's namespaces and the
 # hosts file under /etc/netns/<client> is touched, and lab_down removes all
 # of it (lab_up installs the trap that calls it).
 
@@ -39,12 +51,14 @@ LAB=se$$
 LAB_C=${LAB}c
 LAB_R=${LAB}r
 LAB_S=${LAB}s
+LAB_F=${LAB}f
+LAB_FAR_DELAY=20		# ms each way between the router and the far router
 LAB_PORT=8080
 LAB_BANNER_PORT=8081
 LAB_RESET_PORT=8082
 
 lab_down() {
-	for ns in "$LAB_C" "$LAB_R" "$LAB_S"; do
+	for ns in "$LAB_C" "$LAB_R" "$LAB_S" "$LAB_F"; do
 		if ip netns pids "$ns" >/dev/null 2>&1; then
 			ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 			ip netns del "$ns" 2>/dev/null
@@ -218,6 +232,77 @@ lab_up() {
 	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_BANNER_PORT" 600 banner
 	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_RESET_PORT" 600 banner-reset
 	lab_wait_server
+}
+
+# lab_far_up: the far router (see the top), after lab_up. Its relay runs in
+# the router's namespace, a child of this shell (it ends with it), and is
+# gone with the router's processes in lab_down.
+lab_far_up() {
+	local i
+	ip netns add "$LAB_F" || lab_fail "cannot create the far namespace"
+	ip -n "$LAB_F" link set lo up
+	ip -n "$LAB_R" tuntap add dev "${LAB}g" mode tun &&
+	ip -n "$LAB_F" tuntap add dev "${LAB}h" mode tun ||
+		lab_fail "cannot create the TUN devices"
+	ip netns exec "$LAB_F" sysctl -qw net.ipv6.conf.all.accept_ra=0 \
+		net.ipv6.conf.default.accept_ra=0 \
+		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+		net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=100000 ||
+		lab_fail "cannot set the far router's sysctls"
+	ip netns exec "$LAB_R" "$top_builddir/tests/lab/se-delay" "$LAB_R" "${LAB}g" "$LAB_F" "${LAB}h" \
+		"$LAB_FAR_DELAY" 900 </dev/null >/dev/null 2>&1 &
+	disown
+	# Attached, the devices have a carrier (bounded: 2 s).
+	for i in $(seq 1 20); do
+		ip -n "$LAB_F" link show "${LAB}h" | grep -q NO-CARRIER || break
+		sleep 0.1
+	done
+	ip -n "$LAB_R" link set "${LAB}g" up
+	ip -n "$LAB_R" route add 203.0.113.96/28 dev "${LAB}g"
+	ip -n "$LAB_R" -6 route add 2001:db8:4::/64 dev "${LAB}g"
+	ip -n "$LAB_F" addr add 203.0.113.97/32 dev "${LAB}h"
+	ip -n "$LAB_F" addr add 2001:db8:4::1/128 dev "${LAB}h" nodad
+	ip -n "$LAB_F" addr add 203.0.113.110/32 dev lo
+	ip -n "$LAB_F" addr add 2001:db8:4::110/128 dev lo nodad
+	ip -n "$LAB_F" link set "${LAB}h" up
+	ip -n "$LAB_F" route add default dev "${LAB}h"
+	ip -n "$LAB_F" -6 route add default dev "${LAB}h"
+	# The rejects in prerouting: the far router answers for addresses it
+	# has no route to forward to, from its own address.
+	ip netns exec "$LAB_F" nft -f - <<-NFT || lab_fail "cannot load the far router's nftables rules"
+	table inet selabfar {
+		chain prerouting {
+			type filter hook prerouting priority 0; policy accept;
+			ip daddr 203.0.113.100 reject with icmp type host-unreachable
+			ip daddr 203.0.113.101 reject with icmp type net-unreachable
+			ip6 daddr 2001:db8:4::100 reject with icmpv6 type addr-unreachable
+			ip6 daddr 2001:db8:4::101 reject with icmpv6 type no-route
+		}
+	}
+	NFT
+	cat >>"/etc/netns/$LAB_C/hosts" <<-HOSTS
+	203.0.113.110 farlive.lab
+	2001:db8:4::110 farlive6.lab
+	203.0.113.100 farsoft.lab
+	203.0.113.110 farsoft.lab
+	203.0.113.101 farnet.lab
+	203.0.113.110 farnet.lab
+	2001:db8:4::100 farsoft6.lab
+	2001:db8:4::110 farsoft6.lab
+	2001:db8:4::101 farnoroute6.lab
+	2001:db8:4::110 farnoroute6.lab
+	HOSTS
+	lab_spawn "$LAB_F" "$top_builddir/tests/lab/se-server" "$LAB_PORT" 900
+	for i in $(seq 1 50); do
+		if in_client "$top_builddir/tests/lab/se-client" -4 farlive.lab "$LAB_PORT" \
+			>/dev/null 2>&1 &&
+		   in_client "$top_builddir/tests/lab/se-client" -6 farlive6.lab "$LAB_PORT" \
+			>/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_fail "the far server did not come up"
 }
 
 # lab_spawn NS COMMAND...: starts a daemon in NS, apart from this shell's

@@ -37,6 +37,40 @@ for fam in 4 6; do
 		eval 'rc_is 0 && faster $BEFORE_MS'
 done
 
+# --- A soft error from a far router ----------------------------------------
+# Its error arrives after connect() has let go of the socket, and Linux ends
+# the attempt itself (RFC 5461 4.1): a program that loops over the
+# addresses moves on without softerr too. One that tries only the first
+# address fails without softerr and connects through the second with it.
+lab_far_up
+for fam in 4 6; do
+	name=farsoft.lab dead=203.0.113.100 live=203.0.113.110
+	[ $fam = 6 ] && name=farsoft6.lab dead=2001:db8:4::100 live=2001:db8:4::110
+	run without -- "$CLIENT" -$fam $name $LAB_PORT
+	check "IPv$fam far soft error: without softerr the kernel ends the attempt and the loop moves on" \
+		eval 'rc_is 0 && has "attempt $dead EHOSTUNREACH" && has "result ok $live"'
+	run without -- "$CLIENT" -$fam --first $name $LAB_PORT
+	check "IPv$fam far soft error: a first-address-only client fails without softerr" \
+		eval 'rc_is 1 && has "result fail EHOSTUNREACH"'
+	run with -- "$CLIENT" -$fam --first $name $LAB_PORT
+	check "IPv$fam far soft error: a first-address-only client connects through the second with softerr" \
+		eval 'rc_is 0 && has "result ok $live"'
+	run with -- "$CLIENT" -$fam $name $LAB_PORT
+	check "IPv$fam far soft error: the loop connects with softerr" \
+		eval 'rc_is 0 && has "result ok $live"'
+done
+run without -- "$CLIENT" -4 --first farnet.lab $LAB_PORT
+check "far net-unreachable: a first-address-only client fails without softerr" \
+	eval 'rc_is 1 && has "result fail ENETUNREACH"'
+run with -- "$CLIENT" -4 --first farnet.lab $LAB_PORT
+check "far net-unreachable: a first-address-only client connects with softerr" \
+	eval 'rc_is 0 && has "result ok 203.0.113.110"'
+run without -- sh -c "echo softerr-echo | socat - TCP:farsoft.lab:$LAB_PORT"
+rc0=$RC
+run with -- sh -c "echo softerr-echo | socat - TCP:farsoft.lab:$LAB_PORT"
+check "socat (first address only) and a far soft error: fails without ($rc0), connects with softerr" \
+	eval '[ $rc0 != 0 ] && rc_is 0 && has softerr-echo'
+
 run with -- "$CLIENT" -4 --first netunreach.lab $LAB_PORT
 check "net-unreachable (code 0) is soft: failover" eval 'rc_is 0 && faster $BEFORE_MS'
 run with -- "$CLIENT" -6 --first soft6.lab $LAB_PORT
