@@ -63,6 +63,11 @@ has() { printf '%s\n' "$OUT" | grep -q -- "$1"; }
 count() { printf '%s\n' "$OUT" | grep -o -- "$1" | wc -l; }
 rc_is() { [ "$RC" = "$1" ]; }
 faster() { [ "$MS" -lt "$1" ]; }
+# The lab clients' own time from getaddrinfo() to connected ("result ok
+# ADDRESS MS"), which a loaded machine's process start-up does not blur.
+took_under() {
+	printf '%s\n' "$OUT" | awk -v n="$1" '/^result ok/ { t = $4 } END { exit !(t != "" && t < n) }'
+}
 slower() { [ "$MS" -ge "$1" ]; }
 
 # compare_real WHAT EXPECT SLOW_MS FAST_MS command...: an unmodified

@@ -25,13 +25,13 @@ check "the history file: mode 0600 in a 0700 directory" \
 	eval '[ "$(stat -c %a "$HIST")" = 600 ] && [ "$(stat -c %a "$T/softerr")" = 700 ]'
 run with $RT SOFTERR_LOG=1 -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "a second process tries the live address first (${MS} ms)" \
-	eval 'rc_is 0 && faster 100 && has "^attempt 203.0.113.20 ok" && has "getaddrinfo hole.lab: 203.0.113.11 tried last (no answer [0-9]* s ago)"'
+	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok" && has "getaddrinfo hole.lab: 203.0.113.11 tried last (no answer [0-9]* s ago)"'
 run with $RT -- "$CLIENT" --hostent hole.lab $LAB_PORT
 check "gethostbyname2() answers in the same order (${MS} ms)" \
-	eval 'rc_is 0 && faster 100 && has "^attempt 203.0.113.20 ok"'
+	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok"'
 run with $RT -- "$CLIENT" --hostent-r hole.lab $LAB_PORT
 check "... and gethostbyname2_r() (${MS} ms)" \
-	eval 'rc_is 0 && faster 100 && has "^attempt 203.0.113.20 ok"'
+	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok"'
 run with $RT -- curl -s -o /dev/null -w '%{remote_ip}\n' "$URL"
 check "curl, unmodified, goes straight to the live address (${MS} ms)" \
 	eval 'rc_is 0 && has "^203.0.113.20$" && faster 200'
@@ -78,11 +78,15 @@ check "SOFTERR_HISTORY_SHARE=off: this process's own, the delay again (${MS} ms)
 # and the library's log.
 private() {
 	local lib=${SOFTERR_REAL_PRELOAD:-$SOFTERR_LIB}
+	# The library is read through a descriptor opened before /tmp is
+	# covered: the build tree may be under /tmp.
 	OUT=$(in_client unshare -m --propagation private sh -c '
+		exec 3<"$1" &&
 		mount -t tmpfs -o mode=755 selab-run /run &&
 		mount -t tmpfs -o mode=1777 selab-tmp /tmp &&
-		mkdir -m 755 /tmp/.lib && cp "$1" /tmp/.lib/libsofterr.so &&
+		mkdir -m 755 /tmp/.lib && cat <&3 >/tmp/.lib/libsofterr.so &&
 		chmod 644 /tmp/.lib/libsofterr.so || exit 99
+		exec 3<&-
 		eval "$2" || exit 98
 		as=; [ "$3" = nobody ] && as="setpriv --reuid=65534 --regid=65534 --clear-groups"
 		for i in 1 2; do
@@ -138,12 +142,12 @@ check "a damaged file: the program runs as without it (${MS} ms)" \
 check "... and the file is rebuilt whole" \
 	eval '[ "$(stat -c %s "$HIST")" = 10296 ]'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
-check "... and learns again (${MS} ms)" eval 'rc_is 0 && faster 100'
+check "... and learns again (${MS} ms)" eval 'rc_is 0 && took_under 100'
 : >"$HIST"
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "an emptied file: the same" eval 'rc_is 0 && has "result ok 203.0.113.20"'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
-check "... learned again (${MS} ms)" eval 'rc_is 0 && faster 100'
+check "... learned again (${MS} ms)" eval 'rc_is 0 && took_under 100'
 
 # The network changes: 203.0.113.11 comes to life behind the router, and
 # the client's routes change. The next process sees another network,
@@ -153,7 +157,7 @@ ip -n "$LAB_R" route del blackhole 203.0.113.11/32
 in_client ip route add 203.0.113.0/24 via 192.0.2.1
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "after a route change the history is forgotten: 203.0.113.11 first again, and alive" \
-	eval 'rc_is 0 && has "^attempt 203.0.113.11 ok" && faster 100'
+	eval 'rc_is 0 && has "^attempt 203.0.113.11 ok" && took_under 100'
 
 # A long-lived process sees a change itself (the rtnetlink fingerprint,
 # taken again when the history is next consulted a second or more later):
