@@ -6,6 +6,9 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/lab.sh"
 RUN=$top_builddir/src/tools/softerr-run
+# Every run starts without the address history (which would spare a second
+# demonstration the dead address), and leaves none on the machine.
+export SOFTERR_HISTORY_SHARE=off
 
 timed() {	# timed LABEL [VAR=value ...] -- command...: runs in the client
 	local label=$1 envs=() t0 out rc
