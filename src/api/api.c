@@ -43,47 +43,44 @@ static struct se_netstate netstate = SE_NETSTATE_INIT;
 
 static char *api_getenv(const char *name);
 
-/* The process's settings for the history, as the preloaded library reads
- * them (softerr.conf's global and program parts, then the environment):
- * the history is one per process and shared with the library's. */
-static struct se_conf process_conf;
+/* Where softerr.conf and the environment come from, for this program (as
+ * the preloaded library reads them); exe holds its path. */
+static struct se_conf_source conf_source(char *exe, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, len - 1);
+	struct se_conf_source src = {
+		.program = program_invocation_short_name,
+		.program_path = n > 0 ? exe : NULL,
+		.getenv_fn = api_getenv,
+		.system_file = SYSCONFDIR "/softerr.conf",
+		.warn = se_log_raw,
+	};
 
+	if (n > 0)
+		exe[n] = '\0';
+	return src;
+}
+
+/* The history is one per process, shared with the preloaded library's:
+ * its settings are the process's (softerr.conf's global and program
+ * parts, then the environment), not one options object's. */
 static void init(void)
 {
 	char path[256] = "", exe[512];
 	bool secure = getauxval(AT_SECURE) != 0;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct se_conf_source src = {
-		.program = program_invocation_short_name,
-		.program_path = n > 0 ? exe : NULL,
-		.getenv_fn = secure ? NULL : api_getenv,
-		.system_file = SYSCONFDIR "/softerr.conf",
-		.warn = NULL,	/* said by softerr_options_load(), if asked */
-	};
-	struct se_history_places places = {
-		.runtime_dir = secure ? NULL : secure_getenv("XDG_RUNTIME_DIR"),
-		.run_user = "/run/user",
-		.run = "/run",
-		.tmp = "/tmp",
-	};
-	const struct se_settings *s = &process_conf.base;
+	struct se_conf_source src = conf_source(exe, sizeof(exe));
+	static struct se_conf conf;	/* large: not on a caller's stack */
 
-	if (n > 0)
-		exe[n] = '\0';
-	sys_ok = se_sys_init() == 0;
-	se_conf_load(&process_conf, &src);
-	places.configured = s->history_path;
+	/* Said by softerr_options_load(), if asked. */
+	src.warn = NULL;
 	if (secure)
-		snprintf(history_why, sizeof(history_why), "off (a set-user-ID program)");
-	else if (!s->history)
-		snprintf(history_why, sizeof(history_why), "off (history = off)");
-	else if (!s->history_share)
-		snprintf(history_why, sizeof(history_why),
-			 "kept in this process (history_share = off)");
-	else
-		se_history_locate(&places, path, sizeof(path), history_why,
-				  sizeof(history_why));
-	se_history_init(&history, s->history && !secure, s->history_lifetime_ms, path);
+		src.getenv_fn = NULL;
+	sys_ok = se_sys_init() == 0;
+	se_conf_load(&conf, &src);
+	se_history_choose(&conf.base, secure, secure ? NULL : secure_getenv("XDG_RUNTIME_DIR"),
+			  path, sizeof(path), history_why, sizeof(history_why));
+	se_history_init(&history, conf.base.history && !secure,
+			conf.base.history_lifetime_ms, path);
 }
 
 static void defaults(struct softerr_options *o)
@@ -177,22 +174,13 @@ static char *api_getenv(const char *name)
 API int softerr_options_load(struct softerr_options *o, const char *path)
 {
 	char exe[512];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct se_conf_source src = {
-		.program = program_invocation_short_name,
-		.program_path = n > 0 ? exe : NULL,
-		.getenv_fn = api_getenv,
-		.system_file = SYSCONFDIR "/softerr.conf",
-		.warn = se_log_raw,
-	};
+	struct se_conf_source src = conf_source(exe, sizeof(exe));
 	size_t i;
 
 	if (!o) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (n > 0)
-		exe[n] = '\0';
 	pthread_once(&once, init);
 	if (!path) {
 		se_conf_load(&o->conf, &src);

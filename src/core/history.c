@@ -326,96 +326,125 @@ static bool private_dir(const char *dir, bool make, char *why, size_t why_len)
 	return false;
 }
 
-/* The history file in dir/sub (sub made 0700 when missing), dir being this
- * user's and private. */
-static bool history_in(const char *dir, const char *sub, char *buf, size_t len,
-		       char *why, size_t why_len)
+/* The history file in dir, dir being this user's and private (made so
+ * when make says so); why otherwise. */
+static bool file_in(const char *dir, bool make, char *buf, size_t len,
+		    char *why, size_t why_len)
+{
+	if (!private_dir(dir, make, why, why_len))
+		return false;
+	if ((size_t)snprintf(buf, len, "%s/history", dir) < len)
+		return true;
+	snprintf(why, why_len, "%.200s: the name is too long", dir);
+	return false;
+}
+
+/* The history file in dir/softerr (made when missing), dir being this
+ * user's and private: a runtime directory. */
+static bool file_under(const char *dir, char *buf, size_t len, char *why,
+		       size_t why_len)
 {
 	char d[256];
 
 	if (!private_dir(dir, false, why, why_len))
 		return false;
-	if ((size_t)snprintf(d, sizeof(d), "%s/%s", dir, sub) >= sizeof(d) ||
-	    (size_t)snprintf(buf, len, "%s/history", d) >= len) {
-		snprintf(why, why_len, "%s: the name is too long", dir);
+	if ((size_t)snprintf(d, sizeof(d), "%s/softerr", dir) >= sizeof(d)) {
+		snprintf(why, why_len, "%.200s: the name is too long", dir);
 		return false;
 	}
-	return private_dir(d, true, why, why_len);
+	return file_in(d, true, buf, len, why, why_len);
+}
+
+/* history_path: a file in a directory of the user's (or root's) that no one
+ * else may write to. */
+static bool configured_file(const char *path, char *buf, size_t len, char *why,
+			    size_t why_len)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[256];
+	struct stat st;
+
+	if (path[0] != '/' || !slash[1] || (size_t)(slash - path) >= sizeof(dir)) {
+		snprintf(why, why_len, "history_path %.200s is not an absolute file name", path);
+		return false;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (!dir[0])
+		strcpy(dir, "/");
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    (st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 022)) {
+		snprintf(why, why_len, "history_path: %.160s is not a directory of this "
+			 "user's that only its owner may write to", dir);
+		return false;
+	}
+	if ((size_t)snprintf(buf, len, "%s", path) < len)
+		return true;
+	snprintf(why, why_len, "history_path is too long");
+	return false;
 }
 
 bool se_history_locate(const struct se_history_places *p, char *buf, size_t len,
 		       char *why, size_t why_len)
 {
 	char dir[256], no[256] = "";
-	const char *slash;
-	struct stat st;
-	uid_t uid = geteuid();
+	unsigned uid = (unsigned)geteuid();
+	const char *from = "";
+	bool found;
 
-	buf[0] = '\0';
 	if (p->configured && p->configured[0]) {
-		/* The user's choice: a directory of the user's (or root's)
-		 * that no one else may write to. */
-		slash = strrchr(p->configured, '/');
-		if (p->configured[0] != '/' || !slash[1] ||
-		    (size_t)(slash - p->configured) >= sizeof(dir)) {
-			snprintf(why, why_len, "history_path %.200s is not an absolute file name",
-				 p->configured);
-			goto none;
+		found = configured_file(p->configured, buf, len, no, sizeof(no));
+		from = " (history_path)";
+	} else if (p->runtime_dir && p->runtime_dir[0] == '/' &&
+		   file_under(p->runtime_dir, buf, len, no, sizeof(no))) {
+		found = true;
+		from = " (XDG_RUNTIME_DIR)";
+	} else {
+		/* No usable XDG_RUNTIME_DIR (root from sudo or su, cron,
+		 * services, containers): the user's runtime directory if the
+		 * system made one, else a private directory of the library's:
+		 * root's under run, everyone else's under tmp. */
+		snprintf(dir, sizeof(dir), "%s/%u", p->run_user, uid);
+		found = file_under(dir, buf, len, no, sizeof(no));
+		if (!found && uid == 0) {
+			snprintf(dir, sizeof(dir), "%s/softerr", p->run);
+			found = file_in(dir, true, buf, len, no, sizeof(no));
 		}
-		memcpy(dir, p->configured, (size_t)(slash - p->configured));
-		dir[slash - p->configured] = '\0';
-		if (stat(dir[0] ? dir : "/", &st) < 0 || !S_ISDIR(st.st_mode) ||
-		    (st.st_uid != uid && st.st_uid != 0) || (st.st_mode & 022)) {
-			snprintf(why, why_len, "history_path: %.200s is not a directory of this "
-				 "user's that only its owner may write to", dir[0] ? dir : "/");
-			goto none;
+		if (!found) {
+			snprintf(dir, sizeof(dir), "%s/softerr-%u", p->tmp, uid);
+			found = file_in(dir, true, buf, len, no, sizeof(no));
 		}
-		if ((size_t)snprintf(buf, len, "%s", p->configured) >= len) {
-			snprintf(why, why_len, "history_path is too long");
-			goto none;
-		}
-		snprintf(why, why_len, "%s (history_path)", buf);
+	}
+	if (found) {
+		snprintf(why, why_len, "%s%s", buf, from);
 		return true;
 	}
-	if (p->runtime_dir && p->runtime_dir[0] == '/') {
-		if (history_in(p->runtime_dir, "softerr", buf, len, no, sizeof(no))) {
-			snprintf(why, why_len, "%s (XDG_RUNTIME_DIR)", buf);
-			return true;
-		}
-	}
-	/* No usable XDG_RUNTIME_DIR (root from sudo or su, cron, services,
-	 * containers): the user's runtime directory if the system made one,
-	 * else a private directory of the library's. */
-	snprintf(dir, sizeof(dir), "%s/%u", p->run_user, (unsigned)uid);
-	if (history_in(dir, "softerr", buf, len, no, sizeof(no))) {
-		snprintf(why, why_len, "%s", buf);
-		return true;
-	}
-	if (uid == 0) {
-		snprintf(dir, sizeof(dir), "%s/softerr", p->run);
-		if (private_dir(dir, true, no, sizeof(no)) &&
-		    (size_t)snprintf(buf, len, "%s/history", dir) < len) {
-			snprintf(why, why_len, "%s", buf);
-			return true;
-		}
-	}
-	snprintf(dir, sizeof(dir), "%s/softerr-%u", p->tmp, (unsigned)uid);
-	if (private_dir(dir, true, no, sizeof(no)) &&
-	    (size_t)snprintf(buf, len, "%s/history", dir) < len) {
-		snprintf(why, why_len, "%s", buf);
-		return true;
-	}
+	buf[0] = '\0';
 	snprintf(why, why_len, "off: %s", no);
-	buf[0] = '\0';
 	return false;
-none:
-	buf[0] = '\0';
-	{
-		char tmp[256];
+}
 
-		snprintf(tmp, sizeof(tmp), "off: %s", why);
-		snprintf(why, why_len, "%s", tmp);
-	}
+bool se_history_choose(const struct se_settings *s, bool secure,
+		       const char *runtime_dir, char *buf, size_t len,
+		       char *why, size_t why_len)
+{
+	struct se_history_places p = {
+		.configured = s->history_path,
+		.runtime_dir = runtime_dir,
+		.run_user = "/run/user",
+		.run = "/run",
+		.tmp = "/tmp",
+	};
+
+	buf[0] = '\0';
+	if (secure)
+		snprintf(why, why_len, "off (a set-user-ID program)");
+	else if (!s->history)
+		snprintf(why, why_len, "off (history = off)");
+	else if (!s->history_share)
+		snprintf(why, why_len, "kept in this process (history_share = off)");
+	else
+		return se_history_locate(&p, buf, len, why, why_len);
 	return false;
 }
 

@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "names.h"
+#include "settings.h"
 
 #define SE_HIST_SLOTS 256
 #define SE_HIST_PROBE 8		/* slots an address may live in */
@@ -114,6 +115,15 @@ struct se_history_places {
  * with buf "" and why the reason ("off: /tmp/softerr-1000 belongs to user
  * 1001"), for the log and softerr-probe. */
 bool se_history_locate(const struct se_history_places *p, char *buf, size_t len,
+		       char *why, size_t why_len);
+
+/* Where a process shares its history under settings s (history,
+ * history_share, history_path): se_history_locate() with the system's
+ * roots, or none (buf "") when secure (secure-execution mode), the
+ * history is off, or not shared. why says which, for the log, the API's
+ * report and softerr-probe. Returns whether buf names a file. */
+bool se_history_choose(const struct se_settings *s, bool secure,
+		       const char *runtime_dir, char *buf, size_t len,
 		       char *why, size_t why_len);
 
 /* The network as this process sees it now (netwatch.h); a fingerprint that

@@ -139,10 +139,7 @@ void se_announce(const struct se_settings *s)
 	se_line_init(&line);
 	se_line_add(&line, "softerr: active in %s[%d], settings from %s; history %s",
 		    program_invocation_short_name, (int)getpid(),
-		    se_conf.path[0] ? se_conf.path : "no file",
-		    !se_conf.base.history ? "off (history = off)" :
-		    !se_conf.base.history_share ? "kept in this process (history_share = off)" :
-		    history_why);
+		    se_conf.path[0] ? se_conf.path : "no file", history_why);
 	se_line_emit(&line, &s->log);
 }
 
@@ -162,12 +159,6 @@ static bool load_conf(void)
 		.system_file = SYSCONFDIR "/softerr.conf",
 		.warn = warn_later,
 	};
-	struct se_history_places places = {
-		.runtime_dir = read_env("XDG_RUNTIME_DIR"),
-		.run_user = "/run/user",
-		.run = "/run",
-		.tmp = "/tmp",
-	};
 
 	if (n > 0)
 		exe[n] = '\0';
@@ -176,12 +167,8 @@ static bool load_conf(void)
 		return false;
 	/* Shared only between processes of the same user, and never in
 	 * secure-execution mode, where nothing is remembered at all. */
-	places.configured = se_conf.base.history_path;
-	if (secure)
-		snprintf(history_why, sizeof(history_why), "off (a set-user-ID program)");
-	else if (se_conf.base.history && se_conf.base.history_share)
-		se_history_locate(&places, hist, sizeof(hist), history_why,
-				  sizeof(history_why));
+	se_history_choose(&se_conf.base, secure, read_env("XDG_RUNTIME_DIR"),
+			  hist, sizeof(hist), history_why, sizeof(history_why));
 	se_history_init(&se_history, se_conf.base.history && !secure,
 			se_conf.base.history_lifetime_ms, hist);
 	se_history.log = &se_conf.base.log;

@@ -633,6 +633,31 @@ START_TEST(locate_history_path)
 }
 END_TEST
 
+/* No shared file when the settings or secure-execution mode say so, and
+ * why, in the words the log and the prober use. */
+START_TEST(choose_says_why_none)
+{
+	char buf[256], why[320];
+	struct se_settings st;
+
+	se_settings_defaults(&st);
+	ck_assert(!se_history_choose(&st, true, NULL, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert_str_eq(why, "off (a set-user-ID program)");
+	ck_assert_str_eq(buf, "");
+	st.history_share = false;
+	ck_assert(!se_history_choose(&st, false, NULL, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert_str_eq(why, "kept in this process (history_share = off)");
+	st.history = false;
+	ck_assert(!se_history_choose(&st, false, NULL, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert_str_eq(why, "off (history = off)");
+	/* Shared: history_path, as se_history_locate() takes it. */
+	se_settings_defaults(&st);
+	snprintf(st.history_path, sizeof(st.history_path), "%s/h", dir);
+	ck_assert(se_history_choose(&st, false, NULL, buf, sizeof(buf), why, sizeof(why)));
+	ck_assert_str_eq(buf, st.history_path);
+}
+END_TEST
+
 Suite *history_suite(void)
 {
 	Suite *s = suite_create("history");
@@ -656,6 +681,7 @@ Suite *history_suite(void)
 	tcase_add_test(tc, locate_without_runtime_dir);
 	tcase_add_test(tc, locate_refuses_hostile_layouts);
 	tcase_add_test(tc, locate_history_path);
+	tcase_add_test(tc, choose_says_why_none);
 	suite_add_tcase(s, tc);
 	return s;
 }
