@@ -333,26 +333,34 @@ static void release_cb(struct ev_loop *l)
 static __thread bool making_loop __attribute__((tls_model("initial-exec")));
 static int made_epfd = -1;
 
-int se_watch_epoll_made(int fd)
+/* epfd is the loop's epoll instance if it takes the canary (the wake-up
+ * pipe's write end, no events asked), by which it is known from then on
+ * (ownfd.h). */
+static void adopt_backend(int epfd)
 {
 	struct epoll_event canary = { .events = 0, .data.u64 = ~(uint64_t)0 };
 
+	if (epfd >= 0 && se_sys.epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
+		backend_fd = epfd;
+		se_own_epoll(epfd, wake_fd[1]);
+	}
+}
+
+int se_watch_epoll_made(int fd)
+{
 	if (fd < 0 || (!making_loop && !in_thread))
 		return fd;
 	fd = se_own_move(fd);
-	if (making_loop) {
+	if (making_loop)
 		made_epfd = fd;
-		return fd;
-	}
-	/* libev makes its epoll instance anew, in the thread: it closed the
-	 * old one (se_watch_closes()) on finding the kernel's registrations
-	 * out of step with its own (a registered socket's file outlived its
-	 * number, in a child forked meanwhile). The new one is the loop's:
-	 * it gets the canary and is known by it, as the first was. */
-	if (se_sys.epoll_ctl(fd, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
-		backend_fd = fd;
-		se_own_epoll(fd, wake_fd[1]);
-	}
+	else
+		/* libev makes its epoll instance anew, in the thread: it
+		 * closed the old one (se_watch_closes()) on finding the
+		 * kernel's registrations out of step with its own (a
+		 * registered socket's file outlived its number, in a child
+		 * forked meanwhile). The new one is the loop's, as the first
+		 * was. */
+		adopt_backend(fd);
 	return fd;
 }
 
@@ -372,7 +380,6 @@ bool se_watch_closes(int fd)
  * number when ev_loop_new() ran. Either if it takes the canary. */
 static struct ev_loop *new_loop(void)
 {
-	struct epoll_event canary = { .events = 0, .data.u64 = ~(uint64_t)0 };
 	struct ev_loop *l;
 	int low = fcntl(wake_fd[0], F_DUPFD_CLOEXEC, 0);
 
@@ -385,11 +392,8 @@ static struct ev_loop *new_loop(void)
 	making_loop = false;
 	if (made_epfd >= 0)
 		low = made_epfd;
-	if (l && low >= 0 &&
-	    se_sys.epoll_ctl(low, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
-		backend_fd = low;
-		se_own_epoll(low, wake_fd[1]);
-	}
+	if (l)
+		adopt_backend(low);
 	if (!l)
 		l = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
 	return l;
@@ -798,14 +802,23 @@ static void regs_forget(int fd)
 
 /* Puts file on fd in place of what is there (the stand-in, or the socket),
  * keeping fd's close-on-exec flag and the program's epoll registrations. */
-static int put_in_place(int file, int fd)
+/* Puts file on fd, keeping fd's close-on-exec flag. */
+static int dup_onto(int file, int fd)
 {
 	int fdflags = fcntl(fd, F_GETFD), rc;
 
-	regs_detach(fd);
 	do
 		rc = se_sys.dup3(file, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
 	while (rc < 0 && (errno == EINTR || errno == EBUSY));
+	return rc;
+}
+
+static int put_in_place(int file, int fd)
+{
+	int rc;
+
+	regs_detach(fd);
+	rc = dup_onto(file, fd);
 	regs_attach(fd);
 	return rc;
 }
@@ -967,6 +980,19 @@ static void place_cb(struct ev_loop *l, ev_timer *w, int revents)
 	}
 }
 
+/* e waits on the placing list for the loop's next poll (with the lock
+ * held; no memory, no libev: se_watch_shut() may run in a signal
+ * handler). */
+static void queue_place(struct watched *e)
+{
+	if (e->placing)
+		return;
+	e->placing = true;
+	e->place_iteration = ev_iteration(loop);
+	e->next_place = placing;
+	placing = e;
+}
+
 /* Runs wait on the placing list: the next poll does not wait. In the
  * thread. */
 static void arm_placer(void)
@@ -995,12 +1021,9 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 		end_run(e);
 		return;
 	}
-	e->placing = true;
 	e->place_connected = connected;
 	e->visible_err = err;
-	e->place_iteration = ev_iteration(loop);
-	e->next_place = placing;
-	placing = e;
+	queue_place(e);
 	arm_placer();
 }
 
@@ -1381,12 +1404,7 @@ bool se_watch_shut(int fd, int how, int *rc)
 		tab_set(fd, NULL);
 		unmark(fd, HAS_ENTRY);
 		e->shut = true;
-		if (!e->placing) {
-			e->placing = true;
-			e->place_iteration = ev_iteration(loop);
-			e->next_place = placing;
-			placing = e;
-		}
+		queue_place(e);
 		woken = true;
 	}
 	give_wake(&old, woken);
@@ -1525,15 +1543,10 @@ static void destroy_loop(void)
  * are. */
 static void child_takes_socket(struct watched *e)
 {
-	int fdflags, rc;
-
 	if (!still_there(e) || !se_owns(e->orig))
 		return;
 	carry_flags(e);
-	fdflags = fcntl(e->fd, F_GETFD);
-	do
-		rc = se_sys.dup3(e->orig, e->fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
-	while (rc < 0 && (errno == EINTR || errno == EBUSY));
+	dup_onto(e->orig, e->fd);
 }
 
 /* The signal mask of the thread that forks, while it holds the lock. */
