@@ -20,16 +20,15 @@ static unsigned top;
 static unsigned held;
 
 /* Records fd as the library's, holding the file st describes. */
-static void record_as(int fd, const struct stat *st_, int probe)
+static void record_as(int fd, const struct stat *st, int probe)
 {
-	const struct stat st = *st_;
 	struct se_fdslot *s;
 
 	if (fd >= 0 && (s = se_fdtab_make(fd))) {
-		__atomic_store_n(&s->own_dev, (uint64_t)st.st_dev, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->own_dev, (uint64_t)st->st_dev, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->own_probe, probe, __ATOMIC_RELAXED);
 		/* An inode 0 is recorded as 1: never matched, never spared. */
-		if (!__atomic_exchange_n(&s->own_ino, st.st_ino ? (uint64_t)st.st_ino : 1,
+		if (!__atomic_exchange_n(&s->own_ino, st->st_ino ? (uint64_t)st->st_ino : 1,
 					 __ATOMIC_RELEASE))
 			__atomic_add_fetch(&held, 1, __ATOMIC_RELAXED);
 		if ((unsigned)fd >= __atomic_load_n(&top, __ATOMIC_RELAXED))
@@ -78,41 +77,38 @@ int se_own_base(void)
  * dup2() before the record is made; recorded by what fstat() says of the
  * number, that file would pass for the library's and be closed by it
  * later. Recorded by the file it should hold, such a number is simply not
- * the library's. Returns the copy, or -1 (fd untouched). */
-static int own_copy(int fd)
+ * the library's. Returns the copy, or -1 (fd untouched; recorded itself
+ * when move says so, by the same file). errno is kept. */
+static int own_copy(int fd, bool move)
 {
 	struct stat st;
-	int to;
+	int saved = errno, to = -1;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -1;
-	to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
-	if (to >= 0)
-		record_as(to, &st, -1);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
+		if (to >= 0)
+			record_as(to, &st, -1);
+		else if (move)
+			/* The range is full up to the limit: fd stays. */
+			record_as(fd, &st, -1);
+	}
+	errno = saved;
 	return to;
 }
 
 int se_own_move(int fd)
 {
-	int saved = errno, to = own_copy(fd);
+	int to = own_copy(fd, true);
 
-	if (to < 0) {
-		/* The range is full up to the limit: fd stays where it is. */
-		se_own(fd);
-		errno = saved;
+	if (to < 0)
 		return fd;
-	}
 	se_close(fd);
-	errno = saved;
 	return to;
 }
 
 int se_own_dup(int fd)
 {
-	int saved = errno, to = own_copy(fd);
-
-	errno = saved;
-	return to;
+	return own_copy(fd, false);
 }
 
 void se_disown(int fd)

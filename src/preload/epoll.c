@@ -31,29 +31,29 @@ SE_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 /* epoll_create1() and epoll_create(): the library's own watcher loop
  * makes its epoll instance through libev, which calls these; that one is
  * moved out of the program's way (se_watch_epoll_made()). The program's
- * pass through untouched. */
+ * pass through untouched. *real is the C library's function named name,
+ * found on first use. */
+static int create(int (**real)(int), const char *name, int arg)
+{
+	if (!*real)
+		*(void **)real = dlsym(RTLD_NEXT, name);
+	if (!*real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return se_watch_epoll_made((*real)(arg));
+}
+
 SE_EXPORT int epoll_create1(int flags)
 {
 	static int (*real)(int);
 
-	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "epoll_create1");
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return se_watch_epoll_made(real(flags));
+	return create(&real, "epoll_create1", flags);
 }
 
 SE_EXPORT int epoll_create(int size)
 {
 	static int (*real)(int);
 
-	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "epoll_create");
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return se_watch_epoll_made(real(size));
+	return create(&real, "epoll_create", size);
 }
