@@ -293,16 +293,7 @@ lab_far_up() {
 	2001:db8:4::110 farnoroute6.lab
 	HOSTS
 	lab_spawn "$LAB_F" "$top_builddir/tests/lab/se-server" "$LAB_PORT" 900
-	for i in $(seq 1 50); do
-		if in_client "$top_builddir/tests/lab/se-client" -4 farlive.lab "$LAB_PORT" \
-			>/dev/null 2>&1 &&
-		   in_client "$top_builddir/tests/lab/se-client" -6 farlive6.lab "$LAB_PORT" \
-			>/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	lab_fail "the far server did not come up"
+	lab_wait_server farlive.lab farlive6.lab
 }
 
 # lab_spawn NS COMMAND...: starts a daemon in NS, apart from this shell's
@@ -313,21 +304,22 @@ lab_spawn() {
 	( setsid ip netns exec "$ns" "$@" </dev/null >/dev/null 2>&1 & )
 }
 
-# Waits until the server answers (bounded: 5 s).
+# lab_wait_server [NAME4 NAME6]: waits until the server behind NAME4 and
+# NAME6 (live.lab, live6.lab) answers (bounded: 5 s).
 lab_wait_server() {
-	local i
+	local i v4=${1:-live.lab} v6=${2:-live6.lab}
 	for i in $(seq 1 50); do
 		# Both families: the first exchange also settles the neighbour
 		# caches, which would otherwise delay the first test's SYN.
-		if in_client "$top_builddir/tests/lab/se-client" -4 live.lab "$LAB_PORT" \
+		if in_client "$top_builddir/tests/lab/se-client" -4 "$v4" "$LAB_PORT" \
 			>/dev/null 2>&1 &&
-		   in_client "$top_builddir/tests/lab/se-client" -6 live6.lab "$LAB_PORT" \
+		   in_client "$top_builddir/tests/lab/se-client" -6 "$v6" "$LAB_PORT" \
 			>/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	lab_fail "the server did not come up"
+	lab_fail "the server behind $v4 and $v6 did not come up"
 }
 
 # lab_flap ADDR SECONDS: the router answers SYNs to ADDR (203.0.113.30 or

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <time.h>
@@ -83,4 +84,25 @@ int lab_numbers_from(int n)
 		if (i != fd && fcntl(i, F_GETFD) < 0 && dup2(fd, i) < 0)
 			return -1;
 	return 0;
+}
+
+int lab_nb_connect(const struct addrinfo *ai, int *err)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e;
+
+	if (err)
+		*err = 0;
+	if (fd < 0) {
+		if (err)
+			*err = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+		e = errno;
+		close(fd);
+		if (err)
+			*err = e;
+		return -1;
+	}
+	return fd;
 }

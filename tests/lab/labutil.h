@@ -18,5 +18,9 @@ const char *lab_addr_str(const struct sockaddr *sa, char *buf, size_t len);
  * number from 3 up taken by /dev/null. Returns 0, or -1 if that cannot be
  * had. */
 int lab_numbers_from(int n);
+struct addrinfo;
+/* A non-blocking, close-on-exec TCP socket connecting to ai: its number,
+ * or -1 with *err set (socket()'s or connect()'s errno; err may be NULL). */
+int lab_nb_connect(const struct addrinfo *ai, int *err);
 
 #endif

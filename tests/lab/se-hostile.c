@@ -93,25 +93,6 @@ static void sleep_ms(int ms)
 		;
 }
 
-/* A non-blocking TCP socket connecting to ai: its number, or -1 with
- * *err set (the connect()'s errno when it failed at once). */
-static int nb_connect(const struct addrinfo *ai, int *err)
-{
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	*err = 0;
-	if (fd < 0) {
-		*err = errno;
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-		*err = errno;
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Waits at most ms for fd to be writable: 1 if it is, 0 if not. With ep
  * >= 0, in that epoll instance (fd registered in it already). */
 static int wait_out(int fd, int ep, int ms)
@@ -209,7 +190,7 @@ static int rawclose(const struct addrinfo *first, const struct addrinfo *last,
 		printf("result fail epoll_create1-%s %.1f\n", lab_errname(errno), lab_now_ms() - t0);
 		return 1;
 	}
-	fd = nb_connect(first, &err);
+	fd = lab_nb_connect(first, &err);
 	if (fd < 0) {
 		printf("first %s %s %.1f\nresult fail first-connect %.1f\n", a1,
 		       lab_errname(err), lab_now_ms() - t0, lab_now_ms() - t0);
@@ -417,7 +398,7 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 		return 1;
 	}
 	for (i = 0; i < count; i++) {
-		pend[i] = nb_connect(first, &err);
+		pend[i] = lab_nb_connect(first, &err);
 		if (pend[i] < 0) {
 			printf("result fail first-connect-%s %.1f\n", lab_errname(err),
 			       lab_now_ms() - t0);
@@ -479,7 +460,7 @@ static int cleanup(const char *mode, const struct addrinfo *first,
 			ok = 0;
 		}
 	}
-	fd = nb_connect(last, &err);
+	fd = lab_nb_connect(last, &err);
 	if (fd < 0) {
 		printf("fresh fail connect-%s\n", lab_errname(err));
 		ok = 0;
@@ -522,13 +503,13 @@ static int fill(const struct addrinfo *first)
 	static int fds[4096];
 	int n = 0, err = 0, i, fd;
 
-	while (n < 4096 && (fd = nb_connect(first, &err)) >= 0)
+	while (n < 4096 && (fd = lab_nb_connect(first, &err)) >= 0)
 		fds[n++] = fd;
 	printf("pending %d %s\n", n, lab_errname(err));
 	/* One goes: the next takes its place. */
 	if (n > 0) {
 		close(fds[--n]);
-		if ((fd = nb_connect(first, &err)) < 0) {
+		if ((fd = lab_nb_connect(first, &err)) < 0) {
 			printf("result fail again %s %.1f\n", lab_errname(err), lab_now_ms() - t0);
 			return 1;
 		}

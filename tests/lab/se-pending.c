@@ -139,20 +139,6 @@ static const char *peer_str(int fd, char *buf, size_t len)
 	return lab_addr_str((struct sockaddr *)&peer, buf, len);
 }
 
-/* A non-blocking connect() of a new socket to ai: the number, or -1. */
-static int nb_connect(const struct addrinfo *ai)
-{
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Writes a line and reads it back from the lab's server. */
 static bool echoes(int fd)
 {
@@ -191,7 +177,7 @@ static void result(int fd, int ms)
 static int answers(const struct addrinfo *first)
 {
 	char buf[64], out[24];
-	int fd = nb_connect(first);
+	int fd = lab_nb_connect(first, NULL);
 
 	if (fd < 0) {
 		printf("result fail connect-%s\n", lab_errname(errno));
@@ -216,7 +202,7 @@ static int shut(const struct addrinfo *first, int how)
 
 	/* The library's thread and descriptors come with the first pending
 	 * connect: one first, so that they are counted before. */
-	fd = nb_connect(first);
+	fd = lab_nb_connect(first, NULL);
 	if (fd < 0) {
 		printf("result fail connect-%s\n", lab_errname(errno));
 		return 1;
@@ -224,7 +210,7 @@ static int shut(const struct addrinfo *first, int how)
 	close(fd);
 	sleep_ms(200);
 	before = lab_count_fds();
-	fd = nb_connect(first);
+	fd = lab_nb_connect(first, NULL);
 	if (fd < 0) {
 		printf("result fail connect-%s\n", lab_errname(errno));
 		return 1;
@@ -251,7 +237,7 @@ static int forked(const struct addrinfo *first)
 	struct pollfd p = { .events = POLLOUT };
 	char peer[64];
 	pid_t pid;
-	int fd = nb_connect(first), st, so;
+	int fd = lab_nb_connect(first, NULL), st, so;
 
 	if (fd < 0) {
 		printf("result fail connect-%s\n", lab_errname(errno));
