@@ -102,6 +102,7 @@ static char *read_env(const char *name)
  * every shell and pipeline of the session complain. */
 static char warnings[2048];
 static size_t warnings_len;
+static bool warnings_lost;	/* some did not fit */
 static bool announced;
 /* Where the history lives, or why it is off: for the first log line. */
 static char history_why[320];
@@ -113,15 +114,8 @@ static void warn_later(const char *msg)
 	if (warnings_len + n < sizeof(warnings)) {
 		memcpy(warnings + warnings_len, msg, n + 1);
 		warnings_len += n;
-	} else if (warnings_len + 1 < sizeof(warnings)) {
-		/* The last line says that lines were lost. */
-		static const char more[] = "softerr: more warnings not shown\n";
-		size_t room = sizeof(warnings) - 1 - sizeof(more) + 1;
-
-		if (warnings_len > room)
-			warnings_len = room;
-		memcpy(warnings + warnings_len, more, sizeof(more));
-		warnings_len = sizeof(warnings) - 1;
+	} else {
+		warnings_lost = true;
 	}
 }
 
@@ -134,6 +128,8 @@ void se_announce(const struct se_settings *s)
 		return;
 	if (warnings_len)
 		se_log_raw(warnings);
+	if (warnings_lost)
+		se_log_raw("softerr: more warnings not shown\n");
 	if (!s->log.to)
 		return;
 	se_line_init(&line);
