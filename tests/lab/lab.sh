@@ -79,6 +79,10 @@ in_client() { ip netns exec "$LAB_C" "$@"; }
 in_router() { ip netns exec "$LAB_R" "$@"; }
 in_server() { ip netns exec "$LAB_S" "$@"; }
 
+# How long the lab's servers live, in seconds: a bound on what a test
+# leaves behind if it dies without its trap. The soak sets it longer.
+LAB_SERVER_LIFE=${LAB_SERVER_LIFE:-600}
+
 lab_up() {
 	[ "$(id -u)" = 0 ] || lab_fail "the lab needs root (network namespaces)"
 	command -v nft >/dev/null || lab_fail "nft not found (Debian: nftables)"
@@ -228,9 +232,9 @@ lab_up() {
 	HOSTS
 	echo "nameserver 127.0.0.1" >"/etc/netns/$LAB_C/resolv.conf"
 
-	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_PORT" 600
-	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_BANNER_PORT" 600 banner
-	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_RESET_PORT" 600 banner-reset
+	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_PORT" "$LAB_SERVER_LIFE"
+	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_BANNER_PORT" "$LAB_SERVER_LIFE" banner
+	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_RESET_PORT" "$LAB_SERVER_LIFE" banner-reset
 	lab_wait_server
 }
 

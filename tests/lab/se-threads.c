@@ -77,7 +77,7 @@ static void usr1(int how)
 
 /* Waits for fd to connect (5 s at most), through signals, peeking at
  * SO_ERROR every millisecond as some clients do. */
-static int wait_connected(int fd)
+static int wait_connected(int fd, int *why)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	int err = -1, n, ms = 0;
@@ -85,18 +85,22 @@ static int wait_connected(int fd)
 
 	do {
 		n = poll(&p, 1, 1);
-		if (n == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+		if (n == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+			*why = err;
 			return -1;
+		}
 	} while ((n == 0 || (n < 0 && errno == EINTR)) && current == fd && ++ms < 5000);
 	len = sizeof(err);
 	if (n == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
 		return 0;
+	*why = n == 0 ? ETIMEDOUT : err > 0 ? err : errno;
 	return -1;
 }
 
 /* Walks the addresses of res in order until one connects. Returns 0, -1,
- * or 1 when a signal handler closed the socket. */
-static int walk(const struct addrinfo *res)
+ * or 1 when a signal handler closed the socket. On -1, *err is the last
+ * address's error. */
+static int walk(const struct addrinfo *res, int *err)
 {
 	const struct addrinfo *ai;
 	int fd, rc = -1, was_cut;
@@ -109,8 +113,9 @@ static int walk(const struct addrinfo *res)
 		rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
 		/* A blocking connect() that a signal interrupted goes on in
 		 * the kernel (EINTR; EALREADY when SA_RESTART made it again). */
+		*err = errno;
 		if (rc < 0 && (errno == EINPROGRESS || errno == EINTR || errno == EALREADY))
-			rc = wait_connected(fd);
+			rc = wait_connected(fd, err);
 		usr1(SIG_BLOCK);
 		was_cut = current != fd;
 		current = -1;
@@ -129,18 +134,27 @@ static int walk(const struct addrinfo *res)
 	return rc;
 }
 
+/* Connects to name; a failure is said on stderr with the name, the last
+ * address's error and how long the connect took, to find it in a soak. */
 static int one_connect(const char *name)
 {
 	struct addrinfo hints, *res;
-	int rc;
+	int rc, err = 0, gai;
+	double t0 = lab_now_ms();
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(name, port, &hints, &res) != 0)
+	if ((gai = getaddrinfo(name, port, &hints, &res)) != 0) {
+		fprintf(stderr, "connect to %s failed: getaddrinfo: %s\n", name,
+			gai_strerror(gai));
 		return -1;
-	rc = walk(res);
+	}
+	rc = walk(res, &err);
 	freeaddrinfo(res);
+	if (rc < 0)
+		fprintf(stderr, "connect to %s failed: %s after %.0f ms\n", name,
+			strerror(err), lab_now_ms() - t0);
 	return rc;
 }
 
@@ -250,13 +264,13 @@ int main(int argc, char **argv)
 	usleep(20000);
 	child = fork();
 	if (child == 0) {
-		int k, bad = 0;
+		int k, bad = 0, err;
 
 		/* Only what is safe after fork() in a threaded program: no
 		 * getaddrinfo() (glibc's own locks may be held by a thread that
 		 * is not here); the addresses resolved before. */
 		for (k = 0; k < connects; k++)
-			if (walk(early) != 0)
+			if (walk(early, &err) != 0)
 				bad++;
 		_exit(bad ? 1 : 0);
 	}
