@@ -298,6 +298,18 @@ static void abandon(const char *why);
  * tell its number): -1 when not known. */
 static int backend_fd = -1;
 
+/* An epoll instance of the library's own, in the loop, in which every
+ * stand-in pipe's write end is registered with no events asked: the kernel
+ * reports EPOLLERR there once the last reader is gone, that is when the
+ * program closed its number behind the wrappers' back (libuv's raw close
+ * system call, close_range() in a child) and no copy is left. The run is
+ * then ended at once (gone_cb()), its private sockets closed, rather than
+ * when it is decided. Its canary is the wake-up pipe's write end, as the
+ * loop's. -1: none (no room for it); the identity checks still hold. */
+static int gone_ep = -1;
+static ev_io gone_io;
+#define GONE_CANARY (~(uint64_t)0)
+
 /* Is the loop's epoll instance still the library's? Its canary (the wake
  * pipe's write end, no events asked) is registered there and nowhere
  * else. */
@@ -435,6 +447,37 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
+static bool current(struct watched *e);
+
+/* A stand-in lost its last reader: if its number no longer holds it, the
+ * program let go of the attempt behind the wrappers' back, and current()
+ * ends the run as close() would have. A stand-in the run itself replaced
+ * (its outcome put in place) passes the check. */
+static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct epoll_event ev[16];
+	int n, i;
+
+	if (!se_owns(gone_ep))
+		abandon("its epoll instance for stand-ins was closed behind its back");
+	do {
+		n = epoll_wait(gone_ep, ev, 16, 0);
+		for (i = 0; i < n; i++) {
+			int fd = (int)(uint32_t)ev[i].data.u64;
+			int wake = (int)(uint32_t)(ev[i].data.u64 >> 32);
+			struct watched *e;
+
+			if (ev[i].data.u64 == GONE_CANARY) {
+				if (!se_owns(wake_fd[0]))
+					abandon("its wake-up pipe was closed behind its back");
+				continue;
+			}
+			e = tab(fd);
+			if (e && e->state == RUNNING && e->run && e->wake == wake)
+				current(e);
+		}
+	} while (n == 16);
+}
 
 bool se_watch_in_thread(void)
 {
@@ -465,6 +508,25 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* Makes gone_ep, when the library may hold one descriptor more. */
+static void make_gone_ep(void)
+{
+	struct epoll_event canary = { .events = 0, .data.u64 = GONE_CANARY };
+	int ep;
+
+	if (!se_own_room(1) || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return;
+	ep = se_own_move(ep);
+	if (se_sys.epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd[1], &canary) < 0) {
+		se_sys.close(ep);
+		return;
+	}
+	se_own_epoll(ep, wake_fd[1]);
+	gone_ep = ep;
+	ev_io_init(&gone_io, gone_cb, gone_ep, EV_READ);
+	ev_io_start(loop, &gone_io);
+}
+
 /* Starts the thread on first need, and again in a child after fork().
  * Called with the lock held. Returns -1 if it cannot be had. */
 static int ensure_thread(void)
@@ -475,7 +537,8 @@ static int ensure_thread(void)
 
 	if (loop && loop_pid == getpid())
 		return 0;
-	/* The thread holds three descriptors: a pipe, an epoll instance. */
+	/* The thread holds three descriptors: a pipe, an epoll instance (and
+	 * a fourth when there is room, make_gone_ep()). */
 	if (dead || !se_own_room(3))
 		return -1;
 	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -492,6 +555,7 @@ static int ensure_thread(void)
 	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
 	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
 	ev_io_start(loop, &wake_io);
+	make_gone_ep();
 	ev_timer_init(&placer, place_cb, 0., 0.);
 	/* Every signal blocked in the thread: the program's handlers run in
 	 * the program's threads only. */
@@ -504,6 +568,9 @@ static int ensure_thread(void)
 	if (rc != 0) {
 		ev_loop_destroy(loop);
 		loop = NULL;
+		if (gone_ep >= 0)
+			se_close_own(gone_ep);
+		gone_ep = -1;
 		goto fail;
 	}
 	loop_pid = getpid();
@@ -824,6 +891,19 @@ static int put_in_place(int file, int fd)
 }
 
 
+/* Asks gone_ep to say once when no reader of e's stand-in (on fd) is left.
+ * The registration goes with the write end when the run ends. */
+static void watch_reader(struct watched *e, int fd)
+{
+	struct epoll_event ev = {
+		.events = EPOLLONESHOT,
+		.data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)(uint32_t)e->wake << 32,
+	};
+
+	if (gone_ep >= 0 && se_owns(gone_ep))
+		se_sys.epoll_ctl(gone_ep, EPOLL_CTL_ADD, e->wake, &ev);
+}
+
 /* Puts the stand-in on fd, the socket on a private number. Returns 0, or
  * -1 with nothing changed. */
 static int stand_in(struct watched *e, int fd)
@@ -852,6 +932,7 @@ static int stand_in(struct watched *e, int fd)
 	e->wake = p[1];
 	e->st_dev = st.st_dev;
 	e->st_ino = st.st_ino;
+	watch_reader(e, fd);
 	return 0;
 }
 
@@ -1532,6 +1613,9 @@ static void destroy_loop(void)
 	}
 	loop = NULL;
 	backend_fd = -1;
+	if (gone_ep >= 0)
+		se_close_own(gone_ep);
+	gone_ep = -1;
 	se_close_own(wake_fd[0]);
 	se_close_own(wake_fd[1]);
 	wake_fd[0] = wake_fd[1] = -1;

@@ -2,7 +2,7 @@
  * what must hold for them all the same: the library never acts on, nor
  * answers for, a number it no longer owns.
  *
- *   se-hostile [--wait MS] [--epoll] rawclose HOST PORT
+ *   se-hostile [--wait MS] [--idle MS] [--epoll] rawclose HOST PORT
  *   se-hostile [--count N] [--keep] closerange|closefrom|closeloop HOST PORT
  *   se-hostile fill HOST PORT
  *   se-hostile [--count N] dup2 HOST PORT
@@ -16,7 +16,8 @@
  * loop is (the number is removed from it before the close, as libuv does);
  * then syscall(SYS_close), which no wrapper sees, and at once a new
  * non-blocking TCP socket, which gets the same number, connected to the
- * last address. It must connect (SO_ERROR 0, the peer the last address),
+ * last address; with --idle, only after MS without a call (the library
+ * must notice the close on its own). It must connect (SO_ERROR 0, the peer the last address),
  * carry data, and stay the very socket the program made. Lines:
  *   first ADDRESS ok|pending|ERRNO-NAME MS
  *   reuse FD same|other NEWFD
@@ -176,7 +177,7 @@ static bool same_file(int fd, const struct stat *was)
 }
 
 static int rawclose(const struct addrinfo *first, const struct addrinfo *last,
-		    int wait_ms, bool use_epoll)
+		    int wait_ms, int idle_ms, bool use_epoll)
 {
 	char a1[INET6_ADDRSTRLEN], a2[INET6_ADDRSTRLEN], why[96];
 	struct epoll_event ev = { .events = EPOLLOUT };
@@ -209,6 +210,8 @@ static int rawclose(const struct addrinfo *first, const struct addrinfo *last,
 	if (ep >= 0)
 		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
 	syscall(SYS_close, fd);
+	if (idle_ms > 0)
+		sleep_ms(idle_ms);
 
 	nfd = socket(last->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	printf("reuse %d %s %d\n", fd, nfd == fd ? "same" : "other", nfd);
@@ -524,13 +527,15 @@ static int fill(const struct addrinfo *first)
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *last;
-	int i, wait_ms = 300, count = 2, rc, gai;
+	int i, wait_ms = 300, idle_ms = 0, count = 2, rc, gai;
 	bool use_epoll = false, keep = false;
 	const char *mode;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
 			wait_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc)
+			idle_ms = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc)
 			count = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--epoll") == 0)
@@ -545,7 +550,7 @@ int main(int argc, char **argv)
 	     strcmp(argv[i], "fill") != 0 && strcmp(argv[i], "dup2") != 0 &&
 	     strcmp(argv[i], "closefrom") != 0 && strcmp(argv[i], "closeloop") != 0) ||
 	    (keep && (strcmp(argv[i], "closefrom") == 0 || strcmp(argv[i], "dup2") == 0))) {
-		fprintf(stderr, "usage: se-hostile [--wait MS] [--epoll] rawclose HOST PORT\n"
+		fprintf(stderr, "usage: se-hostile [--wait MS] [--idle MS] [--epoll] rawclose HOST PORT\n"
 			"       se-hostile fill HOST PORT\n"
 			"       se-hostile [--count N] dup2 HOST PORT\n"
 			"       se-hostile [--count N] [--keep] "
@@ -568,7 +573,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(mode, "rawclose") == 0)
-		rc = rawclose(res, last, wait_ms, use_epoll);
+		rc = rawclose(res, last, wait_ms, idle_ms, use_epoll);
 	else if (strcmp(mode, "fill") == 0)
 		rc = fill(res);
 	else

@@ -48,6 +48,15 @@ both "raw close after 300 ms (epoll), default attempt delay" "$RAW" \
 	-- "$HOSTILE" --epoll rawclose hole.lab $LAB_PORT
 both "raw close of an IPv6 attempt, the number reused by an IPv4 socket" "$RAW" \
 	SOFTERR_ATTEMPT_DELAY=400ms -- "$HOSTILE" --epoll rawclose bhmix.lab $LAB_PORT
+# The program makes no call for 2 s after its raw close: the library
+# notices on its own that its stand-in has no reader left, and ends the
+# run there (its sockets closed), rather than race the live address at
+# the attempt delay (1 s) for a socket nobody holds.
+run with SOFTERR_LOG=stderr SOFTERR_ATTEMPT_DELAY=1s -- "$HOSTILE" --idle 2000 rawclose hole.lab $LAB_PORT
+check "raw close, no call after it: the library ends its run at once" \
+	eval 'rc_is 0 && has "^result ok 203.0.113.20" &&
+	      has "^softerr: non-blocking connect.* closed by the program at [0-9]* ms; closed by the program$" &&
+	      ! has "^softerr: .*203.0.113.20"'
 
 # 2. Everything from 3 up closed while two connects are pending (before
 # the attempt delay): the numbers the library used are then the program's
