@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "labutil.h"
@@ -135,7 +136,8 @@ static int walk(const struct addrinfo *res, int *err)
 }
 
 /* Connects to name; a failure is said on stderr with the name, the last
- * address's error and how long the connect took, to find it in a soak. */
+ * address's error, how long the connect took and when it ended (the wall
+ * clock in ms, to set it against the soak's route flaps). */
 static int one_connect(const char *name)
 {
 	struct addrinfo hints, *res;
@@ -152,9 +154,14 @@ static int one_connect(const char *name)
 	}
 	rc = walk(res, &err);
 	freeaddrinfo(res);
-	if (rc < 0)
-		fprintf(stderr, "connect to %s failed: %s after %.0f ms\n", name,
-			strerror(err), lab_now_ms() - t0);
+	if (rc < 0) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		fprintf(stderr, "connect to %s failed: %s after %.0f ms, ended at %lld\n",
+			name, strerror(err), lab_now_ms() - t0,
+			(long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	}
 	return rc;
 }
 
