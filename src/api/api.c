@@ -16,6 +16,7 @@
 #include "core/conf.h"
 #include "core/engine.h"
 #include "core/history.h"
+#include "core/lazy.h"
 #include "core/netwatch.h"
 #include "core/log.h"
 #include "core/sockrec.h"
@@ -323,6 +324,7 @@ static size_t order_by_history(struct se_candidates *c, char (*text)[64])
 	struct se_hist_info why[SE_NAME_ADDRS_MAX];
 	size_t order[SE_NAME_ADDRS_MAX], i, failed;
 
+	se_lazy_load_mnl();
 	se_network_check(&netstate, &history);
 	failed = se_history_order(&history, c->addr, c->n, se_boot_ms(), order, why);
 	for (i = 0; i < c->n; i++) {
@@ -457,6 +459,7 @@ API int softerr_connect(const char *host, const char *service,
 
 		se_sockrec_socket(fd, cand->addr[0].family, SOCK_STREAM, IPPROTO_TCP);
 		sslen = se_addr_to_sockaddr(&cand->addr[0], port, false, &ss);
+		se_lazy_load_ev();	/* before the engine takes a lock */
 		rc = se_connect_blocking(&ctx, fd, cand->addr[0].family,
 					 fcntl(fd, F_GETFL), (struct sockaddr *)&ss,
 					 sslen);

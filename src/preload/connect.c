@@ -12,6 +12,7 @@
 #include "core/sockrec.h"
 #include "core/watch.h"
 #include "core/sys.h"
+#include "core/lazy.h"
 #include "preload.h"
 
 /* Loopback has no router to send soft errors and no black hole to fall
@@ -76,7 +77,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	se_sockrec_connect(fd);
 	if (!sa || len < sizeof(sa->sa_family) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
-	    loopback(sa, len))
+	    loopback(sa, len) || !se_configured())
 		return se_sys.connect(fd, sa, len);
 
 	if (!SE_ENTER())
@@ -103,6 +104,9 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		/* Answered for the attempt softerr holds. */
 	} else if (se_watch_has(fd)) {
 		/* Still pending: the kernel answers (EALREADY). */
+		rc = se_sys.connect(fd, sa, len);
+	} else if (!se_lazy_load_ev()) {
+		/* No libev: the kernel's connect, as without softerr. */
 		rc = se_sys.connect(fd, sa, len);
 	} else if (flags & O_NONBLOCK) {
 		rc = se_watch_connect(&ctx, fd, sa->sa_family, sa, len);

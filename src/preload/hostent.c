@@ -11,7 +11,7 @@ SE_EXPORT struct hostent *gethostbyname(const char *name)
 	struct hostent *h;
 	int saved;
 
-	if (!se_ready()) {
+	if (!se_configured()) {
 		if (se_real.gethostbyname)
 			return se_real.gethostbyname(name);
 		return NULL;
@@ -31,7 +31,7 @@ SE_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 	struct hostent *h;
 	int saved;
 
-	if (!se_ready()) {
+	if (!se_configured()) {
 		if (se_real.gethostbyname2)
 			return se_real.gethostbyname2(name, af);
 		return NULL;
@@ -52,7 +52,7 @@ SE_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 {
 	int rc, saved;
 
-	if (!se_ready()) {
+	if (!se_configured()) {
 		if (se_real.gethostbyname_r)
 			return se_real.gethostbyname_r(name, ret, buf, buflen,
 						       result, h_errnop);
@@ -76,7 +76,7 @@ SE_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
 {
 	int rc, saved;
 
-	if (!se_ready()) {
+	if (!se_configured()) {
 		if (se_real.gethostbyname2_r)
 			return se_real.gethostbyname2_r(name, af, ret, buf,
 							buflen, result, h_errnop);

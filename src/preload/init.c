@@ -17,6 +17,7 @@
 #include "core/conf.h"
 #include "core/engine.h"
 #include "core/history.h"
+#include "core/lazy.h"
 #include "core/netwatch.h"
 #include "core/log.h"
 #include "core/watch.h"
@@ -35,8 +36,15 @@ static __thread int se_inside __attribute__((tls_model("initial-exec")));
 /* The frame of the wrapper that entered the library, while se_inside. */
 static __thread void *se_frame __attribute__((tls_model("initial-exec")));
 
+/* Two stages, each once: the real functions (no system call: every
+ * wrapper needs them), then the settings and the history (files read,
+ * directories looked at), only when a wrapper that acts on them is called:
+ * a process that never connects beyond loopback nor resolves a name pays
+ * none of that (a shell asks getpeername() of its standard input as it
+ * starts). */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool ready;
+static pthread_once_t once_conf = PTHREAD_ONCE_INIT;
+static bool ready, configured;
 
 SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len);
 SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,
@@ -78,6 +86,7 @@ static void after_fork_child(void)
 
 void se_preload_network_check(void)
 {
+	se_lazy_load_mnl();
 	se_network_check(&netstate, &se_history);
 }
 
@@ -171,6 +180,17 @@ static bool load_conf(void)
 	return true;
 }
 
+static void init_conf(void)
+{
+	int saved = errno;
+
+	if (load_conf()) {
+		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+		configured = true;
+	}
+	errno = saved;
+}
+
 static void init(void)
 {
 	int saved = errno;
@@ -202,8 +222,14 @@ static void init(void)
 		 * either, so they fail with ENOSYS). */
 		se_log_raw("softerr: the real socket functions were not found; "
 			   "softerr is inactive\n");
-	} else if (load_conf()) {
-		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	} else if (getauxval(AT_SECURE)) {
+		/* Secure-execution mode: the library stands entirely aside
+		 * unless the system's settings say otherwise, which are read
+		 * now. */
+		ready = true;
+		pthread_once(&once_conf, init_conf);
+		ready = configured;
+	} else {
 		ready = true;
 	}
 	errno = saved;
@@ -241,4 +267,12 @@ bool se_ready(void)
 {
 	pthread_once(&once, init);
 	return ready;
+}
+
+bool se_configured(void)
+{
+	if (!se_ready())
+		return false;
+	pthread_once(&once_conf, init_conf);
+	return configured;
 }

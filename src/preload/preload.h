@@ -60,8 +60,12 @@ bool se_enter(void *frame);
 void se_leave(void);
 
 /* Initialises once; true when the library may act (the real functions were
- * found). Safe to call from every wrapper, first or not. */
+ * found; in secure-execution mode, the settings allow it too). Safe to
+ * call from every wrapper, first or not; makes no system call. */
 bool se_ready(void);
+/* se_ready(), and the settings and the history loaded (once): for the
+ * wrappers that act on them (connect() beyond loopback, the resolvers). */
+bool se_configured(void);
 
 /* Remembers a host entry's addresses under name, first putting those the
  * address history saw fail lately last in its list. */

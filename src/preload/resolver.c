@@ -27,6 +27,22 @@ static bool se_conf_remembers(void)
 
 #define NODES_MAX 96	/* nodes of one answer reordered at most */
 
+/* Are addrs[0..n) all loopback addresses (localhost's answer)? Their
+ * connects are left to the kernel, so the history knows nothing of them:
+ * ordering them would only cost the first look at the file and the
+ * network. */
+static bool all_loopback(const struct se_addr *addrs, size_t n)
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!(addrs[i].family == AF_INET ? addrs[i].bytes[0] == 127 :
+		      memcmp(addrs[i].bytes, v6, 16) == 0))
+			return false;
+	return true;
+}
+
 /* Reorders *res (its k nodes, node j an address of addrs[of[j]]) so that
  * the addresses the history saw fail lately come after the others, and
  * addrs with them; the nodes of one address (one per socket type) stay
@@ -100,7 +116,7 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 			nodes[k++] = ai;
 		}
 	}
-	if (whole && n > 1 && se_history.enabled)
+	if (whole && n > 1 && se_history.enabled && !all_loopback(addrs, n))
 		order_by_history(node, res, nodes, of, k, addrs, n);
 	if (n > 1 || (n == 1 && se_conf.dest_by_name)) {
 		const void *keys[NODES_MAX];
@@ -117,7 +133,7 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 {
 	int rc;
 
-	if (!se_ready()) {
+	if (!se_configured()) {
 		if (se_real.getaddrinfo)
 			return se_real.getaddrinfo(node, service, hints, res);
 		return EAI_SYSTEM;
@@ -164,7 +180,7 @@ void se_remember_hostent(const char *name, struct hostent *h)
 		}
 		se_addr_from_sockaddr(&addrs[n++], sa, len);
 	}
-	if (se_history.enabled && n > 1 && !*p) {
+	if (se_history.enabled && n > 1 && !*p && !all_loopback(addrs, n)) {
 		/* The history's order, as for getaddrinfo(): the pointers of
 		 * the list are moved, the addresses stay where they are. */
 		size_t order[SE_NAME_ADDRS_MAX];
