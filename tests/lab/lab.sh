@@ -187,6 +187,8 @@ lab_up() {
 	203.0.113.11 hole.lab
 	203.0.113.20 hole.lab
 	203.0.113.11 holeonly.lab
+	203.0.113.30 flapfirst.lab
+	203.0.113.20 flapfirst.lab
 	2001:db8:3::11 hole6.lab
 	2001:db8:3::20 hole6.lab
 	2001:db8:3::11 bhmix.lab
