@@ -946,6 +946,11 @@ static void persisting(struct attempt *at)
 	if (r->s->policy != SE_POLICY_ADAPTIVE || at->persist_until)
 		return;
 	at->persist_until = se_now_ms() + r->s->persist_timeout_ms;
+	/* Spent for the name now, not when lost: the program's own attempts
+	 * to it meanwhile (curl races its addresses itself) do not persist
+	 * in parallel, each for the whole budget. */
+	if (r->names)
+		se_names_mark_persisted(r->names, &r->cand.addr[at->cand], se_now_ms());
 	snprintf(what, sizeof(what), "persists for up to %u ms,",
 		 r->s->persist_timeout_ms);
 	note(at, what);
