@@ -67,6 +67,11 @@ struct attempt {
 	unsigned kernel_rexmit;	/* tcpi_total_retrans seen in this SYN's life */
 	bool alive;		/* in SYN-SENT in the kernel */
 	bool soft_seen;
+	/* adaptive, no alternative: the attempt persists after its first
+	 * soft error until then (0: it does not persist) */
+	uint64_t persist_until;
+	bool lost_checked;	/* the history asked whether it was lost */
+	bool lost_before;	/* ... and it was: no persistence */
 	uint64_t t0, resend_at;
 	unsigned syn_index;	/* SYNs so far on TCP's backoff schedule */
 	struct se_icmp_seen icmp;	/* the last ICMP of this attempt */
@@ -116,6 +121,7 @@ struct run {
 	int fail_errno;
 
 	bool logging;
+	bool said_unseen;	/* the log told why an unseen lookup matters */
 	bool closing;		/* cancelled: the caller closes the sockets */
 	bool held;		/* the program took its socket back */
 	bool deciding;		/* an attempt connected: the others go */
@@ -421,19 +427,62 @@ static void load_candidates(struct run *r)
 	r->cand.n = n;
 }
 
+/* Did a process persist on at's address lately, and lose? Then this one
+ * does not persist on it again: asked once per attempt. */
+static bool lost_before(struct run *r, struct attempt *a)
+{
+	struct se_hist_info hi;
+
+	if (a->lost_checked)
+		return a->lost_before;
+	a->lost_checked = true;
+	if (hist_get(r, &r->cand.addr[a->cand], &hi) &&
+	    hi.kind == SE_HIST_PERSIST_LOST) {
+		a->lost_before = true;
+		if (r->logging) {
+			char what[96];
+
+			se_line_add(&r->line, " (history: %s: no persistence)",
+				    se_history_describe(&hi, r->cand.addr[a->cand].family,
+							what, sizeof(what)));
+		}
+	}
+	return a->lost_before;
+}
+
 /* Is there another way to connect besides at: an untried candidate or
- * another attempt in flight? */
-static bool alternative(struct run *r, const struct attempt *at)
+ * another attempt in flight? Under adaptive also true where the attempt
+ * must not persist: the address's name is not known to end with it, or
+ * persistence on it was spent or lost lately. */
+static bool alternative(struct run *r, struct attempt *at)
 {
 	load_candidates(r);
 	if (r->next < r->cand.n || r->inflight > 1)
 		return true;
+	if (r->s->policy != SE_POLICY_ADAPTIVE)
+		return false;
 	/* Persistence was spent on this name moments ago: do not spend it
 	 * again on each address the program tries after that. Nor is it spent
 	 * on an address that several names share: it is not known to be the
 	 * last of the program's name, whose others the program may try. */
-	return r->s->policy == SE_POLICY_ADAPTIVE &&
-	       (r->cand.persist_spent || r->cand.source == SE_CAND_SHARED);
+	if (r->cand.persist_spent || r->cand.source == SE_CAND_SHARED ||
+	    !r->s->persist_timeout_ms)
+		return true;
+	/* What follows matters for a soft error only (a retransmission is
+	 * counted whatever the answer): neither logged nor asked before. */
+	if (!at->soft_seen)
+		return false;
+	if (r->cand.source == SE_CAND_NONE) {
+		/* No lookup of the program's holds it (a literal address, or a
+		 * resolver the library does not see: c-ares, a child process,
+		 * Java's cache): the program may well have another address
+		 * to try, and the kernel would have ended the attempt. */
+		if (r->logging && !r->said_unseen)
+			se_line_add(&r->line, " (no lookup seen: no persistence)");
+		r->said_unseen = true;
+		return true;
+	}
+	return lost_before(r, at);
 }
 
 /* --- Attempts ------------------------------------------------------------ */
@@ -484,7 +533,9 @@ static void give_up(struct attempt *at, const char *why, enum se_outcome o, int 
 {
 	note(at, why);
 	outcome(at, o, err);
-	if (long_silent(at))
+	if (at->persist_until)
+		remember(at, SE_HIST_PERSIST_LOST, 0);
+	else if (long_silent(at))
 		remember(at, SE_HIST_SILENT, 0);
 	release(at);
 }
@@ -498,9 +549,17 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 	if (err == ECONNREFUSED) {
 		outcome(at, SE_OUT_REFUSED, err);
 		remember(at, SE_HIST_REFUSED, 0);
-	} else if (hard || at->soft_seen) {
-		outcome(at, hard ? SE_OUT_HARD : SE_OUT_SOFT, err);
-		remember(at, hard ? SE_HIST_HARD : SE_HIST_SOFT, 0);
+	} else if (hard) {
+		outcome(at, SE_OUT_HARD, err);
+		remember(at, SE_HIST_HARD, 0);
+	} else if (at->soft_seen) {
+		/* RFC 5461 6: one ICMP error may be forged. It demotes the
+		 * address in this process (se_names_mark_failed()); others
+		 * learn of it when it was confirmed: a second error, or a
+		 * persistence that no SYN-ACK answered. */
+		outcome(at, SE_OUT_SOFT, err);
+		remember(at, at->persist_until ? SE_HIST_PERSIST_LOST :
+			 at->counts.nsofterror > 1 ? SE_HIST_SOFT : SE_HIST_SOFT_ONCE, 0);
 	} else {
 		outcome(at, SE_OUT_SILENT, err);
 		remember(at, SE_HIST_SILENT, 0);
@@ -545,7 +604,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 		 * correct, and asks only when there may be something. */
 		if (slow || (se_history_any_failed(r->hist) &&
 			     hist_get(r, &r->cand.addr[at->cand], &hi) &&
-			     se_history_failed(&hi)))
+			     se_history_doubtful(&hi)))
 			remember(at, SE_HIST_CONNECTED,
 				 (uint32_t)(se_now_us() - at->t0_us));
 	}
@@ -877,6 +936,26 @@ static uint64_t next_syn_time(struct attempt *at, uint64_t now)
 	return t;
 }
 
+/* The policy let at go on after a soft error. Under adaptive that is
+ * persistence on the last address, within its budget (on_time()). */
+static void persisting(struct attempt *at)
+{
+	struct run *r = at->r;
+	char what[64];
+
+	if (r->s->policy != SE_POLICY_ADAPTIVE || at->persist_until)
+		return;
+	at->persist_until = se_now_ms() + r->s->persist_timeout_ms;
+	/* Spent for the name now, not when lost: the program's own attempts
+	 * to it meanwhile (curl races its addresses itself) do not persist
+	 * in parallel, each for the whole budget. */
+	if (r->names)
+		se_names_mark_persisted(r->names, &r->cand.addr[at->cand], se_now_ms());
+	snprintf(what, sizeof(what), "persists for up to %u ms,",
+		 r->s->persist_timeout_ms);
+	note(at, what);
+}
+
 static void act(struct attempt *at, enum se_action a, int err)
 {
 	char what[64];
@@ -970,6 +1049,8 @@ static void on_socket(struct attempt *at, int ended_err)
 		a = se_policy_step(r->s, &at->counts,
 				   ended && i == last_soft ? SE_EV_SOFT_ENDED : SE_EV_SOFT,
 				   alternative(r, at));
+		if (a != SE_ACT_END)
+			persisting(at);
 		if (a != SE_ACT_WAIT || (ended && i == last_soft)) {
 			act(at, a, ic->err);
 			return;
@@ -980,6 +1061,8 @@ static void on_socket(struct attempt *at, int ended_err)
 	if (at->soft_seen && (err == 0 || err == at->icmp.err)) {
 		/* Ended by a soft error an earlier wake-up counted. */
 		a = se_policy_step(r->s, &at->counts, SE_EV_ENDED, alternative(r, at));
+		if (a != SE_ACT_END)
+			persisting(at);
 		act(at, a, at->icmp.err);
 		return;
 	}
@@ -998,9 +1081,13 @@ static uint64_t next_wake(struct run *r)
 		t = r->sndtimeo_deadline;
 	if ((startable(r) || silent_one(r)) && r->stagger_at < t)
 		t = r->stagger_at;
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < MAX_INFLIGHT; i++) {
 		if (r->att[i].fd >= 0 && r->att[i].resend_at && r->att[i].resend_at < t)
 			t = r->att[i].resend_at;
+		if (r->att[i].fd >= 0 && r->att[i].persist_until &&
+		    r->att[i].persist_until < t)
+			t = r->att[i].persist_until;
+	}
 	return t;
 }
 
@@ -1054,6 +1141,13 @@ static void on_time(struct run *r)
 	for (i = 0; i < MAX_INFLIGHT && r->state == RUNNING; i++) {
 		struct attempt *at = &r->att[i];
 
+		if (at->fd >= 0 && at->persist_until && now >= at->persist_until) {
+			/* The budget is spent: the destination is down rather
+			 * than unreachable for a moment. */
+			note(at, "persistence budget spent,");
+			end_attempt(at, at->icmp.err ? at->icmp.err : EHOSTUNREACH, false);
+			continue;
+		}
 		if (at->fd >= 0 && at->resend_at && now >= at->resend_at) {
 			se_policy_step(r->s, &at->counts, SE_EV_REXMIT, alternative(r, at));
 			note(at, "SYN again");

@@ -89,7 +89,14 @@ static bool head_valid(const struct se_history *h, const struct se_hist_head *hd
 static bool kind_failed(unsigned kind)
 {
 	return kind == SE_HIST_SOFT || kind == SE_HIST_HARD ||
-	       kind == SE_HIST_SILENT || kind == SE_HIST_REFUSED;
+	       kind == SE_HIST_SILENT || kind == SE_HIST_REFUSED ||
+	       kind == SE_HIST_PERSIST_LOST;
+}
+
+/* A success corrects it. */
+static bool kind_doubtful(unsigned kind)
+{
+	return kind_failed(kind) || kind == SE_HIST_SOFT_ONCE;
 }
 
 /* After the table changed (the lock held). */
@@ -98,7 +105,7 @@ static void recount(struct se_history *h)
 	unsigned i, n = 0;
 
 	for (i = 0; i < SE_HIST_SLOTS; i++)
-		n += h->e[i].check != 0 && kind_failed(h->e[i].kind);
+		n += h->e[i].check != 0 && kind_doubtful(h->e[i].kind);
 	__atomic_store_n(&h->failures, n, __ATOMIC_RELAXED);
 }
 
@@ -560,6 +567,22 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 	if (h->path[0])
 		fd = open_locked(h);
 	s = place(h, a);
+	if (kind == SE_HIST_SOFT_ONCE && holds(&h->e[s], a) &&
+	    h->e[s].at_ms <= now_ms + 1000 &&
+	    (h->e[s].at_ms > now_ms || now_ms - h->e[s].at_ms < h->lifetime_ms)) {
+		/* A second piece of evidence confirms a soft error; one that
+		 * persistence was lost on stays so, from when it was lost. */
+		if (h->e[s].kind == SE_HIST_PERSIST_LOST) {
+			if (fd >= 0)
+				close_written(h, fd);
+			pthread_mutex_unlock(&h->lock);
+			return;
+		}
+		if (kind_doubtful(h->e[s].kind)) {
+			e.kind = SE_HIST_SOFT;
+			e.check = entry_check(&e);
+		}
+	}
 	h->e[s] = e;
 	recount(h);
 	if (fd >= 0) {
@@ -625,6 +648,11 @@ bool se_history_failed(const struct se_hist_info *i)
 	return kind_failed(i->kind);
 }
 
+bool se_history_doubtful(const struct se_hist_info *i)
+{
+	return kind_doubtful(i->kind);
+}
+
 size_t se_history_order(struct se_history *h, struct se_addr *addrs, size_t n,
 			uint64_t now_ms, size_t *order, struct se_hist_info *why)
 {
@@ -662,10 +690,13 @@ const char *se_history_describe(const struct se_hist_info *i, int family,
 		[SE_HIST_NONE] = "nothing", [SE_HIST_CONNECTED] = "connected",
 		[SE_HIST_REFUSED] = "refused", [SE_HIST_SOFT] = "soft",
 		[SE_HIST_HARD] = "hard", [SE_HIST_SILENT] = "no answer",
+		[SE_HIST_SOFT_ONCE] = "unconfirmed soft",
+		[SE_HIST_PERSIST_LOST] = "persisted and lost",
 	};
 	unsigned long long s = (unsigned long long)(i->age_ms / 1000);
 
-	if ((i->kind == SE_HIST_SOFT || i->kind == SE_HIST_HARD) &&
+	if ((i->kind == SE_HIST_SOFT || i->kind == SE_HIST_HARD ||
+	     i->kind == SE_HIST_SOFT_ONCE) &&
 	    i->icmp_type != SE_HIST_NO_ICMP) {
 		char nbuf[40];
 

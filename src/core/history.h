@@ -37,6 +37,15 @@ enum se_hist_kind {
 	SE_HIST_SOFT,
 	SE_HIST_HARD,
 	SE_HIST_SILENT,		/* no answer for the attempt delay or longer */
+	/* One soft error, on an attempt that then ended at once: it may be
+	 * forged (RFC 5461 6), so it demotes nothing; a second soft error
+	 * (or any failure) on the address within the lifetime confirms it,
+	 * as SE_HIST_SOFT (se_history_record()). */
+	SE_HIST_SOFT_ONCE,
+	/* A process persisted on the address (the last of its name) after a
+	 * soft error, and no SYN-ACK came: later processes do not persist on
+	 * it again. A failure. */
+	SE_HIST_PERSIST_LOST,
 };
 
 /* One address, as stored in the file (40 bytes). */
@@ -134,7 +143,9 @@ void se_history_network(struct se_history *h, uint64_t fingerprint);
 bool se_history_get(struct se_history *h, const struct se_addr *a,
 		    uint64_t now_ms, struct se_hist_info *out);
 
-/* Records a's latest outcome. */
+/* Records a's latest outcome. SE_HIST_SOFT_ONCE on an address whose
+ * live entry is a failure or SE_HIST_SOFT_ONCE is recorded as SE_HIST_SOFT
+ * (confirmed), and leaves an SE_HIST_PERSIST_LOST entry as it is. */
 void se_history_record(struct se_history *h, const struct se_addr *a,
 		       enum se_hist_kind kind, uint8_t icmp_type,
 		       uint8_t icmp_code, uint32_t rtt_us, uint64_t now_ms);
@@ -142,12 +153,17 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 /* Forgets everything (the network changed), in the file too. */
 void se_history_forget(struct se_history *h);
 
-/* Might the table hold a failure? Lock-free and as of the last look at
- * the file: false lets the healthy path skip asking about its address. */
+/* Might the table hold a failure or an unconfirmed soft error? Lock-free
+ * and as of the last look at the file: false lets the healthy path skip
+ * asking about its address. */
 bool se_history_any_failed(const struct se_history *h);
 
 /* Is a's latest outcome a failure within the lifetime? */
 bool se_history_failed(const struct se_hist_info *i);
+
+/* Does a's latest outcome want a successful connect recorded to correct
+ * it (a failure, or an unconfirmed soft error)? */
+bool se_history_doubtful(const struct se_hist_info *i);
 
 /* Puts addrs[0..n) in the history's order, in place: the addresses that
  * failed lately after the others, each group in its own order (a stable
@@ -158,7 +174,8 @@ bool se_history_failed(const struct se_hist_info *i);
 size_t se_history_order(struct se_history *h, struct se_addr *addrs, size_t n,
 			uint64_t now_ms, size_t *order, struct se_hist_info *why);
 
-/* "no answer 40 s ago", "soft host-unreachable 3 s ago", for the log. */
+/* "no answer 40 s ago", "soft host-unreachable 3 s ago", "persisted and
+ * lost 20 s ago", for the log. */
 const char *se_history_describe(const struct se_hist_info *i, int family,
 				char *buf, size_t len);
 

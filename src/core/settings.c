@@ -36,6 +36,11 @@ void se_settings_defaults(struct se_settings *s)
 	s->max_syn_retransmits = 3;	/* BSD: after more than 3 SYN retransmits */
 	s->establish_timeout_ms = 75000; /* BSD's connection-establishment timer */
 	s->attempt_delay_ms = 250;	/* RFC 8305's recommended delay */
+	/* The SYNs at 0, 1 and 3 s on TCP's backoff schedule, and a whole
+	 * initial RTO for the last one's answer: what a route converging, a
+	 * neighbour being resolved (3 s) or a tunnel coming back takes. The
+	 * next SYN would go at 7 s. */
+	s->persist_timeout_ms = 4000;
 	s->max_attempts = 4;
 	s->race = true;
 	s->transparent = true;
@@ -147,6 +152,9 @@ static const struct key {
 	  "a duration from 100ms to 3600s, such as 75 or 500ms" },
 	{ "attempt_delay", DURATION, 10, 2000, offsetof(struct se_settings, attempt_delay_ms),
 	  "a duration from 10ms to 2s, such as 250ms or 0.5" },
+	{ "persist_timeout", DURATION, 0, 3600 * 1000,
+	  offsetof(struct se_settings, persist_timeout_ms),
+	  "a duration from 0 to 3600s, such as 4 or 500ms" },
 	{ "max_attempts", COUNT, 1, 16, offsetof(struct se_settings, max_attempts),
 	  "a whole number from 1 to 16" },
 	{ "race", SWITCH, 0, 1, offsetof(struct se_settings, race),
@@ -283,6 +291,7 @@ static const struct {
 	{ "SOFTERR_MAX_SYN_RETRANSMITS", "max_syn_retransmits" },
 	{ "SOFTERR_ESTABLISH_TIMEOUT", "establish_timeout" },
 	{ "SOFTERR_ATTEMPT_DELAY", "attempt_delay" },
+	{ "SOFTERR_PERSIST_TIMEOUT", "persist_timeout" },
 	{ "SOFTERR_MAX_ATTEMPTS", "max_attempts" },
 	{ "SOFTERR_RACE", "race" },
 	{ "SOFTERR_TRANSPARENT", "transparent" },

@@ -27,6 +27,9 @@ struct se_settings {
 	unsigned max_syn_retransmits;	/* confirm: nsynrexmit must exceed it */
 	unsigned establish_timeout_ms;	/* bounds one connect() */
 	unsigned attempt_delay_ms;	/* silence before the next attempt starts */
+	/* adaptive: how long an attempt to a name's last address persists
+	 * after its first soft error; 0: it does not */
+	unsigned persist_timeout_ms;
 	unsigned max_attempts;		/* attempts in flight at once */
 	bool race;			/* staggered parallel attempts */
 	/* Non-blocking connects run the whole policy behind a stand-in on
@@ -45,7 +48,7 @@ struct se_settings {
 	struct se_icmp_rules icmp;	/* changes to RFC 5461 Table 1 */
 };
 
-/* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4, race and
+/* Fills s with the defaults (adaptive, 1, 3, 75 s, 250 ms, 4 s, 4, race and
  * transparent on, history on for 10 minutes and shared, no log, RFC 5461 Table 1 as it
  * is). */
 void se_settings_defaults(struct se_settings *s);

@@ -704,8 +704,10 @@ static void examine(struct watched *e)
 		 * always. */
 		e->icmp_seen = true;
 		if (ti.tcpi_state == TCP_SYN_SENT) {
-			learn(e, seen[i].cls == SE_ICMP_SOFT ? SE_HIST_SOFT : SE_HIST_HARD,
-			      &seen[i], 0);
+			/* One soft error may be forged (RFC 5461 6): the
+			 * history holds it unconfirmed until another comes. */
+			learn(e, seen[i].cls == SE_ICMP_SOFT ? SE_HIST_SOFT_ONCE :
+			      SE_HIST_HARD, &seen[i], 0);
 			make_visible(e, seen[i].err, se_icmp_class_name(seen[i].cls));
 			return;
 		}
@@ -1212,9 +1214,11 @@ static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
 		return true;
 	if (ctx->settings->policy != SE_POLICY_ADAPTIVE || !ctx->names)
 		return false;
-	/* adaptive: abort while the name has another address to try. */
+	/* adaptive: abort while the name has another address to try, or
+	 * the program may have one the library did not see it resolve. */
 	se_names_candidates(ctx->names, a, key, se_now_ms(), &c);
-	return (c.n > 1 && !c.persist_spent) || c.source == SE_CAND_SHARED;
+	return (c.n > 1 && !c.persist_spent) || c.source == SE_CAND_SHARED ||
+	       c.source == SE_CAND_NONE;
 }
 
 int se_watch_connect(const struct se_engine_ctx *ctx, int fd, int domain,

@@ -9,6 +9,7 @@
  * unless softerr.conf has destination sections that match names. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -23,6 +24,16 @@
 static bool se_conf_remembers(void)
 {
 	return se_conf.base.policy != SE_POLICY_KERNEL || se_conf.n_dest > 0;
+}
+
+/* Is node an address rather than a name ("192.0.2.1", "2001:db8::1",
+ * "fe80::1%eth0")? Its lookup says nothing of a name's other addresses:
+ * aria2c and others pass the addresses their own resolver found. */
+static bool literal(const char *node)
+{
+	struct in_addr a;
+
+	return strchr(node, ':') || inet_aton(node, &a);
 }
 
 #define NODES_MAX 96	/* nodes of one answer reordered at most */
@@ -116,9 +127,21 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 			nodes[k++] = ai;
 		}
 	}
-	if (whole && n > 1 && se_history.enabled && !all_loopback(addrs, n))
+	if (whole && n > 1 && se_history.enabled && !all_loopback(addrs, n)) {
 		order_by_history(node, res, nodes, of, k, addrs, n);
-	if (n > 1 || (n == 1 && se_conf.dest_by_name)) {
+	} else if (n == 1 && se_history.enabled && !all_loopback(addrs, 1)) {
+		/* A lone address: the history is read now (not in connect()),
+		 * so that a connect that succeeds at once knows it must clear
+		 * a failure the history holds for it. */
+		struct se_hist_info known;
+
+		se_preload_network_check();
+		se_history_get(&se_history, &addrs[0], se_boot_ms(), &known);
+	}
+	/* A lone address too: it is then known as its name's last, which the
+	 * adaptive policy persists on (an address of no known name it does
+	 * not: the program may have others, resolved where it is not seen). */
+	if (n > 1 || (n == 1 && (se_conf.dest_by_name || !literal(node)))) {
 		const void *keys[NODES_MAX];
 
 		for (i = 0; i < k; i++)
@@ -193,7 +216,7 @@ void se_remember_hostent(const char *name, struct hostent *h)
 				h->h_addr_list[i] = ptr[order[i]];
 		}
 	}
-	if (n > 1 || (n == 1 && se_conf.dest_by_name))
+	if (n > 1 || (n == 1 && (se_conf.dest_by_name || (name && !literal(name)))))
 		se_names_remember(&se_names, name, addrs, n, se_now_ms(),
 				  NULL, NULL, 0);
 }

@@ -40,6 +40,9 @@ static void usage(FILE *f)
 "                                 parallel (10ms to 2s; default 250ms)\n"
 "  -t, --establish-timeout=DURATION\n"
 "                                 bound on one connect() (default 75s)\n"
+"      --persist-timeout=DURATION adaptive: how long the last address of a\n"
+"                                 name is retried after a soft error\n"
+"                                 (default 4s; 0: not at all)\n"
 "  -m, --max-attempts=N           attempts in flight at once (1 to 16)\n"
 "      --no-race                  one attempt at a time\n"
 "  -c, --config=FILE              settings from FILE instead of softerr.conf\n"
@@ -268,6 +271,7 @@ int main(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "attempt-delay", required_argument, NULL, 'd' },
 		{ "establish-timeout", required_argument, NULL, 't' },
+		{ "persist-timeout", required_argument, NULL, 'P' },
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "no-race", no_argument, NULL, 'R' },
 		{ "config", required_argument, NULL, 'c' },
@@ -292,6 +296,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			set("establish_timeout", "SOFTERR_ESTABLISH_TIMEOUT", optarg);
+			break;
+		case 'P':
+			set("persist_timeout", "SOFTERR_PERSIST_TIMEOUT", optarg);
 			break;
 		case 'm':
 			set("max_attempts", "SOFTERR_MAX_ATTEMPTS", optarg);

@@ -191,6 +191,10 @@ lab_up() {
 	203.0.113.11 hole.lab
 	203.0.113.20 hole.lab
 	203.0.113.11 holeonly.lab
+	203.0.113.30 flapfirst.lab
+	2001:db8:3::13 dead46.lab
+	203.0.113.13 dead46.lab
+	203.0.113.20 flapfirst.lab
 	2001:db8:3::11 hole6.lab
 	2001:db8:3::20 hole6.lab
 	2001:db8:3::11 bhmix.lab

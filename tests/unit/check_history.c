@@ -119,6 +119,92 @@ START_TEST(bounded)
 }
 END_TEST
 
+/* RFC 5461 6: one soft error (maybe forged) demotes nothing in the shared
+ * history; a second confirms it; a success clears it; a lost persistence
+ * is a failure that an unconfirmed soft error does not overwrite. */
+START_TEST(one_soft_error_is_not_confirmed)
+{
+	struct se_addr a = se_test_addr("192.0.2.7"), b = se_test_addr("2001:db8::7");
+	struct se_addr order_in[2];
+	struct se_hist_info i;
+	size_t order[2];
+	char what[96];
+
+	se_history_init(&h, true, 600000, NULL);
+	se_history_record(&h, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW);
+	ck_assert(se_history_get(&h, &a, NOW + 1, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT_ONCE);
+	ck_assert(!se_history_failed(&i));
+	ck_assert(se_history_doubtful(&i));
+	/* The healthy path must still look, to correct it on success. */
+	ck_assert(se_history_any_failed(&h));
+	order_in[0] = a;
+	order_in[1] = b;
+	ck_assert_uint_eq(se_history_order(&h, order_in, 2, NOW + 1, order, NULL), 0);
+	ck_assert_uint_eq(order[0], 0);
+	ck_assert_str_eq(se_history_describe(&i, AF_INET, what, sizeof(what)),
+			 "unconfirmed soft host-unreachable 0 s ago");
+
+	/* A second one confirms it. */
+	se_history_record(&h, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW + 2000);
+	ck_assert(se_history_get(&h, &a, NOW + 2001, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT);
+	ck_assert(se_history_failed(&i));
+
+	/* A connect that succeeds restores the address at once. */
+	se_history_record(&h, &a, SE_HIST_CONNECTED, 0, 0, 800, NOW + 3000);
+	ck_assert(se_history_get(&h, &a, NOW + 3001, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+	ck_assert(!se_history_doubtful(&i));
+	/* ... and the next single error is unconfirmed again. */
+	se_history_record(&h, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW + 4000);
+	ck_assert(se_history_get(&h, &a, NOW + 4001, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT_ONCE);
+
+	/* Any failure before it confirms it too. */
+	se_history_record(&h, &b, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW);
+	se_history_record(&h, &b, SE_HIST_SOFT_ONCE, 1, 3, 0, NOW + 10);
+	ck_assert(se_history_get(&h, &b, NOW + 11, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT);
+
+	/* Unconfirmed, then past the lifetime: unconfirmed again. */
+	se_history_record(&h, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW + 4000 + 600000);
+	ck_assert(se_history_get(&h, &a, NOW + 4001 + 600000, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT_ONCE);
+}
+END_TEST
+
+START_TEST(persistence_lost)
+{
+	struct se_addr a = se_test_addr("192.0.2.8");
+	struct se_hist_info i;
+	char what[96];
+
+	se_history_init(&h, true, 600000, path);
+	se_history_record(&h, &a, SE_HIST_PERSIST_LOST, 3, 1, 0, NOW);
+	ck_assert(se_history_get(&h, &a, NOW + 20000, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_PERSIST_LOST);
+	ck_assert(se_history_failed(&i));
+	ck_assert_str_eq(se_history_describe(&i, AF_INET, what, sizeof(what)),
+			 "persisted and lost 20 s ago");
+	/* A later process that ends at the first soft error keeps it as it
+	 * was, with its age. */
+	se_history_record(&h, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW + 20000);
+	{
+		struct se_history other;
+
+		se_history_init(&other, true, 600000, path);
+		ck_assert(se_history_get(&other, &a, NOW + 20001, &i));
+		ck_assert_int_eq(i.kind, SE_HIST_PERSIST_LOST);
+		ck_assert_uint_eq(i.age_ms, 20001);
+	}
+	/* A connect that succeeds clears it. */
+	se_history_record(&h, &a, SE_HIST_CONNECTED, 0, 0, 500, NOW + 30000);
+	ck_assert(se_history_get(&h, &a, NOW + 30001, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+}
+END_TEST
+
 START_TEST(shared_between_processes)
 {
 	struct se_addr a = se_test_addr("192.0.2.9");
@@ -667,6 +753,8 @@ Suite *history_suite(void)
 	tcase_add_test(tc, failed_go_last_in_order);
 	tcase_add_test(tc, latest_outcome_wins_and_expiry);
 	tcase_add_test(tc, bounded);
+	tcase_add_test(tc, one_soft_error_is_not_confirmed);
+	tcase_add_test(tc, persistence_lost);
 	tcase_add_test(tc, shared_between_processes);
 	tcase_add_test(tc, sixteen_concurrent_writers);
 	tcase_add_test(tc, damaged_files);

@@ -18,6 +18,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(s.max_syn_retransmits, 3);
 	ck_assert_uint_eq(s.establish_timeout_ms, 75000);
 	ck_assert_uint_eq(s.attempt_delay_ms, 250);
+	ck_assert_uint_eq(s.persist_timeout_ms, 4000);
 	ck_assert_uint_eq(s.max_attempts, 4);
 	ck_assert(s.race);
 	ck_assert(s.transparent);
@@ -66,6 +67,12 @@ START_TEST(good_values)
 	ck_assert_uint_eq(s.history_lifetime_ms, 1000);
 	ck_assert_int_eq(se_settings_set(&s, "establish_timeout", "0.1", NULL), 0);
 	ck_assert_uint_eq(s.establish_timeout_ms, 100);
+	ck_assert_int_eq(se_settings_set(&s, "persist_timeout", "0", NULL), 0);
+	ck_assert_uint_eq(s.persist_timeout_ms, 0);
+	ck_assert_int_eq(se_settings_set(&s, "persist_timeout", "2.5", NULL), 0);
+	ck_assert_uint_eq(s.persist_timeout_ms, 2500);
+	ck_assert_int_eq(se_settings_set(&s, "persist_timeout", "3600s", NULL), 0);
+	ck_assert_uint_eq(s.persist_timeout_ms, 3600000);
 	ck_assert_int_eq(se_settings_set(&s, "max_attempts", "16", NULL), 0);
 	ck_assert_uint_eq(s.max_attempts, 16);
 	ck_assert_int_eq(se_settings_set(&s, "race", "off", NULL), 0);
@@ -107,7 +114,9 @@ static const struct {
 	{ "establish_timeout", "99ms" }, { "establish_timeout", "3601" },
 	{ "establish_timeout", "nan" }, { "establish_timeout", "inf" },
 	{ "attempt_delay", "9ms" }, { "attempt_delay", "2001ms" },
-	{ "attempt_delay", "3" }, { "max_attempts", "0" }, { "max_attempts", "17" },
+	{ "attempt_delay", "3" }, { "persist_timeout", "3601" },
+	{ "persist_timeout", "-1" }, { "persist_timeout", "soon" },
+	{ "max_attempts", "0" }, { "max_attempts", "17" },
 	{ "race", "sometimes" }, { "transparent", "2" },
 	{ "log", "maybe" }, { "log", "relative/file" }, { "log", "" },
 	{ "icmp_soft", "3/256" }, { "icmp_soft", "host-unreachable x" },
@@ -162,12 +171,14 @@ START_TEST(environment)
 	setenv("SOFTERR_POLICY", "confirm", 1);
 	setenv("SOFTERR_MAX_SOFT_ERRORS", "many", 1);
 	setenv("SOFTERR_ESTABLISH_TIMEOUT", "5", 1);
+	setenv("SOFTERR_PERSIST_TIMEOUT", "1500ms", 1);
 	setenv("SOFTERR_LOG", "1", 1);
 	se_settings_defaults(&s);
 	se_settings_from_env(&s, getenv, warn);
 	ck_assert_int_eq(s.policy, SE_POLICY_CONFIRM);
 	ck_assert_uint_eq(s.max_soft_errors, 1);
 	ck_assert_uint_eq(s.establish_timeout_ms, 5000);
+	ck_assert_uint_eq(s.persist_timeout_ms, 1500);
 	ck_assert_int_eq(s.log.to, SE_LOG_STDERR);
 	ck_assert_int_eq(nwarn, 1);
 	ck_assert_ptr_nonnull(strstr(warned, "SOFTERR_MAX_SOFT_ERRORS=\"many\""));
