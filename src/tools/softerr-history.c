@@ -24,6 +24,8 @@
 #include "core/history.h"
 #include "core/icmp.h"
 #include "core/names.h"
+#include "core/netwatch.h"
+#include "core/sys.h"
 
 #define EXIT_TROUBLE 1		/* a name unresolved, a file refused */
 #define EXIT_USAGE 2
@@ -56,6 +58,7 @@ static void usage(FILE *f)
 }
 
 static struct se_history hist;
+static struct se_netstate netstate = SE_NETSTATE_INIT;
 static struct se_conf conf;	/* large: not on the stack */
 static char hist_path[256], hist_why[320];
 static bool json;
@@ -203,6 +206,10 @@ static bool open_history(bool *refused)
 
 	if (n > 0)
 		exe[n] = '\0';
+	/* The engine's own calls (rtnetlink for the network's fingerprint)
+	 * go through se_sys; when one is missing, the network is not looked
+	 * at, as in the library. */
+	(void)se_sys_init();
 	se_conf_load(&conf, &src);
 	found = se_history_choose(&conf.base, false, secure_getenv("XDG_RUNTIME_DIR"),
 				  hist_path, sizeof(hist_path), hist_why, sizeof(hist_why));
@@ -434,10 +441,23 @@ int main(int argc, char **argv)
 	}
 
 	shared = open_history(&refused);
+	/* A writer looks at the network first, as every process of the
+	 * library does before it uses the history: the file it writes then
+	 * carries the network's fingerprint, and the next process does not
+	 * take what is learned after for something of another network. */
+	if (shared && (forget || forget_all))
+		se_network_check(&netstate, &hist);
 	if (json)
 		json_head();
 	else
 		printf("history: %s\n", hist_why);
+	if (shared && !hist.path[0]) {
+		/* Refused at that first look. */
+		say_refused();
+		if (json)
+			printf("\"entries\":[]}\n");
+		return EXIT_TROUBLE;
+	}
 	if (!shared) {
 		/* Nothing is kept where this program could see it. */
 		if (json)
