@@ -620,6 +620,111 @@ void se_history_forget(struct se_history *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
+int se_history_forget_addr(struct se_history *h, const struct se_addr *a)
+{
+	size_t len = a->family == AF_INET ? 4 : 16;
+	struct stat st;
+	int fd = -1, rc = 0;
+	bool shared;
+	unsigned i;
+
+	if (!h->enabled)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	shared = h->path[0] != '\0';
+	if (shared && lstat(h->path, &st) < 0 && errno == ENOENT) {
+		/* No file holds nothing, and none is made to say so. */
+		memset(h->e, 0, sizeof(h->e));
+		recount(h);
+		h->file_stamp = 0;
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	if (shared && (fd = open_locked(h)) < 0) {
+		pthread_mutex_unlock(&h->lock);
+		return -1;
+	}
+	/* Every entry of a's, whatever else it may be kept by. */
+	for (i = 0; i < SE_HIST_SLOTS; i++) {
+		struct se_hist_entry *e = &h->e[i];
+
+		if (!e->check || e->family != a->family || memcmp(e->addr, a->bytes, len))
+			continue;
+		memset(e, 0, sizeof(*e));
+		rc = rc < 0 ? rc : 1;
+		if (fd >= 0 && pwrite(fd, e, sizeof(*e), (off_t)(sizeof(struct se_hist_head) +
+							   i * sizeof(*e))) != (ssize_t)sizeof(*e)) {
+			h->path[0] = '\0';
+			rc = -1;
+		}
+	}
+	recount(h);
+	if (fd >= 0)
+		close_written(h, fd);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+int se_history_each(struct se_history *h, uint64_t now_ms,
+		    se_history_each_fn *fn, void *arg)
+{
+	struct {
+		struct se_addr a;
+		struct se_hist_info i;
+	} got[SE_HIST_SLOTS];
+	unsigned i, n = 0;
+	bool shared, damaged;
+
+	if (!h->enabled)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	shared = h->path[0] != '\0';
+	h->read_at_ms = 0;
+	h->file_stamp = 0;
+	refresh(h, now_ms);
+	if (shared && !h->path[0]) {
+		pthread_mutex_unlock(&h->lock);
+		errno = EPERM;
+		return -1;
+	}
+	/* load() reads a file it cannot use as generation 0, which no
+	 * written file has (open_locked() rebuilds it first). */
+	damaged = shared && h->file_stamp && h->head.generation == 0;
+	for (i = 0; i < SE_HIST_SLOTS; i++) {
+		const struct se_hist_entry *e = &h->e[i];
+		uint64_t age;
+
+		/* As se_history_get() believes an entry. */
+		if (!e->check || e->check != entry_check(e) || e->kind == SE_HIST_NONE ||
+		    (e->family != AF_INET && e->family != AF_INET6) ||
+		    e->at_ms > now_ms + 1000)
+			continue;
+		age = e->at_ms > now_ms ? 0 : now_ms - e->at_ms;
+		if (age >= h->lifetime_ms)
+			continue;
+		memset(&got[n].a, 0, sizeof(got[n].a));
+		got[n].a.family = e->family;
+		memcpy(got[n].a.bytes, e->addr, e->family == AF_INET ? 4 : 16);
+		got[n].i.kind = (enum se_hist_kind)e->kind;
+		got[n].i.icmp_type = e->icmp_type;
+		got[n].i.icmp_code = e->icmp_code;
+		got[n].i.rtt_us = e->rtt_us;
+		got[n].i.age_ms = age;
+		n++;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (damaged) {
+		errno = EBADMSG;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!fn(&got[i].a, &got[i].i, arg)) {
+			i++;
+			break;
+		}
+	return (int)i;
+}
+
 void se_history_network(struct se_history *h, uint64_t fingerprint)
 {
 	if (!h->enabled)

@@ -153,6 +153,29 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 /* Forgets everything (the network changed), in the file too. */
 void se_history_forget(struct se_history *h);
 
+/* Forgets every entry of a (the family and the bytes; the scope is not
+ * kept), in the shared file too, under its lock; a missing file is not
+ * made. Returns 1 when an entry was held (within the lifetime or not), 0
+ * when none was, -1 when the shared file is refused (said to h->log) or
+ * cannot be written: the history is then this process's own. */
+int se_history_forget_addr(struct se_history *h, const struct se_addr *a);
+
+/* One entry, for se_history_each(): return false to stop. */
+typedef bool se_history_each_fn(const struct se_addr *a,
+				const struct se_hist_info *i, void *arg);
+
+/* Gives fn each entry known within the lifetime as of now_ms, the shared
+ * file read afresh, in the table's order (no other). fn runs without the
+ * history's lock, and may call into it. Returns how many entries fn was
+ * given, or -1 with errno EPERM when the shared file is refused (not a
+ * regular file of this user's with mode 0600 or stricter, or a symbolic
+ * link: said to h->log, and the history is then this process's own), or
+ * EBADMSG when it is damaged, of another size or from another boot: then
+ * nothing in it is known, as for every reader, and the next write
+ * rebuilds it. A missing file holds nothing: 0. */
+int se_history_each(struct se_history *h, uint64_t now_ms,
+		    se_history_each_fn *fn, void *arg);
+
 /* Might the table hold a failure or an unconfirmed soft error? Lock-free
  * and as of the last look at the file: false lets the healthy path skip
  * asking about its address. */

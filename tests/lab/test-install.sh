@@ -3,10 +3,10 @@
 # the interposer loaded by its bare name (`LD_PRELOAD=libsofterr.so`, as the
 # dynamic linker finds it in its search path; LD_LIBRARY_PATH stands in for
 # the system's cache here) and by path into an unmodified curl, the
-# installed softerr-run finding its own library, the installed prober, and
-# set-user-ID programs reached through /etc/ld.so.preload (in a private
-# mount namespace: the machine's /etc is never touched). Needs root; run by
-# `make check`.
+# installed softerr-run finding its own library, the installed prober and
+# softerr-history, and set-user-ID programs reached through
+# /etc/ld.so.preload (in a private mount namespace: the machine's /etc is
+# never touched). Needs root; run by `make check`.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/lab.sh"
@@ -51,6 +51,11 @@ run without LD_LIBRARY_PATH="$LIBD" SOFTERR_HISTORY_SHARE=on SOFTERR_HISTORY_PAT
 	-- "$BIND/softerr-probe" soft.lab $LAB_PORT
 check "the installed softerr-probe runs, and says where the history is" \
 	eval 'rc_is 0 && has "^connected to 203.0.113.20 in" && has "^history: $D/history (history_path)$"'
+run without SOFTERR_HISTORY_SHARE=on SOFTERR_HISTORY_PATH="$D/history" \
+	-- "$BIND/softerr-history" soft.lab
+check "the installed softerr-history shows what the prober taught the history" \
+	eval 'rc_is 0 && has "^history: $D/history (history_path)$" && has "^  203.0.113.13 *soft host-unreachable" &&
+	      [ -f "$(find "$D/root" -name softerr-history.1)" ]'
 
 # Set-user-ID programs load the library only from /etc/ld.so.preload; the
 # library then stands entirely aside unless the system's softerr.conf has

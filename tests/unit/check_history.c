@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -744,6 +745,168 @@ START_TEST(choose_says_why_none)
 }
 END_TEST
 
+/* --- Seeing and forgetting what is remembered (softerr-history) -------- */
+
+struct seen {
+	unsigned n, stop_after;
+	char addr[8][48];
+	struct se_hist_info i[8];
+};
+
+static bool collect(const struct se_addr *a, const struct se_hist_info *i, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8) {
+		se_addr_str(a, s->addr[s->n], sizeof(s->addr[0]));
+		s->i[s->n] = *i;
+	}
+	s->n++;
+	return s->n != s->stop_after;
+}
+
+/* The entry of seen for text, or NULL. */
+static const struct se_hist_info *seen_of(const struct seen *s, const char *text)
+{
+	unsigned k;
+
+	for (k = 0; k < s->n && k < 8; k++)
+		if (strcmp(s->addr[k], text) == 0)
+			return &s->i[k];
+	return NULL;
+}
+
+START_TEST(each_lists_the_shared_file)
+{
+	struct se_addr a = se_test_addr("192.0.2.9"), b = se_test_addr("2001:db8::9"),
+		       c = se_test_addr("198.51.100.9");
+	struct se_history w;
+	struct seen s = { 0 };
+	const struct se_hist_info *i;
+	uint64_t now = 10 * NOW;
+
+	/* A missing file holds nothing, and is not made by a look. */
+	se_history_init(&h, true, 600000, path);
+	ck_assert_int_eq(se_history_each(&h, now, collect, &s), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	/* Written by another process's history; read afresh. */
+	se_history_init(&w, true, 600000, path);
+	se_history_record(&w, &a, SE_HIST_SOFT, 3, 1, 0, now - 12000);
+	se_history_record(&w, &b, SE_HIST_CONNECTED, 0, 0, 1500, now - 3000);
+	se_history_record(&w, &c, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, now - 700000);
+	ck_assert_int_eq(se_history_each(&h, now, collect, &s), 2);
+	ck_assert_uint_eq(s.n, 2);
+	ck_assert_ptr_nonnull(i = seen_of(&s, "192.0.2.9"));
+	ck_assert_int_eq(i->kind, SE_HIST_SOFT);
+	ck_assert_uint_eq(i->icmp_type, 3);
+	ck_assert_uint_eq(i->icmp_code, 1);
+	ck_assert_uint_eq(i->age_ms, 12000);
+	ck_assert_ptr_nonnull(i = seen_of(&s, "2001:db8::9"));
+	ck_assert_int_eq(i->kind, SE_HIST_CONNECTED);
+	ck_assert_uint_eq(i->rtt_us, 1500);
+	ck_assert_uint_eq(i->age_ms, 3000);
+	/* Past the lifetime: not listed, as not used. */
+	ck_assert_ptr_null(seen_of(&s, "198.51.100.9"));
+	/* fn stops it. */
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 1;
+	ck_assert_int_eq(se_history_each(&h, now, collect, &s), 1);
+	ck_assert_uint_eq(s.n, 1);
+	/* Off: nothing. */
+	memset(&s, 0, sizeof(s));
+	se_history_init(&h, false, 600000, path);
+	ck_assert_int_eq(se_history_each(&h, now, collect, &s), 0);
+	ck_assert_uint_eq(s.n, 0);
+}
+END_TEST
+
+START_TEST(each_refuses_as_readers_do)
+{
+	static char copy[FILE_SIZE];
+	struct seen s = { 0 };
+	struct stat st0;
+
+	/* Damaged: nothing known, and said. */
+	write_raw("damaged", 7);
+	se_history_init(&h, true, 600000, path);
+	errno = 0;
+	ck_assert_int_eq(se_history_each(&h, se_boot_ms(), collect, &s), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_uint_eq(s.n, 0);
+	ck_assert_str_eq(h.path, path);
+	/* Another user's: refused, left as it is. */
+	unlink(path);
+	good_file(path, copy);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(lstat(path, &st0), 0);
+	se_history_init(&h, true, 600000, path);
+	errno = 0;
+	ck_assert_int_eq(se_history_each(&h, se_boot_ms(), collect, &s), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_uint_eq(s.n, 0);
+	ck_assert_str_eq(h.path, "");
+	untouched(path, copy, &st0);
+}
+END_TEST
+
+START_TEST(forget_one_address)
+{
+	struct se_addr a = se_test_addr("192.0.2.9"), b = se_test_addr("2001:db8::9"),
+		       a6 = se_test_addr("c000:209::");
+	struct se_history w, r;
+	struct se_hist_info i;
+	struct seen s = { 0 };
+	uint64_t now = 10 * NOW;
+
+	/* No file: nothing to forget, and no file made for it. */
+	se_history_init(&w, true, 600000, path);
+	ck_assert_int_eq(se_history_forget_addr(&w, &a), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	se_history_record(&w, &a, SE_HIST_SOFT, 3, 1, 0, now);
+	se_history_record(&w, &b, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, now);
+	/* Forgotten through another process's history: gone for all, the
+	 * other address kept. */
+	se_history_init(&h, true, 600000, path);
+	ck_assert_int_eq(se_history_forget_addr(&h, &a), 1);
+	ck_assert_int_eq(se_history_forget_addr(&h, &a), 0);
+	se_history_init(&r, true, 600000, path);
+	ck_assert(!se_history_get(&r, &a, now + 1, &i));
+	ck_assert(se_history_get(&r, &b, now + 1, &i));
+	w.read_at_ms = 0;
+	ck_assert(!se_history_get(&w, &a, now + 200, &i));
+	ck_assert_int_eq(se_history_each(&r, now + 1, collect, &s), 1);
+	ck_assert_str_eq(s.addr[0], "2001:db8::9");
+	/* Only that address: an IPv6 address that starts with a's bytes
+	 * is another. */
+	se_history_record(&w, &a6, SE_HIST_SOFT, 3, 1, 0, now);
+	ck_assert_int_eq(se_history_forget_addr(&h, &a), 0);
+	ck_assert(se_history_get(&r, &a6, now + 300, &i));
+	/* Within this process only. */
+	se_history_init(&h, true, 600000, NULL);
+	se_history_record(&h, &a, SE_HIST_SOFT, 3, 1, 0, now);
+	ck_assert(se_history_any_failed(&h));
+	ck_assert_int_eq(se_history_forget_addr(&h, &a), 1);
+	ck_assert(!se_history_get(&h, &a, now, &i));
+	ck_assert(!se_history_any_failed(&h));
+}
+END_TEST
+
+START_TEST(forget_addr_refused_file_untouched)
+{
+	static char copy[FILE_SIZE];
+	struct se_addr a = se_test_addr(dead);
+	struct stat st0;
+
+	good_file(path, copy);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(lstat(path, &st0), 0);
+	se_history_init(&h, true, 600000, path);
+	ck_assert_int_eq(se_history_forget_addr(&h, &a), -1);
+	ck_assert_str_eq(h.path, "");
+	untouched(path, copy, &st0);
+}
+END_TEST
+
 Suite *history_suite(void)
 {
 	Suite *s = suite_create("history");
@@ -770,6 +933,10 @@ Suite *history_suite(void)
 	tcase_add_test(tc, locate_refuses_hostile_layouts);
 	tcase_add_test(tc, locate_history_path);
 	tcase_add_test(tc, choose_says_why_none);
+	tcase_add_test(tc, each_lists_the_shared_file);
+	tcase_add_test(tc, each_refuses_as_readers_do);
+	tcase_add_test(tc, forget_one_address);
+	tcase_add_test(tc, forget_addr_refused_file_untouched);
 	suite_add_tcase(s, tc);
 	return s;
 }
