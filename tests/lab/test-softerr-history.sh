@@ -45,10 +45,17 @@ check "--forget with no file: nothing known, exit 0, no file made" \
 	eval 'rc_is 0 && has "^203.0.113.13: nothing known$" && [ ! -e "$HIST" ]'
 
 # What unmodified clients teach it: an ICMP soft error (reject.lab: .13
-# answers host-unreachable, .20 connects) and a black hole (hole.lab: .11
-# is silent).
+# answers host-unreachable, .20 connects; one error alone is not believed,
+# a second client's confirms it) and a black hole (hole.lab: .11 is
+# silent).
 run with $RT -- "$CLIENT" -4 reject.lab $LAB_PORT
 check "a client through reject.lab connects to the live address" \
+	eval 'rc_is 0 && has "result ok 203.0.113.20"'
+run without $RT -- "$TOOL" 203.0.113.13
+check "one soft error: listed unconfirmed, not tried last" \
+	eval 'rc_is 0 && row 203.0.113.13 "unconfirmed soft host-unreachable [0-9]* s ago$"'
+run with $RT -- "$CLIENT" -4 reject.lab $LAB_PORT
+check "a second client through reject.lab connects to the live address" \
 	eval 'rc_is 0 && has "result ok 203.0.113.20"'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "a client through hole.lab pays the attempt delay once (${MS} ms)" \
@@ -108,8 +115,9 @@ check "... then nothing is remembered" eval 'rc_is 0 && has "^nothing remembered
 run with $RT SOFTERR_LOG=stderr -- "$CLIENT" -4 reject.lab $LAB_PORT
 check "... and the next client learns from nothing" \
 	eval 'rc_is 0 && ! has "tried last" && has "203.0.113.13 soft host-unreachable"'
-# The file forgotten carries this network's fingerprint, as the library
-# writes it: what the next client learns is not forgotten by the one after.
+run with $RT SOFTERR_LOG=stderr -- "$CLIENT" -4 reject.lab $LAB_PORT
+# What the next clients learn is not forgotten by the one after (the
+# forgetting left the file as the library writes it).
 run with $RT SOFTERR_LOG=stderr -- "$CLIENT" -4 reject.lab $LAB_PORT
 check "... and the client after it uses what it learned" \
 	eval 'rc_is 0 && has "203.0.113.13 tried last (soft host-unreachable"'
@@ -128,7 +136,7 @@ mkdir -m 700 "$T/p"
 run with $RT SOFTERR_HISTORY_PATH=$T/p/file -- "$CLIENT" -4 reject.lab $LAB_PORT
 run without $RT SOFTERR_HISTORY_PATH=$T/p/file -- "$TOOL"
 check "SOFTERR_HISTORY_PATH: that file, and what the client taught it" \
-	eval 'rc_is 0 && has "^history: $T/p/file (history_path)$" && row 203.0.113.13 soft'
+	eval 'rc_is 0 && has "^history: $T/p/file (history_path)$" && row 203.0.113.13 "unconfirmed soft"'
 mkdir -m 777 "$T/open"
 run without $RT SOFTERR_HISTORY_PATH=$T/open/file -- "$TOOL"
 check "a history_path in a directory open to all: refused as the library refuses it, 1" \
