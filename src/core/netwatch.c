@@ -551,14 +551,18 @@ static void refresh_locked(struct se_netstate *ns)
 {
 	uint64_t now = se_boot_ms();
 	struct se_nettab t;
+	int saved;
 
 	if (ns->known && now - ns->checked_ms < SE_NETWATCH_EVERY_MS)
 		return;
 	ns->known = true;
 	ns->checked_ms = now;
+	/* Read inside the program's connect() too: its errno is not ours. */
+	saved = errno;
 	/* A read that fails keeps the last table (none: no paths). */
 	if (se_netwatch_read(&t) == 0)
 		install(ns, &t);
+	errno = saved;
 }
 
 void se_netstate_refresh(struct se_netstate *ns)
