@@ -82,6 +82,7 @@ static void init(void)
 			  path, sizeof(path), history_why, sizeof(history_why));
 	se_history_init(&history, conf.base.history && !secure,
 			conf.base.history_lifetime_ms, path);
+	se_history_use_network(&history, &netstate);
 }
 
 static void defaults(struct softerr_options *o)

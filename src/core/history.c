@@ -13,6 +13,7 @@
 #include "history.h"
 #include "icmp.h"
 #include "log.h"
+#include "netwatch.h"
 #include "sys.h"
 
 #define REREAD_MS 50		/* the file is looked at no more often */
@@ -72,7 +73,6 @@ static void fresh_head(struct se_history *h, uint64_t generation)
 	h->head.slots = SE_HIST_SLOTS;
 	h->head.entry_size = sizeof(struct se_hist_entry);
 	memcpy(h->head.boot_id, h->boot_id, 16);
-	h->head.fingerprint = h->fingerprint;
 	h->head.generation = generation;
 	h->head.check = head_check(&h->head);
 }
@@ -463,8 +463,7 @@ void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 	h->lifetime_ms = lifetime_ms;
 	snprintf(h->path, sizeof(h->path), "%s", path ? path : "");
 	read_boot_id(h->boot_id);
-	h->fingerprint = 0;
-	h->have_fingerprint = false;
+	h->net = NULL;
 	h->read_at_ms = 0;
 	h->file_stamp = 0;
 	h->log = NULL;
@@ -478,28 +477,32 @@ static unsigned slot_of(const struct se_addr *a)
 	return fnv(a->bytes, a->family == AF_INET ? 4 : 16) % SE_HIST_SLOTS;
 }
 
-static bool holds(const struct se_hist_entry *e, const struct se_addr *a)
+static bool holds(const struct se_hist_entry *e, const struct se_addr *a,
+		  uint64_t path)
 {
 	return e->check && e->check == entry_check(e) && e->family == a->family &&
+	       e->path == path &&
 	       memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0;
 }
 
-/* The slot holding a, or -1. */
-static int find(const struct se_history *h, const struct se_addr *a)
+/* The slot holding a on path, or -1. All of a's paths share its slots. */
+static int find(const struct se_history *h, const struct se_addr *a, uint64_t path)
 {
 	unsigned s = slot_of(a), i;
 
 	for (i = 0; i < SE_HIST_PROBE; i++)
-		if (holds(&h->e[(s + i) % SE_HIST_SLOTS], a))
+		if (holds(&h->e[(s + i) % SE_HIST_SLOTS], a, path))
 			return (int)((s + i) % SE_HIST_SLOTS);
 	return -1;
 }
 
-/* Where a goes: its own slot, a free or damaged one, else the oldest. */
-static unsigned place(const struct se_history *h, const struct se_addr *a)
+/* Where a on path goes: its own slot, a free or damaged one, else the
+ * oldest (an entry of another path is kept while there is room). */
+static unsigned place(const struct se_history *h, const struct se_addr *a,
+		      uint64_t path)
 {
 	unsigned s = slot_of(a), i, best = s;
-	int k = find(h, a);
+	int k = find(h, a, path);
 
 	if (k >= 0)
 		return (unsigned)k;
@@ -514,18 +517,34 @@ static unsigned place(const struct se_history *h, const struct se_addr *a)
 	return best;
 }
 
+void se_history_use_network(struct se_history *h, struct se_netstate *ns)
+{
+	__atomic_store_n(&h->net, ns, __ATOMIC_RELEASE);
+}
+
+/* The path a has now (before h->lock is taken: the network's lock is never
+ * taken under it). */
+static uint64_t path_of(const struct se_history *h, const struct se_addr *a)
+{
+	struct se_netstate *ns = __atomic_load_n(&h->net, __ATOMIC_ACQUIRE);
+
+	return ns ? se_netstate_path(ns, a) : 0;
+}
+
 bool se_history_get(struct se_history *h, const struct se_addr *a,
 		    uint64_t now_ms, struct se_hist_info *out)
 {
 	const struct se_hist_entry *e;
 	bool known = false;
+	uint64_t path;
 	int k;
 
 	if (!h->enabled)
 		return false;
+	path = path_of(h, a);
 	pthread_mutex_lock(&h->lock);
 	refresh(h, now_ms);
-	k = find(h, a);
+	k = find(h, a, path);
 	/* An entry from the future is damage, one past its lifetime is gone. */
 	if (k >= 0 && (e = &h->e[k])->at_ms <= now_ms + 1000) {
 		uint64_t age = e->at_ms > now_ms ? 0 : now_ms - e->at_ms;
@@ -561,13 +580,14 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 	e.rtt_us = rtt_us;
 	memcpy(e.addr, a->bytes, a->family == AF_INET ? 4 : 16);
 	e.at_ms = now_ms;
+	e.path = path_of(h, a);
 	e.check = entry_check(&e);
 
 	pthread_mutex_lock(&h->lock);
 	if (h->path[0])
 		fd = open_locked(h);
-	s = place(h, a);
-	if (kind == SE_HIST_SOFT_ONCE && holds(&h->e[s], a) &&
+	s = place(h, a, e.path);
+	if (kind == SE_HIST_SOFT_ONCE && holds(&h->e[s], a, e.path) &&
 	    h->e[s].at_ms <= now_ms + 1000 &&
 	    (h->e[s].at_ms > now_ms || now_ms - h->e[s].at_ms < h->lifetime_ms)) {
 		/* A second piece of evidence confirms a soft error; one that
@@ -723,29 +743,6 @@ int se_history_each(struct se_history *h, uint64_t now_ms,
 			break;
 		}
 	return (int)i;
-}
-
-void se_history_network(struct se_history *h, uint64_t fingerprint)
-{
-	if (!h->enabled)
-		return;
-	pthread_mutex_lock(&h->lock);
-	h->fingerprint = fingerprint;
-	h->have_fingerprint = true;
-	h->read_at_ms = 0;
-	refresh(h, se_boot_ms());
-	if (h->head.fingerprint != fingerprint) {
-		bool any = false;
-		unsigned i;
-
-		for (i = 0; i < SE_HIST_SLOTS && !any; i++)
-			any = h->e[i].check != 0;
-		if (any)
-			forget_locked(h);
-		else
-			h->head.fingerprint = fingerprint;
-	}
-	pthread_mutex_unlock(&h->lock);
 }
 
 bool se_history_failed(const struct se_hist_info *i)

@@ -10,9 +10,15 @@
  * is ignored and rebuilt. A file that is not a regular file of this
  * user's (the effective uid) with mode 0600 or stricter, or a symbolic
  * link, is neither read nor written: it is checked at every read, on the
- * descriptor read from, and the history becomes the process's own. The
- * file also holds the network's fingerprint (netwatch.h): a
- * process that finds it changed forgets the history, for all. */
+ * descriptor read from, and the history becomes the process's own.
+ *
+ * An entry is an address and the path it was learned on (netwatch.h: the
+ * gateway, output interface and source address the kernel would use): a
+ * lookup finds only the entry of the path the address has now, so that a
+ * network change forgets exactly what it affects, and what was learned on
+ * a path is used again when the path comes back within the lifetime. An
+ * address may have entries on several paths at once (up to
+ * SE_HIST_PROBE); they go when they expire or for room. */
 #ifndef SOFTERR_CORE_HISTORY_H
 #define SOFTERR_CORE_HISTORY_H
 
@@ -27,7 +33,7 @@
 
 #define SE_HIST_SLOTS 256
 #define SE_HIST_PROBE 8		/* slots an address may live in */
-#define SE_HIST_MAGIC "SEHIST01"
+#define SE_HIST_MAGIC "SEHIST02"	/* 01: no paths, a fingerprint */
 #define SE_HIST_NO_ICMP 0xff	/* icmp_type of an error no ICMP brought */
 
 enum se_hist_kind {
@@ -48,12 +54,13 @@ enum se_hist_kind {
 	SE_HIST_PERSIST_LOST,
 };
 
-/* One address, as stored in the file (40 bytes). */
+/* One address on one path, as stored in the file (48 bytes). */
 struct se_hist_entry {
 	uint8_t family, kind, icmp_type, icmp_code;
 	uint32_t rtt_us;		/* CONNECTED: the handshake's time */
 	uint8_t addr[16];
 	uint64_t at_ms;			/* CLOCK_BOOTTIME */
+	uint64_t path;			/* se_netstate_path(); 0: not known */
 	uint32_t check;			/* of the above; 0: a free slot */
 	uint32_t pad;
 };
@@ -62,7 +69,6 @@ struct se_hist_head {
 	char magic[8];
 	uint32_t slots, entry_size;
 	uint8_t boot_id[16];		/* a file from another boot is stale */
-	uint64_t fingerprint;		/* the network the entries were seen on */
 	uint64_t generation;		/* one more at each forgetting */
 	uint32_t check;
 	uint32_t pad;
@@ -74,8 +80,9 @@ struct se_history {
 	uint64_t lifetime_ms;
 	char path[256];			/* "": this process only */
 	uint8_t boot_id[16];
-	uint64_t fingerprint;		/* this process's view of the network */
-	bool have_fingerprint;
+	/* The paths entries are keyed by (se_history_use_network()); NULL:
+	 * every entry's path is 0. */
+	struct se_netstate *net;
 	/* The table as last read (or, unshared, the table itself), and when
 	 * and from what the file was read. */
 	struct se_hist_head head;
@@ -135,22 +142,25 @@ bool se_history_choose(const struct se_settings *s, bool secure,
 		       const char *runtime_dir, char *buf, size_t len,
 		       char *why, size_t why_len);
 
-/* The network as this process sees it now (netwatch.h); a fingerprint that
- * differs from the file's forgets the history, in the file too. */
-void se_history_network(struct se_history *h, uint64_t fingerprint);
+struct se_netstate;
 
-/* What happened to a within the lifetime; false when nothing is known. */
+/* Keys h's entries by the paths ns chooses (netwatch.h); without it, or
+ * while ns cannot read the network, the path is 0 for every address. */
+void se_history_use_network(struct se_history *h, struct se_netstate *ns);
+
+/* What happened to a on the path it has now, within the lifetime; false
+ * when nothing is known. */
 bool se_history_get(struct se_history *h, const struct se_addr *a,
 		    uint64_t now_ms, struct se_hist_info *out);
 
-/* Records a's latest outcome. SE_HIST_SOFT_ONCE on an address whose
+/* Records a's latest outcome, on the path it has now. SE_HIST_SOFT_ONCE on an address whose
  * live entry is a failure or SE_HIST_SOFT_ONCE is recorded as SE_HIST_SOFT
  * (confirmed), and leaves an SE_HIST_PERSIST_LOST entry as it is. */
 void se_history_record(struct se_history *h, const struct se_addr *a,
 		       enum se_hist_kind kind, uint8_t icmp_type,
 		       uint8_t icmp_code, uint32_t rtt_us, uint64_t now_ms);
 
-/* Forgets everything (the network changed), in the file too. */
+/* Forgets everything, on every path, in the file too. */
 void se_history_forget(struct se_history *h);
 
 /* Forgets every entry of a (the family and the bytes; the scope is not

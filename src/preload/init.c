@@ -177,6 +177,7 @@ static bool load_conf(void)
 	se_history_init(&se_history, se_conf.base.history && !secure,
 			se_conf.base.history_lifetime_ms, hist);
 	se_history.log = &se_conf.base.log;
+	se_history_use_network(&se_history, &netstate);
 	return true;
 }
 

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The address history in the lab: a name whose first address is a black
-# hole costs the attempt delay once, not in every process; a route change
-# (the dead address comes back) forgets it; off, unshared, damaged. Needs
-# root; run by `make check`.
+# hole costs the attempt delay once, not in every process; what is learned
+# is kept across changes of the network that do not touch the path to the
+# address (100 links made and deleted), not used when its path changes,
+# used again when the path comes back; off, unshared, damaged. Needs root;
+# run by `make check`.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/lab.sh"
@@ -145,7 +147,7 @@ run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "a damaged file: the program runs as without it (${MS} ms)" \
 	eval 'rc_is 0 && has "result ok 203.0.113.20" && ! faster 240'
 check "... and the file is rebuilt whole" \
-	eval '[ "$(stat -c %s "$HIST")" = 10296 ]'
+	eval '[ "$(stat -c %s "$HIST")" = 12336 ]'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "... and learns again (${MS} ms)" eval 'rc_is 0 && took_under 100'
 : >"$HIST"
@@ -154,32 +156,111 @@ check "an emptied file: the same" eval 'rc_is 0 && has "result ok 203.0.113.20"'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "... learned again (${MS} ms)" eval 'rc_is 0 && took_under 100'
 
-# The network changes: 203.0.113.11 comes to life behind the router, and
-# the client's routes change. The next process sees another network,
-# forgets, and the first address is first again.
+# Unrelated churn: links made and deleted in the client's namespace, as
+# containers starting and stopping do on a host. The path to each dead
+# address (gateway 192.0.2.1, the client's link, its address) stays, and
+# so does what was learned on it. DEAD: names whose first address fails.
+DEAD="hole.lab reject.lab netunreach.lab admin.lab refused.lab hole6.lab reject6.lab"
+for n in $DEAD; do
+	run with $RT -- "$CLIENT" $n $LAB_PORT
+done
+# known: how many of $DEAD the history knows a failure of (the first
+# address tried last), into KNOWN; every one connects.
+known() {
+	local n ok=0
+	KNOWN=0
+	for n in $DEAD; do
+		run with $RT SOFTERR_LOG=1 -- "$CLIENT" $n $LAB_PORT
+		rc_is 0 && ok=$((ok + 1))
+		has "getaddrinfo $n: .* tried last (" && KNOWN=$((KNOWN + 1))
+	done
+	[ "$ok" = 7 ]
+}
+known
+K0=$KNOWN
+# link_batch add|del: 100 veth pairs, both ends in the client namespace,
+# up (made) or gone (deleted), one ip -batch each way.
+link_batch() {
+	local i
+	for i in $(seq 1 100); do
+		if [ "$1" = add ]; then
+			echo "link add ${LAB}v$i type veth peer name ${LAB}w$i"
+			echo "link set ${LAB}v$i up"
+			echo "link set ${LAB}w$i up"
+		else
+			echo "link del ${LAB}v$i"
+		fi
+	done | ip -n "$LAB_C" -batch -
+}
+link_batch add
+check "100 links made: $(in_client ip -o link | wc -l) links in the client's namespace" \
+	eval '[ "$(in_client ip -o link | wc -l)" -ge 202 ]'
+known
+K1=$KNOWN
+link_batch del
+known
+K2=$KNOWN
+echo "# entries kept: $K0 known before, $K1 with 100 links more, $K2 after they were deleted"
+check "what was learned is kept across 100 unrelated links made and deleted ($K0, $K1, $K2 of 7)" \
+	eval '[ "$K0" = 7 ] && [ "$K1" = 7 ] && [ "$K2" = 7 ]'
+
+# A second path from the client to the router: another link, gateway and
+# source address (192.0.2.130 to 192.0.2.129, point to point).
+ip link add "${LAB}g" netns "$LAB_C" type veth peer name "${LAB}h" netns "$LAB_R" ||
+	lab_fail "cannot create the second path"
+ip -n "$LAB_C" addr add 192.0.2.130/32 peer 192.0.2.129/32 dev "${LAB}g"
+ip -n "$LAB_R" addr add 192.0.2.129/32 peer 192.0.2.130/32 dev "${LAB}h"
+ip -n "$LAB_C" link set "${LAB}g" up
+ip -n "$LAB_R" link set "${LAB}h" up
+SECOND="203.0.113.0/24 via 192.0.2.129"
+
+# The route to the dead address moves to the second path: what was
+# learned on the first is not used there; back, it is used again.
+in_client ip route add $SECOND
+run with $RT SOFTERR_LOG=1 -- "$CLIENT" -4 hole.lab $LAB_PORT
+check "the path to 203.0.113.11 changed: what was learned on the old one is not used, it is tried first again (${MS} ms)" \
+	eval 'rc_is 0 && has "^attempt 203.0.113.11 " && ! has "tried last" && has "result ok 203.0.113.20" && ! took_under 240'
+in_client ip route del $SECOND
+run with $RT SOFTERR_LOG=1 -- "$CLIENT" -4 hole.lab $LAB_PORT
+check "the old path back: what was learned on it is used again (${MS} ms)" \
+	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok" && has "hole.lab: 203.0.113.11 tried last (no answer"'
+
+# 203.0.113.11 comes to life behind the router, reached through the
+# second path, with a history of its own (T4) that saw it dead on the
+# first.
+T4=$(mktemp -d)
+chmod 700 "$T4"
+R4="XDG_RUNTIME_DIR=$T4 SOFTERR_HISTORY_SHARE=on"
+run with $R4 -- "$CLIENT" -4 hole.lab $LAB_PORT
 ip -n "$LAB_S" addr add 203.0.113.11/32 dev lo
 ip -n "$LAB_R" route del blackhole 203.0.113.11/32
-in_client ip route add 203.0.113.0/24 via 192.0.2.1
-run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
-check "after a route change the history is forgotten: 203.0.113.11 first again, and alive" \
+in_client ip route add $SECOND
+run with $R4 -- "$CLIENT" -4 hole.lab $LAB_PORT
+check "alive on the new path: nothing learned there, 203.0.113.11 first, and it connects" \
 	eval 'rc_is 0 && has "^attempt 203.0.113.11 ok" && took_under 100'
 
-# A long-lived process sees a change itself (the rtnetlink fingerprint,
-# taken again when the history is next consulted a second or more later):
-# it connects, 203.0.113.11 dies, and the same process resolves and
-# connects again; then the client's routes change between its two runs.
-run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
+# A long-lived process sees a change itself (rtnetlink, read again when
+# the history is next consulted a second or more later): it connects to
+# 203.0.113.11 on the new path, the route goes back to the first path,
+# where 203.0.113.11 was seen dead, and the same process resolves and
+# connects again.
+( sleep 1; in_client ip route del $SECOND ) &
+run with $R4 -- "$CLIENT" --again-after 2000 -4 hole.lab $LAB_PORT
+wait
+check "a process whose path changed uses what was learned on the new one: 203.0.113.11 first, then last" \
+	eval 'rc_is 0 && printf "%s\n" "$OUT" | sed -n "1,/^again$/p" | grep -q "^attempt 203.0.113.11 ok" && printf "%s\n" "$OUT" | sed -n "/^again$/,\$p" | grep -q "^attempt 203.0.113.20 ok" && ! printf "%s\n" "$OUT" | sed -n "/^again$/,\$p" | grep -q "^attempt 203.0.113.11"'
+
+# Dead again on the new path: the first run goes straight to it (it was
+# alive there), the second pays the delay.
+in_client ip route add $SECOND
 ( sleep 1
   ip -n "$LAB_R" route add blackhole 203.0.113.11/32
   ip -n "$LAB_S" addr del 203.0.113.11/32 dev lo ) &
-run with $RT -- "$CLIENT" --again-after 2000 -4 hole.lab $LAB_PORT
+run with $R4 -- "$CLIENT" --again-after 2000 -4 hole.lab $LAB_PORT
 wait
 check "dead again: the first run went straight to it (it was alive), the second paid the delay" \
 	eval 'rc_is 0 && has "^again$" && has "^result ok 203.0.113.11" && has "^result ok 203.0.113.20 2[4-9][0-9]"'
-( sleep 1; in_client ip route del 203.0.113.0/24 via 192.0.2.1 ) &
-run with $RT -- "$CLIENT" --again-after 2000 -4 hole.lab $LAB_PORT
-wait
-check "a process that saw a route change forgets: 203.0.113.11 first again in its second run" \
-	eval 'rc_is 0 && printf "%s\n" "$OUT" | sed -n "/^again$/,\$p" | grep -q "^attempt 203.0.113.11 " && printf "%s\n" "$OUT" | sed -n "1,/^again$/p" | grep -q "^attempt 203.0.113.20 ok"'
+in_client ip route del $SECOND
+rm -rf "$T4"
 
 summary

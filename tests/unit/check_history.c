@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/history.h"
+#include "core/netwatch.h"
 #include "suites.h"
 
 static char dir[64], path[128];
@@ -567,27 +568,132 @@ START_TEST(another_users_file)
 }
 END_TEST
 
-START_TEST(network_change_forgets)
+/* A network of one link (eth0) and a default route through gw, with
+ * extra unrelated links, put in ns as if read. */
+static void network(struct se_netstate *ns, const char *gw, unsigned extra)
+{
+	struct se_nettab t;
+	struct se_nt_link l = { .ifindex = 2, .name = "eth0", .hw_len = 6,
+				.hw = { 2, 0, 0, 0, 0, 1 }, .up = 1 };
+	struct se_nt_addr ad = { .family = AF_INET, .prefixlen = 24, .ifindex = 2 };
+	struct se_nt_route r = { .family = AF_INET, .type = 1 /* unicast */,
+				 .has_gw = true, .oif = 2 };
+	struct se_addr g = se_test_addr(gw), me = se_test_addr("192.0.2.2");
+	unsigned i;
+
+	memset(&t, 0, sizeof(t));
+	memcpy(r.gw, g.bytes, 4);
+	memcpy(ad.addr, me.bytes, 4);
+	ck_assert(se_nettab_add_link(&t, &l));
+	ck_assert(se_nettab_add_addr(&t, &ad));
+	ck_assert(se_nettab_add_route(&t, &r));
+	for (i = 0; i < extra; i++) {
+		l.ifindex = 100 + i;
+		snprintf(l.name, sizeof(l.name), "veth%u", i);
+		ck_assert(se_nettab_add_link(&t, &l));
+	}
+	se_nettab_seal(&t);
+	se_netstate_set(ns, &t);
+}
+
+START_TEST(keyed_by_path)
+{
+	struct se_netstate ns = SE_NETSTATE_INIT, ons = SE_NETSTATE_INIT;
+	struct se_addr a = se_test_addr("203.0.113.11");
+	struct se_hist_info i;
+	struct se_history o;
+	unsigned n;
+
+	se_history_init(&h, true, 600000, path);
+	se_history_use_network(&h, &ns);
+	network(&ns, "192.0.2.1", 0);
+	se_history_record(&h, &a, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	/* 100 links come and go, one at a time: the path stays, so does
+	 * what was learned on it. */
+	for (n = 1; n <= 100; n++) {
+		network(&ns, "192.0.2.1", n % 2 ? n : 0);
+		ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+		ck_assert_int_eq(i.kind, SE_HIST_SILENT);
+	}
+	/* Another process on the same network, through the file: the same. */
+	se_history_init(&o, true, 600000, path);
+	se_history_use_network(&o, &ons);
+	network(&ons, "192.0.2.1", 7);
+	ck_assert(se_history_get(&o, &a, se_boot_ms(), &i));
+	/* Another gateway: not used; learned anew there. */
+	network(&ns, "192.0.2.254", 0);
+	ck_assert(!se_history_get(&h, &a, se_boot_ms(), &i));
+	se_history_record(&h, &a, SE_HIST_CONNECTED, 0, 0, 700, se_boot_ms());
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+	/* The other process, still on the first path, keeps its entry ... */
+	o.read_at_ms = 0;
+	ck_assert(se_history_get(&o, &a, se_boot_ms() + 100, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SILENT);
+	/* ... and coming back to it brings it back here too. */
+	network(&ns, "192.0.2.1", 3);
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SILENT);
+	network(&ns, "192.0.2.254", 0);
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+	/* Lifetimes still hold per entry. */
+	ck_assert(!se_history_get(&h, &a, se_boot_ms() + 600000, &i));
+	se_nettab_free(&ns.tab);
+	se_nettab_free(&ons.tab);
+}
+END_TEST
+
+/* Entries of other paths are kept while there is room, and make room for
+ * the current path's when there is none. */
+START_TEST(paths_share_an_address_slots)
+{
+	struct se_netstate ns = SE_NETSTATE_INIT;
+	struct se_addr a = se_test_addr("203.0.113.11");
+	struct se_hist_info i;
+	char gw[32];
+	unsigned n, known = 0;
+
+	se_history_init(&h, true, 600000, NULL);
+	se_history_use_network(&h, &ns);
+	for (n = 0; n < SE_HIST_PROBE + 2; n++) {
+		snprintf(gw, sizeof(gw), "192.0.2.%u", n + 1);
+		network(&ns, gw, 0);
+		se_history_record(&h, &a, SE_HIST_SOFT, 3, 1, 0, NOW + n);
+	}
+	for (n = 0; n < SE_HIST_PROBE + 2; n++) {
+		snprintf(gw, sizeof(gw), "192.0.2.%u", n + 1);
+		network(&ns, gw, 0);
+		known += se_history_get(&h, &a, NOW + 100, &i);
+	}
+	/* The newest SE_HIST_PROBE, the two oldest gone. */
+	ck_assert_uint_eq(known, SE_HIST_PROBE);
+	network(&ns, "192.0.2.1", 0);
+	ck_assert(!se_history_get(&h, &a, NOW + 100, &i));
+	network(&ns, "192.0.2.3", 0);
+	ck_assert(se_history_get(&h, &a, NOW + 100, &i));
+	se_nettab_free(&ns.tab);
+}
+END_TEST
+
+/* No view of the network (rtnetlink unavailable, or none given): every
+ * path is 0, and the history works as it did without paths. */
+START_TEST(no_network_no_paths)
 {
 	struct se_addr a = se_test_addr("203.0.113.11");
 	struct se_hist_info i;
+	unsigned n, held = 0;
 
 	se_history_init(&h, true, 600000, path);
-	se_history_network(&h, 111);
-	se_history_record(&h, &a, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
-	/* The same network in another process: kept. */
-	{
-		struct se_history o;
-
-		se_history_init(&o, true, 600000, path);
-		se_history_network(&o, 111);
-		ck_assert(se_history_get(&o, &a, se_boot_ms(), &i));
-		/* Another network: forgotten, for everyone. */
-		se_history_network(&o, 222);
-		ck_assert(!se_history_get(&o, &a, se_boot_ms(), &i));
-	}
-	h.read_at_ms = 0;
-	ck_assert(!se_history_get(&h, &a, se_boot_ms() + 100, &i));
+	se_history_record(&h, &a, SE_HIST_HARD, 3, 13, 0, se_boot_ms());
+	ck_assert(se_history_get(&h, &a, se_boot_ms(), &i));
+	for (n = 0; n < SE_HIST_SLOTS; n++)
+		if (h.e[n].check) {
+			ck_assert_uint_eq(h.e[n].path, 0);
+			held++;
+		}
+	ck_assert_uint_eq(held, 1);
 }
 END_TEST
 
@@ -927,7 +1033,9 @@ Suite *history_suite(void)
 	tcase_add_loop_test(tc, open_to_others, 0,
 			    sizeof(open_modes) / sizeof(open_modes[0]));
 	tcase_add_test(tc, another_users_file);
-	tcase_add_test(tc, network_change_forgets);
+	tcase_add_test(tc, keyed_by_path);
+	tcase_add_test(tc, paths_share_an_address_slots);
+	tcase_add_test(tc, no_network_no_paths);
 	tcase_add_test(tc, locate_runtime_dir_first);
 	tcase_add_test(tc, locate_without_runtime_dir);
 	tcase_add_test(tc, locate_refuses_hostile_layouts);

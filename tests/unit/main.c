@@ -39,6 +39,7 @@ int main(void)
 	srunner_add_suite(sr, sockrec_suite());
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, history_suite());
+	srunner_add_suite(sr, netwatch_suite());
 	srunner_add_suite(sr, errq_suite());
 	srunner_add_suite(sr, ownfd_suite());
 	srunner_add_suite(sr, fdtab_suite());

@@ -17,6 +17,7 @@ Suite *engine_suite(void);
 Suite *sockrec_suite(void);
 Suite *conf_suite(void);
 Suite *history_suite(void);
+Suite *netwatch_suite(void);
 Suite *errq_suite(void);
 Suite *ownfd_suite(void);
 Suite *fdtab_suite(void);
