@@ -461,6 +461,7 @@ API int softerr_connect(const char *host, const char *service,
 		se_sockrec_socket(fd, cand->addr[0].family, SOCK_STREAM, IPPROTO_TCP);
 		sslen = se_addr_to_sockaddr(&cand->addr[0], port, false, &ss);
 		se_lazy_load_ev();	/* before the engine takes a lock */
+		se_lazy_load_mnl();
 		rc = se_connect_blocking(&ctx, fd, cand->addr[0].family,
 					 fcntl(fd, F_GETFL), (struct sockaddr *)&ss,
 					 sslen);

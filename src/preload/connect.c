@@ -100,6 +100,9 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.history = &se_history;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
+	/* libmnl (and libev below) loaded before any lock of the library's
+	 * is taken: the history reads the network under its own. */
+	se_lazy_load_mnl();
 	if (se_watch_has(fd) && se_watch_connect_again(fd, &rc)) {
 		/* Answered for the attempt softerr holds. */
 	} else if (se_watch_has(fd)) {
