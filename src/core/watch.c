@@ -546,7 +546,11 @@ static void emit(struct watched *e, const char *outcome)
 static void learn(struct watched *e, enum se_hist_kind kind,
 		  const struct se_icmp_seen *ic, uint32_t rtt_us)
 {
-	if (e->hist)
+	if (!e->hist)
+		return;
+	if (kind == SE_HIST_CONNECTED)
+		se_history_handshake(e->hist, &e->addr, rtt_us, se_boot_ms());
+	else
 		se_history_record(e->hist, &e->addr, kind,
 				  ic ? ic->type : SE_HIST_NO_ICMP, ic ? ic->code : 0,
 				  rtt_us, se_boot_ms());
