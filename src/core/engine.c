@@ -245,12 +245,21 @@ static void remember(struct attempt *at, enum se_hist_kind kind, uint32_t rtt_us
 			  at->has_icmp ? at->icmp.code : 0, rtt_us, se_boot_ms());
 }
 
-/* Was at silent for the attempt delay or longer? Then that is what the
- * history learns when it ends without an answer. */
+/* Was at silent long enough, against the handshake times its address or
+ * its name's others usually show (se_rtt_silence_ms()), for its end
+ * without an answer to teach the history "no answer"? Also when the
+ * program gave up on it after a delay of its own (curl races the other
+ * family after 200 ms and closes the silent attempt). */
 static bool long_silent(const struct attempt *at)
 {
-	return at->alive && !at->soft_seen &&
-	       se_now_ms() - at->t0 >= at->r->s->attempt_delay_ms;
+	struct run *r = at->r;
+	struct se_rtt rt;
+
+	if (!r->hist || !at->alive || at->soft_seen)
+		return false;
+	se_history_rtt(r->hist, &r->cand.addr[at->cand], r->cand.addr, r->cand.n,
+		       se_boot_ms(), &rt);
+	return se_now_ms() - at->t0 >= se_rtt_silence_ms(&rt);
 }
 
 /* What the history knows of a, if it is asked at all. */

@@ -556,6 +556,19 @@ static void learn(struct watched *e, enum se_hist_kind kind,
 				  rtt_us, se_boot_ms());
 }
 
+/* Was e's attempt silent long enough, against the handshake times its
+ * address or its /24 or /48 usually show, for the program's giving up on
+ * it to teach the history "no answer" (se_rtt_silence_ms())? */
+static bool long_silent(const struct watched *e)
+{
+	struct se_rtt rt;
+
+	if (!e->hist || e->icmp_seen)
+		return false;
+	se_history_rtt(e->hist, &e->addr, NULL, 0, se_boot_ms(), &rt);
+	return se_now_ms() - e->t0 >= se_rtt_silence_ms(&rt);
+}
+
 /* Notes which file is on e's number now. Returns -1 if none is. */
 static int know_file(struct watched *e)
 {
@@ -1079,9 +1092,9 @@ static void bury_gone(void)
 			end_run(e);
 		} else if (e->state == PENDING) {
 			/* Given up on by the program (its own timeout, or
-			 * another address won): silent for the attempt delay
-			 * or longer, it was no answer. */
-			if (!e->icmp_seen && se_now_ms() - e->t0 >= e->s->attempt_delay_ms)
+			 * another address won): silent long enough, it was
+			 * no answer. */
+			if (long_silent(e))
 				learn(e, SE_HIST_SILENT, NULL, 0);
 			emit(e, "closed by the program");
 		}

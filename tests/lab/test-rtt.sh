@@ -3,8 +3,10 @@
 # and what a program gives up on: a black-holed first address whose other
 # address answers in about 5 ms gives way after tens of ms, not the
 # attempt delay; paths far slower than their history (300 and 600 ms
-# handshakes) never fail and pay one needless SYN at most. Needs root; run
-# by `make check`.
+# handshakes) never fail and pay one needless SYN at most; curl, which
+# races IPv4 200 ms after a silent IPv6 address and closes it, teaches the
+# history, and the next curl goes to the live address first. Needs root;
+# run by `make check`.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/lab.sh"
@@ -18,7 +20,7 @@ echo "# lab up: $LAB_C $LAB_R $LAB_S $LAB_F"
 T=$(mktemp -d)
 chmod 700 "$T"
 trap 'rm -rf "$T"; lab_down' EXIT
-mkdir -m 700 "$T/a"
+mkdir -m 700 "$T/a" "$T/b"
 H="XDG_RUNTIME_DIR=$T/a SOFTERR_HISTORY_SHARE=on SOFTERR_LOG=1"
 
 # farhole.lab: 203.0.113.99 (the far router drops it), then 203.0.113.110.
@@ -60,5 +62,19 @@ for d in 150 300; do
 	check "a $((2 * d)) ms path the history thought 5 ms: 4 of 4 connect, one extra SYN each at most ($syns SYNs)" \
 		eval '[ $ok = 4 ] && [ $syns -le 8 ]'
 done
+
+# curl through bhmix.lab: 2001:db8:3::11 (a black hole), then
+# 203.0.113.20. curl starts IPv4 itself after 200 ms of silence and closes
+# the IPv6 attempt: that silence is evidence; the second curl goes to the
+# live address first. softerr's own race waits 1 s here, so that it is
+# curl's giving up that teaches the history, also on a loaded machine.
+C="XDG_RUNTIME_DIR=$T/b SOFTERR_HISTORY_SHARE=on SOFTERR_LOG=1 SOFTERR_ATTEMPT_DELAY=1s"
+first_try() { printf '%s\n' "$OUT" | grep -m1 -o 'Trying [^ ]*'; }
+run with $C -- curl -v -s -o /dev/null -w '%{remote_ip}\n' http://bhmix.lab:$LAB_PORT/
+check "the first curl tries the silent IPv6 address first and gives up on it itself ($(first_try))" \
+	eval 'rc_is 0 && [ "$(first_try)" = "Trying [2001:db8:3::11]:$LAB_PORT..." ] && has "^203.0.113.20$" && has "2001:db8:3::11 closed by the program"'
+run with $C -- curl -v -s -o /dev/null -w '%{remote_ip}\n' http://bhmix.lab:$LAB_PORT/
+check "the second curl goes to the live address first ($(first_try))" \
+	eval 'rc_is 0 && [ "$(first_try)" = "Trying 203.0.113.20:$LAB_PORT..." ] && has "^203.0.113.20$" && has "getaddrinfo bhmix.lab: 2001:db8:3::11 tried last (no answer"'
 
 summary
