@@ -32,9 +32,12 @@ printf '%s\n' "$OUT" | sed -n 's/.*farhole.lab.*; connected in \([0-9]*\) ms$/# 
 # The history learns 203.0.113.110's handshake (farpair.lab: .110, .111).
 run with $H -- "$CLIENT" -4 farpair.lab $LAB_PORT
 run with $H -- "$CLIENT" -4 farhole.lab $LAB_PORT
-check "the first process through the black hole races after twice its sibling's handshake time (${MS} ms)" \
-	eval 'rc_is 0 && has "^result ok 203.0.113.110" && took_under 150 && has "203.0.113.99 sent at [0-9]* ms; delay [0-9]* ms from sibling 203.0.113.110 (srtt [0-9.]* ms);"'
+# (Not the wall time: the delay comes from the handshake time measured on
+# this machine, loaded or not.)
+check "the first process through the black hole races after twice its sibling's handshake time, not 250 ms" \
+	eval 'rc_is 0 && has "^result ok 203.0.113.110" && has "203.0.113.99 sent at [0-9]* ms; delay [0-9]* ms from sibling 203.0.113.110 (srtt [0-9.]* ms); 203.0.113.110 sent on a new socket at \([0-9]\|[0-9][0-9]\|1[0-9][0-9]\|2[0-3][0-9]\) ms;"'
 printf '%s\n' "$OUT" | sed -n 's/.*farhole.lab.*; connected in \([0-9]*\) ms$/# figure: black hole first, 5 ms sibling known: connected in \1 ms/p'
+printf '%s\n' "$OUT" | grep "softerr: connect" | sed 's/^/# /'
 
 run without $H -- "$top_builddir/src/tools/softerr-probe" farhole.lab $LAB_PORT
 check "softerr-probe says the delay and where it came from" \
