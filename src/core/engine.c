@@ -246,20 +246,27 @@ static void remember(struct attempt *at, enum se_hist_kind kind, uint32_t rtt_us
 }
 
 /* Was at silent long enough, against the handshake times its address or
- * its name's others usually show (se_rtt_silence_ms()), for its end
- * without an answer to teach the history "no answer"? Also when the
- * program gave up on it after a delay of its own (curl races the other
- * family after 200 ms and closes the silent attempt). */
+ * its name's others usually show, for its end without an answer to teach
+ * the history "no answer"? When another attempt of the run connected: as
+ * long as the attempt delay those times give (se_rtt_delay_ms()), the
+ * silence the race itself judged by; else (the program gave up on it
+ * after a delay of its own: curl races the other family after 200 ms and
+ * closes the silent attempt) se_rtt_silence_ms(). */
 static bool long_silent(const struct attempt *at)
 {
 	struct run *r = at->r;
 	struct se_rtt rt;
+	uint64_t need;
 
 	if (!r->hist || !at->alive || at->soft_seen)
 		return false;
 	se_history_rtt(r->hist, &r->cand.addr[at->cand], r->cand.addr, r->cand.n,
 		       se_boot_ms(), &rt);
-	return se_now_ms() - at->t0 >= se_rtt_silence_ms(&rt);
+	if (r->deciding && !r->closing)
+		need = se_rtt_delay_ms(&rt, r->s->attempt_delay_ms);
+	else
+		need = se_rtt_silence_ms(&rt);
+	return se_now_ms() - at->t0 >= need;
 }
 
 /* What the history knows of a, if it is asked at all. */

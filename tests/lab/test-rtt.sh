@@ -38,11 +38,24 @@ check "the first process through the black hole races after twice its sibling's 
 	eval 'rc_is 0 && has "^result ok 203.0.113.110" && has "203.0.113.99 sent at [0-9]* ms; delay [0-9]* ms from sibling 203.0.113.110 (srtt [0-9.]* ms); 203.0.113.110 sent on a new socket at \([0-9]\|[0-9][0-9]\|1[0-9][0-9]\|2[0-3][0-9]\) ms;"'
 printf '%s\n' "$OUT" | sed -n 's/.*farhole.lab.*; connected in \([0-9]*\) ms$/# figure: black hole first, 5 ms sibling known: connected in \1 ms/p'
 printf '%s\n' "$OUT" | grep "softerr: connect" | sed 's/^/# /'
+run with $H -- "$CLIENT" -4 farhole.lab $LAB_PORT
+check "... and the black hole is remembered: the second process goes to the live address first" \
+	eval 'rc_is 0 && has "^attempt 203.0.113.110 ok" && has "getaddrinfo farhole.lab: 203.0.113.99 tried last (no answer"'
 
-run without $H -- "$top_builddir/src/tools/softerr-probe" farhole.lab $LAB_PORT
+# The prober, each time with a history that knows 203.0.113.110's
+# handshake and nothing of 203.0.113.99 (one that saw it stay silent
+# tries it last, and needs no delay).
+fresh() {	# fresh DIR: $P, a history that has seen farpair.lab only
+	mkdir -m 700 "$T/$1"
+	P="XDG_RUNTIME_DIR=$T/$1 SOFTERR_HISTORY_SHARE=on"
+	run with $P -- "$CLIENT" -4 farpair.lab $LAB_PORT
+}
+fresh p1
+run without $P -- "$top_builddir/src/tools/softerr-probe" farhole.lab $LAB_PORT
 check "softerr-probe says the delay and where it came from" \
 	eval 'rc_is 0 && has "^attempt delay: [0-9]* ms from sibling 203.0.113.110 (srtt [0-9.]* ms)$"'
-run without $H -- "$top_builddir/src/tools/softerr-probe" --json farhole.lab $LAB_PORT
+fresh p2
+run without $P -- "$top_builddir/src/tools/softerr-probe" --json farhole.lab $LAB_PORT
 check "... in JSON too" \
 	eval 'rc_is 0 && has "\"delay_ms\":[0-9]*,\"delay\":\"[0-9]* ms from sibling 203.0.113.110 (srtt [0-9.]* ms)\""'
 run without SOFTERR_HISTORY=off -- "$top_builddir/src/tools/softerr-probe" --json farhole.lab $LAB_PORT
