@@ -151,6 +151,30 @@ printf '%-50s %12s\n' "second process, SOFTERR_HISTORY=off" "$(printf '%s\n' "${
 printf '%-50s %12s\n' "healthy: live.lab (one live address)" "$(printf '%s\n' "${live[@]}" | median)"
 
 echo
+echo "== Attempt delay from the history's handshake times: farhole.lab (a black hole,"
+echo "   then a live address $((2 * LAB_FAR_DELAY)) ms away); median of $RUNS fresh histories, ms"
+echo "   from getaddrinfo to connected"
+rtt_run() {	# rtt_run seed|none: the first process through farhole.lab
+	local t out
+	t=$(mktemp -d)
+	chmod 700 "$t"
+	# seed: the live address's handshake is known (farpair.lab: it, .111).
+	[ "$1" = seed ] && in_client env XDG_RUNTIME_DIR="$t" SOFTERR_HISTORY_SHARE=on \
+		LD_PRELOAD="$SOFTERR_LIB" "$CLIENT" -4 farpair.lab "$LAB_PORT" >/dev/null
+	out=$(in_client env XDG_RUNTIME_DIR="$t" SOFTERR_HISTORY_SHARE=on LD_PRELOAD="$SOFTERR_LIB" \
+		"$CLIENT" -4 farhole.lab "$LAB_PORT")
+	rm -rf "$t"
+	printf '%s\n' "$out" | awk '/^result ok/ { print $4 }'
+}
+r0=() r1=()
+for i in $(seq 1 "$RUNS"); do
+	r0+=("$(rtt_run none)")
+	r1+=("$(rtt_run seed)")
+done
+printf '%-50s %12s\n' "no history: attempt_delay" "$(printf '%s\n' "${r0[@]}" | median)"
+printf '%-50s %12s\n' "the live address's handshake known" "$(printf '%s\n' "${r1[@]}" | median)"
+
+echo
 echo "== Non-blocking connect(), waiting in epoll, until connected to the second address (median of $RUNS, ms)"
 printf '%-44s %10s %12s %12s\n' "first address" "without" "transparent" "visible"
 nb() {	# nb LABEL NAME [TIMEOUT]: without, the program moves on itself

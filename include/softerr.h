@@ -93,6 +93,12 @@ struct softerr_report {
 	 * lives ("/run/user/1000/softerr/history (XDG_RUNTIME_DIR)"), or
 	 * why there is none ("off: ..."). */
 	char history[320];
+	/* The delay before the second address started (or would have), and
+	 * where it came from: "15 ms from sibling 203.0.113.20 (srtt 5.0
+	 * ms)", "250 ms configured" (libsofterr(7)). delay_ms -1 and ""
+	 * when the first address answered before one was needed. */
+	int delay_ms;
+	char delay[128];
 };
 
 /* Connects a TCP socket to host (a name or a numeric address) and service

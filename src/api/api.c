@@ -283,6 +283,8 @@ static struct softerr_report *make_report(const char *host, const char *service,
 	snprintf(r->history, sizeof(r->history), "%s",
 		 s->history ? history_why : "off (history = off)");
 	r->connected = -1;
+	r->delay_ms = rep->delay_ms;
+	snprintf(r->delay, sizeof(r->delay), "%s", rep->delay_why);
 	r->attempts = calloc(cand->n + rep->n + 1, sizeof(*r->attempts));
 	if (!r->attempts) {
 		free(r);
@@ -421,6 +423,7 @@ API int softerr_connect(const char *host, const char *service,
 		err = ENOMEM;
 		goto out;
 	}
+	rep->delay_ms = -1;	/* none needed, until the engine says */
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = o->family;
 	hints.ai_socktype = SOCK_STREAM;

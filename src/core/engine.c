@@ -110,6 +110,7 @@ struct run {
 	unsigned cap;		/* attempts in flight at most */
 	size_t next;		/* the next candidate to start */
 	uint64_t stagger_at;	/* when the next candidate starts anyway */
+	bool rtt_spent;		/* a delay from the history was taken */
 	unsigned inflight;
 
 	uint64_t t0, deadline, sndtimeo_deadline;
@@ -238,17 +239,40 @@ static void remember(struct attempt *at, enum se_hist_kind kind, uint32_t rtt_us
 
 	if (!r->hist)
 		return;
+	if (kind == SE_HIST_CONNECTED) {
+		/* Smoothed with what it showed before: the attempt delays
+		 * come from it. */
+		se_history_handshake(r->hist, &r->cand.addr[at->cand], rtt_us,
+				     se_boot_ms());
+		return;
+	}
 	se_history_record(r->hist, &r->cand.addr[at->cand], kind,
 			  at->has_icmp ? at->icmp.type : SE_HIST_NO_ICMP,
 			  at->has_icmp ? at->icmp.code : 0, rtt_us, se_boot_ms());
 }
 
-/* Was at silent for the attempt delay or longer? Then that is what the
- * history learns when it ends without an answer. */
+/* Was at silent long enough, against the handshake times its address or
+ * its name's others usually show, for its end without an answer to teach
+ * the history "no answer"? When another attempt of the run connected: as
+ * long as the attempt delay those times give (se_rtt_delay_ms()), the
+ * silence the race itself judged by; else (the program gave up on it
+ * after a delay of its own: curl races the other family after 200 ms and
+ * closes the silent attempt) se_rtt_silence_ms(). */
 static bool long_silent(const struct attempt *at)
 {
-	return at->alive && !at->soft_seen &&
-	       se_now_ms() - at->t0 >= at->r->s->attempt_delay_ms;
+	struct run *r = at->r;
+	struct se_rtt rt;
+	uint64_t need;
+
+	if (!r->hist || !at->alive || at->soft_seen)
+		return false;
+	se_history_rtt(r->hist, &r->cand.addr[at->cand], r->cand.addr, r->cand.n,
+		       se_boot_ms(), &rt);
+	if (r->deciding && !r->closing)
+		need = se_rtt_delay_ms(&rt, r->s->attempt_delay_ms);
+	else
+		need = se_rtt_silence_ms(&rt);
+	return se_now_ms() - at->t0 >= need;
 }
 
 /* What the history knows of a, if it is asked at all. */
@@ -258,21 +282,41 @@ static bool hist_get(const struct run *r, const struct se_addr *a,
 	return r->hist && se_history_get(r->hist, a, se_boot_ms(), i);
 }
 
-/* The attempt delay after an address the history knows as i (NULL:
- * nothing known): a few of its handshake times when known, within 10 ms
- * and the configured delay. */
-static unsigned delay_from(const struct run *r, const struct se_hist_info *i)
+/* Says what the delay after the attempt just started is and why (why:
+ * se_rtt_describe()'s), in the log and, the first time, the report. */
+static void tell_delay(struct run *r, unsigned ms, const char *why)
 {
-	unsigned d = r->s->attempt_delay_ms;
-	uint64_t k;
-
-	if (i && i->kind == SE_HIST_CONNECTED && i->rtt_us) {
-		k = (uint64_t)i->rtt_us * 4 / 1000;
-		if (k < 10)
-			k = 10;
-		if (k < d)
-			d = (unsigned)k;
+	if (r->next >= r->cand.n)
+		return;		/* no other to start */
+	if (r->logging)
+		se_line_add(&r->line, " delay %s;", why);
+	if (r->report && r->report->delay_ms < 0) {
+		r->report->delay_ms = (int)ms;
+		snprintf(r->report->delay_why, sizeof(r->report->delay_why), "%s", why);
 	}
+}
+
+/* The attempt delay after candidate c started: from the handshake times
+ * the history expects of c, its name's others or its /24 or /48
+ * (se_rtt_delay_ms()), else attempt_delay; why says which. A delay
+ * shorter than attempt_delay is taken once per run: a path slower than
+ * its history (a route changed, a far address among near ones) then pays
+ * one needless SYN at most, and later candidates wait as without the
+ * history. Not where attempts go one at a time: there the delay ends the
+ * silent attempt rather than races it. */
+static unsigned next_delay(struct run *r, size_t c, char *why, size_t len)
+{
+	struct se_rtt rt;
+	unsigned d;
+
+	memset(&rt, 0, sizeof(rt));
+	if (r->hist && !r->rtt_spent && r->can_private && r->cap > 1)
+		se_history_rtt(r->hist, &r->cand.addr[c], r->cand.addr, r->cand.n,
+			       se_boot_ms(), &rt);
+	d = se_rtt_delay_ms(&rt, r->s->attempt_delay_ms);
+	if (d < r->s->attempt_delay_ms)
+		r->rtt_spent = true;
+	se_rtt_describe(&rt, d, why, len);
 	return d;
 }
 
@@ -906,15 +950,16 @@ static void advance(struct run *r)
 		size_t c = r->next;
 		bool own = own_carries(r, &r->cand.addr[c]) && !own_attempt(r);
 		struct attempt *at = free_slot(r);
-		struct se_hist_info hi;
+		char why[128];
 
 		if (!at)
 			break;
 		r->next++;
-		r->stagger_at = se_now_ms() +
-			delay_from(r, hist_get(r, &r->cand.addr[c], &hi) ? &hi : NULL);
+		r->stagger_at = se_now_ms() + next_delay(r, c, why, sizeof(why));
 		if (!start_attempt(r, at, c, own, NULL))
 			r->stagger_at = se_now_ms();
+		else if (r->state == RUNNING && at->fd >= 0)
+			tell_delay(r, (unsigned)(r->stagger_at - se_now_ms()), why);
 	}
 	if (r->state == RUNNING && r->inflight == 0 && r->next >= r->cand.n)
 		finish(r, FAILED, 0);
@@ -1433,6 +1478,8 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	r->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
 	if (r->report) {
 		r->report->n = 0;
+		r->report->delay_ms = -1;
+		r->report->delay_why[0] = '\0';
 		r->t0_us = se_now_us();
 	}
 	r->fd = fd;
@@ -1460,21 +1507,28 @@ static void slow_start(struct run *r)
 {
 	struct se_hist_info hi;
 	bool known = hist_get(r, &r->cand.addr[0], &hi);
+	char what[96], why[128];
+	unsigned d;
 
+	load_candidates(r);
 	if (known && se_history_failed(&hi)) {
 		/* Known to have failed lately: the next address need not wait
 		 * for it. */
-		char what[96];
-
 		r->stagger_at = r->t0;
+		se_history_describe(&hi, r->cand.addr[0].family, what, sizeof(what));
 		if (r->logging)
 			se_line_add(&r->line, " (history: %s, the next starts at once)",
-				    se_history_describe(&hi, r->cand.addr[0].family,
-							what, sizeof(what)));
+				    what);
+		if (r->report && r->next < r->cand.n) {
+			r->report->delay_ms = 0;
+			snprintf(r->report->delay_why, sizeof(r->report->delay_why),
+				 "0 ms: %s", what);
+		}
 	} else {
-		r->stagger_at = r->t0 + delay_from(r, known ? &hi : NULL);
+		d = next_delay(r, 0, why, sizeof(why));
+		r->stagger_at = r->t0 + d;
+		tell_delay(r, d, why);
 	}
-	load_candidates(r);
 }
 
 /* The run is decided: what the name memory learns, the program's socket

@@ -43,6 +43,12 @@ struct se_report_entry {
 struct se_report {
 	size_t n;
 	struct se_report_entry e[SE_NAME_ADDRS_MAX];
+	/* The delay before the second address started (or would have) and
+	 * where it came from ("15 ms from sibling 203.0.113.20 (srtt 5.0
+	 * ms)"); -1 and "": the first address answered before one was
+	 * needed. */
+	int delay_ms;
+	char delay_why[128];
 };
 
 struct se_engine_ctx {

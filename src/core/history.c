@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -809,6 +810,157 @@ const char *se_history_describe(const struct se_hist_info *i, int family,
 		snprintf(buf, len, "%s %llu s ago",
 			 (unsigned)i->kind < sizeof(what) / sizeof(what[0]) ?
 			 what[i->kind] : "?", s);
+	}
+	return buf;
+}
+
+/* --- Handshake times ----------------------------------------------------- */
+
+uint32_t se_hist_smooth(uint32_t srtt_us, uint32_t sample_us)
+{
+	int64_t d = (int64_t)sample_us - (int64_t)srtt_us;
+
+	if (!srtt_us)
+		return sample_us ? sample_us : 1;
+	srtt_us = (uint32_t)((int64_t)srtt_us + d / 8);
+	return srtt_us ? srtt_us : 1;
+}
+
+void se_history_handshake(struct se_history *h, const struct se_addr *a,
+			  uint32_t sample_us, uint64_t now_ms)
+{
+	struct se_hist_info i;
+	uint32_t srtt = 0;
+
+	if (!h->enabled)
+		return;
+	/* Another process may record between the two: one sample lost to
+	 * the smoothing, no more. */
+	if (se_history_get(h, a, now_ms, &i) && i.kind == SE_HIST_CONNECTED)
+		srtt = i.rtt_us;
+	se_history_record(h, a, SE_HIST_CONNECTED, SE_HIST_NO_ICMP, 0,
+			  se_hist_smooth(srtt, sample_us), now_ms);
+}
+
+/* Does e hold a handshake time of a's /24 or /48, within the lifetime? */
+static bool near_handshake(const struct se_history *h, const struct se_hist_entry *e,
+			   const struct se_addr *a, uint64_t path, uint64_t now_ms)
+{
+	size_t n = a->family == AF_INET ? 3 : 6;
+
+	return e->check && e->check == entry_check(e) && e->family == a->family &&
+	       e->path == path &&
+	       e->kind == SE_HIST_CONNECTED && e->rtt_us &&
+	       e->at_ms <= now_ms + 1000 &&
+	       (e->at_ms > now_ms || now_ms - e->at_ms < h->lifetime_ms) &&
+	       memcmp(e->addr, a->bytes, n) == 0 &&
+	       memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) != 0;
+}
+
+bool se_history_rtt(struct se_history *h, const struct se_addr *a,
+		    const struct se_addr *sibs, size_t n, uint64_t now_ms,
+		    struct se_rtt *out)
+{
+	struct se_hist_info i;
+	uint64_t path;
+	size_t k;
+
+	memset(out, 0, sizeof(*out));
+	if (!h || !h->enabled)
+		return false;
+	if (se_history_get(h, a, now_ms, &i)) {
+		/* What the address itself did lately says it all: a failure
+		 * is no handshake time, and its siblings' do not apply. */
+		if (i.kind != SE_HIST_CONNECTED || !i.rtt_us)
+			return false;
+		out->from = SE_RTT_OWN;
+		out->srtt_us = i.rtt_us;
+		return true;
+	}
+	for (k = 0; k < n; k++)
+		if (!se_addr_equal(&sibs[k], a) &&
+		    se_history_get(h, &sibs[k], now_ms, &i) &&
+		    i.kind == SE_HIST_CONNECTED && i.rtt_us > out->srtt_us) {
+			out->from = SE_RTT_SIBLING;
+			out->srtt_us = i.rtt_us;
+			out->via = sibs[k];
+		}
+	if (out->from)
+		return true;
+	/* Its neighbours' handshakes, learned on the path a takes now (not
+	 * with h->lock held: the network may be read). */
+	path = path_of(h, a);
+	pthread_mutex_lock(&h->lock);
+	refresh(h, now_ms);
+	for (k = 0; k < SE_HIST_SLOTS; k++) {
+		const struct se_hist_entry *e = &h->e[k];
+
+		if (near_handshake(h, e, a, path, now_ms) && e->rtt_us > out->srtt_us) {
+			out->from = SE_RTT_PREFIX;
+			out->srtt_us = e->rtt_us;
+			out->via.family = e->family;
+			memcpy(out->via.bytes, e->addr, sizeof(out->via.bytes));
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return out->from != SE_RTT_NONE;
+}
+
+unsigned se_rtt_delay_ms(const struct se_rtt *r, unsigned ceiling_ms)
+{
+	uint64_t d;
+
+	if (r->from == SE_RTT_NONE || !r->srtt_us)
+		return ceiling_ms;
+	d = ((uint64_t)r->srtt_us * 2 + 999) / 1000 + SE_DELAY_MARGIN_MS;
+	if (d < SE_DELAY_FLOOR_MS)
+		d = SE_DELAY_FLOOR_MS;
+	return d < ceiling_ms ? (unsigned)d : ceiling_ms;
+}
+
+unsigned se_rtt_silence_ms(const struct se_rtt *r)
+{
+	uint64_t s = r->from == SE_RTT_NONE ? 0 : ((uint64_t)r->srtt_us * 3 + 999) / 1000;
+
+	if (s < SE_SILENCE_FLOOR_MS)
+		s = SE_SILENCE_FLOOR_MS;
+	return s > UINT32_MAX ? UINT32_MAX : (unsigned)s;
+}
+
+const char *se_rtt_describe(const struct se_rtt *r, unsigned ms, char *buf,
+			    size_t len)
+{
+	char abuf[INET6_ADDRSTRLEN], sbuf[32];
+	unsigned us = r->srtt_us;
+
+	if (us < 10000)
+		snprintf(sbuf, sizeof(sbuf), "srtt %u.%u ms", us / 1000, us % 1000 / 100);
+	else
+		snprintf(sbuf, sizeof(sbuf), "srtt %u ms", (us + 500) / 1000);
+	switch (r->from) {
+	case SE_RTT_OWN:
+		snprintf(buf, len, "%u ms from this address's handshakes (%s)", ms, sbuf);
+		break;
+	case SE_RTT_SIBLING:
+		snprintf(buf, len, "%u ms from sibling %s (%s)", ms,
+			 se_addr_str(&r->via, abuf, sizeof(abuf)), sbuf);
+		break;
+	case SE_RTT_PREFIX: {
+		struct se_addr p = r->via;
+
+		if (p.family == AF_INET) {
+			p.bytes[3] = 0;
+		} else {
+			memset(p.bytes + 6, 0, 10);
+			p.scope_id = 0;
+		}
+		snprintf(buf, len, "%u ms from %s/%u (%s)", ms,
+			 se_addr_str(&p, abuf, sizeof(abuf)),
+			 p.family == AF_INET ? 24 : 48, sbuf);
+		break;
+	}
+	default:
+		snprintf(buf, len, "%u ms configured", ms);
 	}
 	return buf;
 }

@@ -216,4 +216,67 @@ const char *se_history_describe(const struct se_hist_info *i, int family,
  * goes on during suspend. */
 uint64_t se_boot_ms(void);
 
+/* --- Handshake times: attempt delays and the weight of a silence --------- */
+
+/* Records that a connected, its handshake having taken sample_us: the
+ * entry's rtt_us becomes the smoothed handshake time (SRTT, RFC 6298's
+ * gain of 1/8) of the samples while the address keeps connecting; the
+ * first sample, or one after a failure, starts it anew. */
+void se_history_handshake(struct se_history *h, const struct se_addr *a,
+			  uint32_t sample_us, uint64_t now_ms);
+
+/* srtt_us after one more sample (srtt_us 0: none yet). */
+uint32_t se_hist_smooth(uint32_t srtt_us, uint32_t sample_us);
+
+/* Where a handshake time came from. */
+enum se_rtt_from {
+	SE_RTT_NONE = 0,	/* nothing known: the configured delay */
+	SE_RTT_OWN,		/* the address's own handshakes */
+	SE_RTT_SIBLING,		/* another address of the name (via) */
+	SE_RTT_PREFIX,		/* an address of the same /24 or /48 (via) */
+};
+
+struct se_rtt {
+	enum se_rtt_from from;
+	uint32_t srtt_us;
+	struct se_addr via;	/* SIBLING, PREFIX: the address it is of */
+};
+
+/* The handshake time a is expected to show, within the lifetime: its own
+ * smoothed one; else the longest of the other addresses sibs[0..n) (its
+ * name's, a among them or not) that connected lately; else the longest of
+ * the addresses of a's /24 (IPv4) or /48 (IPv6) that did. The longest:
+ * a delay or a patience too short costs a needless SYN or a live address
+ * put last, one too long only what it costs without the history. False
+ * (out->from SE_RTT_NONE) when none is known. */
+bool se_history_rtt(struct se_history *h, const struct se_addr *a,
+		    const struct se_addr *sibs, size_t n, uint64_t now_ms,
+		    struct se_rtt *out);
+
+#define SE_DELAY_FLOOR_MS 10	/* RFC 8305 section 5: never sooner */
+#define SE_DELAY_MARGIN_MS 5
+#define SE_SILENCE_FLOOR_MS 100	/* RFC 8305's recommended minimum delay */
+
+/* The attempt delay after an address expected to answer in r: twice its
+ * handshake time (RFC 6298's bound SRTT + 4 RTTVAR for a variation of a
+ * quarter of the time; the history keeps no variation) plus
+ * SE_DELAY_MARGIN_MS for the scheduling of this process and the peer's,
+ * within [SE_DELAY_FLOOR_MS, ceiling_ms]; ceiling_ms (attempt_delay)
+ * when nothing is known. */
+unsigned se_rtt_delay_ms(const struct se_rtt *r, unsigned ceiling_ms);
+
+/* How long an attempt to an address expected to answer in r must have
+ * been silent for its end to teach the history "no answer": three of its
+ * handshake times, and never less than SE_SILENCE_FLOOR_MS (also when
+ * nothing is known): a program that gives up sooner judged by a delay
+ * no Happy Eyeballs implementation uses, not by the address. */
+unsigned se_rtt_silence_ms(const struct se_rtt *r);
+
+/* "23 ms from this address's handshakes (srtt 9 ms)", "15 ms from sibling
+ * 203.0.113.20 (srtt 5 ms)", "10 ms from 203.0.113.0/24 (srtt 0.4 ms)",
+ * "250 ms configured": the delay ms and where r says it came from, for
+ * the log, the API's report and softerr-probe. */
+const char *se_rtt_describe(const struct se_rtt *r, unsigned ms, char *buf,
+			    size_t len);
+
 #endif

@@ -613,10 +613,27 @@ static void emit(struct watched *e, const char *outcome)
 static void learn(struct watched *e, enum se_hist_kind kind,
 		  const struct se_icmp_seen *ic, uint32_t rtt_us)
 {
-	if (e->hist)
+	if (!e->hist)
+		return;
+	if (kind == SE_HIST_CONNECTED)
+		se_history_handshake(e->hist, &e->addr, rtt_us, se_boot_ms());
+	else
 		se_history_record(e->hist, &e->addr, kind,
 				  ic ? ic->type : SE_HIST_NO_ICMP, ic ? ic->code : 0,
 				  rtt_us, se_boot_ms());
+}
+
+/* Was e's attempt silent long enough, against the handshake times its
+ * address or its /24 or /48 usually show, for the program's giving up on
+ * it to teach the history "no answer" (se_rtt_silence_ms())? */
+static bool long_silent(const struct watched *e)
+{
+	struct se_rtt rt;
+
+	if (!e->hist || e->icmp_seen)
+		return false;
+	se_history_rtt(e->hist, &e->addr, NULL, 0, se_boot_ms(), &rt);
+	return se_now_ms() - e->t0 >= se_rtt_silence_ms(&rt);
 }
 
 /* Notes which file is on e's number now. Returns -1 if none is. */
@@ -1158,9 +1175,9 @@ static void bury_gone(void)
 			end_run(e);
 		} else if (e->state == PENDING) {
 			/* Given up on by the program (its own timeout, or
-			 * another address won): silent for the attempt delay
-			 * or longer, it was no answer. */
-			if (!e->icmp_seen && se_now_ms() - e->t0 >= e->s->attempt_delay_ms)
+			 * another address won): silent long enough, it was
+			 * no answer. */
+			if (long_silent(e))
 				learn(e, SE_HIST_SILENT, NULL, 0);
 			emit(e, "closed by the program");
 		}

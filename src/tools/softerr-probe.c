@@ -289,6 +289,13 @@ static int probe(const char *host, const char *port, const struct softerr_option
 		json_str(r->service);
 		printf(",\"mode\":\"connect\",\"policy\":\"%s\",\"history\":", r->policy);
 		json_str(r->history);
+		printf(",\"delay_ms\":");
+		if (r->delay_ms >= 0) {
+			printf("%d,\"delay\":", r->delay_ms);
+			json_str(r->delay);
+		} else {
+			printf("null,\"delay\":null");
+		}
 		printf(",\"resolve_ms\":%.3f,\"resolve_error\":", r->resolve_ms);
 		if (r->resolve_error)
 			json_str(gai_strerror(r->resolve_error));
@@ -321,6 +328,8 @@ static int probe(const char *host, const char *port, const struct softerr_option
 		       r->host, r->service, r->n_attempts,
 		       r->n_attempts == 1 ? "" : "es", r->policy, r->resolve_ms);
 		printf("history: %s\n", r->history);
+		if (r->delay_ms >= 0)
+			printf("attempt delay: %s\n", r->delay);
 		for (i = 0; i < r->n_attempts; i++)
 			print_attempt(&r->attempts[i]);
 		if (fd >= 0)

@@ -35,6 +35,12 @@
 #                                   addr-unreachable (soft)
 #   203.0.113.101  2001:db8:4::101  nft reject net-unreachable / no-route (soft)
 #   203.0.113.110  2001:db8:4::110  a server, port 8080, behind the far router
+#   203.0.113.111                   the same server (farpair.lab: .110, .111;
+#                                   lab_far_syns counts the SYNs to both)
+#   203.0.113.99                    route blackhole: silence (farhole.lab:
+#                                   .99, then .110)
+# LAB_FAR_DELAY set before lab_far_up changes the 20 ms; lab_far_delay MS
+# changes it afterwards.
 # Its errors arrive after connect() has let go of the socket: Linux ends the
 # attempt at once (RFC 5461 4.1), where the near router's error arriving
 # while connect() holds the socket is only recorded.
@@ -52,7 +58,7 @@ LAB_C=${LAB}c
 LAB_R=${LAB}r
 LAB_S=${LAB}s
 LAB_F=${LAB}f
-LAB_FAR_DELAY=20		# ms each way between the router and the far router
+LAB_FAR_DELAY=${LAB_FAR_DELAY:-20}	# ms each way between the router and the far router
 LAB_PORT=8080
 LAB_BANNER_PORT=8081
 LAB_RESET_PORT=8082
@@ -257,9 +263,7 @@ lab_far_up() {
 		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
 		net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=100000 ||
 		lab_fail "cannot set the far router's sysctls"
-	ip netns exec "$LAB_R" "$top_builddir/tests/lab/se-delay" "$LAB_R" "${LAB}g" "$LAB_F" "${LAB}h" \
-		"$LAB_FAR_DELAY" 900 </dev/null >/dev/null 2>&1 &
-	disown
+	lab_far_relay
 	# Attached, the devices have a carrier (bounded: 2 s).
 	for i in $(seq 1 20); do
 		ip -n "$LAB_F" link show "${LAB}h" | grep -q NO-CARRIER || break
@@ -272,6 +276,8 @@ lab_far_up() {
 	ip -n "$LAB_F" addr add 2001:db8:4::1/128 dev "${LAB}h" nodad
 	ip -n "$LAB_F" addr add 203.0.113.110/32 dev lo
 	ip -n "$LAB_F" addr add 2001:db8:4::110/128 dev lo nodad
+	ip -n "$LAB_F" addr add 203.0.113.111/32 dev lo
+	ip -n "$LAB_F" route add blackhole 203.0.113.99/32
 	ip -n "$LAB_F" link set "${LAB}h" up
 	ip -n "$LAB_F" route add default dev "${LAB}h"
 	ip -n "$LAB_F" -6 route add default dev "${LAB}h"
@@ -279,8 +285,10 @@ lab_far_up() {
 	# has no route to forward to, from its own address.
 	ip netns exec "$LAB_F" nft -f - <<-NFT || lab_fail "cannot load the far router's nftables rules"
 	table inet selabfar {
+		counter farsyn { }
 		chain prerouting {
 			type filter hook prerouting priority 0; policy accept;
+			ip daddr { 203.0.113.110, 203.0.113.111 } tcp flags & (syn | ack) == syn counter name farsyn
 			ip daddr 203.0.113.100 reject with icmp type host-unreachable
 			ip daddr 203.0.113.101 reject with icmp type net-unreachable
 			ip6 daddr 2001:db8:4::100 reject with icmpv6 type addr-unreachable
@@ -299,9 +307,42 @@ lab_far_up() {
 	2001:db8:4::110 farsoft6.lab
 	2001:db8:4::101 farnoroute6.lab
 	2001:db8:4::110 farnoroute6.lab
+	203.0.113.99 farhole.lab
+	203.0.113.110 farhole.lab
+	203.0.113.110 farpair.lab
+	203.0.113.111 farpair.lab
 	HOSTS
 	lab_spawn "$LAB_F" "$top_builddir/tests/lab/se-server" "$LAB_PORT" 900
 	lab_wait_server farlive.lab farlive6.lab
+}
+
+# The far router's relay (se-delay), LAB_FAR_DELAY ms each way: a child of
+# this shell, gone with it or with the router's processes in lab_down.
+lab_far_relay() {
+	ip netns exec "$LAB_R" "$top_builddir/tests/lab/se-delay" "$LAB_R" "${LAB}g" "$LAB_F" "${LAB}h" \
+		"$LAB_FAR_DELAY" 900 </dev/null >/dev/null 2>&1 &
+	LAB_FAR_PID=$!
+	disown
+}
+
+# lab_far_delay MS: the relay again, MS each way (the TUN devices, their
+# addresses and routes stay; packets in flight are lost).
+lab_far_delay() {
+	local i
+	kill "$LAB_FAR_PID" 2>/dev/null
+	for i in $(seq 1 20); do
+		kill -0 "$LAB_FAR_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	LAB_FAR_DELAY=$1
+	lab_far_relay
+	lab_wait_server farlive.lab farlive6.lab
+}
+
+# The SYNs that reached the far router for 203.0.113.110 and .111 so far.
+lab_far_syns() {
+	ip netns exec "$LAB_F" nft list counter inet selabfar farsyn |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
 
 # lab_spawn NS COMMAND...: starts a daemon in NS, apart from this shell's

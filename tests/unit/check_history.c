@@ -1013,6 +1013,126 @@ START_TEST(forget_addr_refused_file_untouched)
 }
 END_TEST
 
+/* The smoothed handshake time: the first sample as it is, then 1/8 of
+ * each new one; a failure in between starts it anew. */
+START_TEST(handshakes_smoothed)
+{
+	struct se_addr a = se_test_addr("203.0.113.7");
+	struct se_hist_info i;
+
+	ck_assert_uint_eq(se_hist_smooth(0, 9000), 9000);
+	ck_assert_uint_eq(se_hist_smooth(8000, 16000), 9000);
+	ck_assert_uint_eq(se_hist_smooth(16000, 8000), 15000);
+	ck_assert_uint_eq(se_hist_smooth(0, 0), 1);
+	se_history_init(&h, true, 600000, NULL);
+	se_history_handshake(&h, &a, 8000, NOW);
+	se_history_handshake(&h, &a, 16000, NOW + 1);
+	ck_assert(se_history_get(&h, &a, NOW + 2, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+	ck_assert_uint_eq(i.rtt_us, 9000);
+	se_history_record(&h, &a, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW + 3);
+	se_history_handshake(&h, &a, 300000, NOW + 4);
+	ck_assert(se_history_get(&h, &a, NOW + 5, &i));
+	ck_assert_uint_eq(i.rtt_us, 300000);
+}
+END_TEST
+
+/* Where the expected handshake time comes from: the address, else the
+ * slowest of its name's others, else the slowest of its /24 or /48. */
+START_TEST(rtt_own_sibling_prefix)
+{
+	struct se_addr hole = se_test_addr("203.0.113.11"),
+		       live = se_test_addr("203.0.113.20"),
+		       slow = se_test_addr("203.0.113.21"),
+		       other = se_test_addr("198.51.100.9"),
+		       hole6 = se_test_addr("2001:db8:3::11"),
+		       near6 = se_test_addr("2001:db8:3:ff::20"),
+		       far6 = se_test_addr("2001:db8:4::20");
+	struct se_addr name[3] = { hole, live, slow };
+	struct se_rtt r;
+	char buf[128];
+
+	se_history_init(&h, true, 600000, NULL);
+	ck_assert(!se_history_rtt(&h, &hole, name, 3, NOW, &r));
+	ck_assert_int_eq(r.from, SE_RTT_NONE);
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 250);
+	ck_assert_str_eq(se_rtt_describe(&r, 250, buf, sizeof(buf)), "250 ms configured");
+
+	/* The /24, its slowest. */
+	se_history_handshake(&h, &live, 5000, NOW);
+	se_history_handshake(&h, &slow, 7000, NOW);
+	se_history_handshake(&h, &other, 90000, NOW);
+	ck_assert(se_history_rtt(&h, &hole, NULL, 0, NOW, &r));
+	ck_assert_int_eq(r.from, SE_RTT_PREFIX);
+	ck_assert_uint_eq(r.srtt_us, 7000);
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 19);
+	ck_assert_str_eq(se_rtt_describe(&r, 19, buf, sizeof(buf)),
+			 "19 ms from 203.0.113.0/24 (srtt 7.0 ms)");
+
+	/* The name's others come first. */
+	ck_assert(se_history_rtt(&h, &hole, name, 2, NOW, &r));
+	ck_assert_int_eq(r.from, SE_RTT_SIBLING);
+	ck_assert_uint_eq(r.srtt_us, 5000);
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 15);
+	ck_assert_str_eq(se_rtt_describe(&r, 15, buf, sizeof(buf)),
+			 "15 ms from sibling 203.0.113.20 (srtt 5.0 ms)");
+
+	/* Its own, before all. */
+	se_history_handshake(&h, &hole, 9000, NOW);
+	ck_assert(se_history_rtt(&h, &hole, name, 3, NOW, &r));
+	ck_assert_int_eq(r.from, SE_RTT_OWN);
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 23);
+	ck_assert_str_eq(se_rtt_describe(&r, 23, buf, sizeof(buf)),
+			 "23 ms from this address's handshakes (srtt 9.0 ms)");
+	/* ... and a failure of its own is no handshake time: the others'
+	 * do not stand in for it. */
+	se_history_record(&h, &hole, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW);
+	ck_assert(!se_history_rtt(&h, &hole, name, 3, NOW, &r));
+
+	/* IPv6: the /48, not beyond. */
+	se_history_handshake(&h, &near6, 2000, NOW);
+	se_history_handshake(&h, &far6, 80000, NOW);
+	ck_assert(se_history_rtt(&h, &hole6, NULL, 0, NOW, &r));
+	ck_assert_int_eq(r.from, SE_RTT_PREFIX);
+	ck_assert_uint_eq(r.srtt_us, 2000);
+	ck_assert_str_eq(se_rtt_describe(&r, 10, buf, sizeof(buf)),
+			 "10 ms from 2001:db8:3::/48 (srtt 2.0 ms)");
+	/* Past the lifetime: nothing. */
+	ck_assert(!se_history_rtt(&h, &hole6, NULL, 0, NOW + 600000, &r));
+	/* Off: nothing. */
+	se_history_init(&h, false, 600000, NULL);
+	ck_assert(!se_history_rtt(&h, &hole6, NULL, 0, NOW, &r));
+}
+END_TEST
+
+/* The delay: 2 SRTT + 5 ms within [10 ms, attempt_delay]; the silence
+ * that teaches "no answer": 3 SRTT, at least 100 ms. */
+START_TEST(delay_and_silence_from_rtt)
+{
+	struct se_rtt r = { .from = SE_RTT_OWN };
+
+	r.srtt_us = 400;
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 10);
+	ck_assert_uint_eq(se_rtt_silence_ms(&r), 100);
+	r.srtt_us = 9000;
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 23);
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 15), 15);
+	r.srtt_us = 40000;
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 85);
+	ck_assert_uint_eq(se_rtt_silence_ms(&r), 120);
+	/* A slow path: never more than attempt_delay, and its silence is
+	 * no failure before three of its handshakes. */
+	r.srtt_us = 300000;
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 250);
+	ck_assert_uint_eq(se_rtt_silence_ms(&r), 900);
+	r.srtt_us = UINT32_MAX;
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 2000), 2000);
+	r.from = SE_RTT_NONE;
+	ck_assert_uint_eq(se_rtt_delay_ms(&r, 250), 250);
+	ck_assert_uint_eq(se_rtt_silence_ms(&r), 100);
+}
+END_TEST
+
 Suite *history_suite(void)
 {
 	Suite *s = suite_create("history");
@@ -1045,6 +1165,9 @@ Suite *history_suite(void)
 	tcase_add_test(tc, each_refuses_as_readers_do);
 	tcase_add_test(tc, forget_one_address);
 	tcase_add_test(tc, forget_addr_refused_file_untouched);
+	tcase_add_test(tc, handshakes_smoothed);
+	tcase_add_test(tc, rtt_own_sibling_prefix);
+	tcase_add_test(tc, delay_and_silence_from_rtt);
 	suite_add_tcase(s, tc);
 	return s;
 }
