@@ -8,7 +8,8 @@
  * theirs that the engine, the watcher and the network watch call are
  * defined here, hidden (the program's own libev, if any, is never
  * interposed), and each loads its library with dlopen() on first call and
- * goes on to the real function. A library that cannot be loaded makes
+ * goes on to the real function. A library that cannot be loaded (tried
+ * again a second later: the descriptor limit may have been in the way) makes
  * ev_loop_new() and mnl_socket_fdopen() fail, which their callers survive
  * (connects are then the kernel's, the network is not watched); the other
  * functions are only reached through what those return. The callers load
@@ -18,22 +19,33 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
 #include <libmnl/libmnl.h>
 
 #include "lazy.h"
 
-/* A library's handle: NULL until loaded, FAILED when it could not be. */
-#define FAILED ((void *)-1)
-
+/* A library's handle: NULL until loaded; and when it could not be (not
+ * installed, or no descriptor free to open it: EMFILE is not for ever),
+ * when it is to be tried again (a second later). */
 struct lazy_lib {
 	const char *soname;
 	void *handle;
+	uint64_t retry_ms;
 };
 
-static struct lazy_lib ev_lib = { SE_LIBEV_SONAME, NULL };
-static struct lazy_lib mnl_lib = { SE_LIBMNL_SONAME, NULL };
+static struct lazy_lib ev_lib = { SE_LIBEV_SONAME, NULL, 0 };
+static struct lazy_lib mnl_lib = { SE_LIBMNL_SONAME, NULL, 0 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 /* No once-only lock around dlopen(): the dynamic linker's own lock is
  * taken in there, and a library's constructor that connect()s while
@@ -43,14 +55,18 @@ static struct lazy_lib mnl_lib = { SE_LIBMNL_SONAME, NULL };
 static void *load(struct lazy_lib *lib)
 {
 	void *h = __atomic_load_n(&lib->handle, __ATOMIC_ACQUIRE);
+	uint64_t now;
 
-	if (!h) {
-		h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
-		if (!h)
-			h = FAILED;
+	if (h)
+		return h;
+	now = now_ms();
+	if (now < __atomic_load_n(&lib->retry_ms, __ATOMIC_RELAXED))
+		return NULL;
+	if ((h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL)))
 		__atomic_store_n(&lib->handle, h, __ATOMIC_RELEASE);
-	}
-	return h == FAILED ? NULL : h;
+	else
+		__atomic_store_n(&lib->retry_ms, now + 1000, __ATOMIC_RELAXED);
+	return h;
 }
 
 static void *sym(struct lazy_lib *lib, const char *name)

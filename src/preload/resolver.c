@@ -17,6 +17,7 @@
 #include "core/history.h"
 #include "core/log.h"
 #include "core/sys.h"
+#include "core/lazy.h"
 #include "preload.h"
 
 /* Is the memory of names used at all? Not under the kernel policy, unless
@@ -127,6 +128,13 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 			nodes[k++] = ai;
 		}
 	}
+	if (!all_loopback(addrs, n)) {
+		/* A name beyond loopback: a connect() is likely to follow.
+		 * What it needs is loaded now, while a descriptor is surely
+		 * free (a program at its limit has none left by then). */
+		se_lazy_load_mnl();
+		se_lazy_load_ev();
+	}
 	if (whole && n > 1 && se_history.enabled && !all_loopback(addrs, n)) {
 		order_by_history(node, res, nodes, of, k, addrs, n);
 	} else if (n == 1 && se_history.enabled && !all_loopback(addrs, 1)) {
@@ -202,6 +210,10 @@ void se_remember_hostent(const char *name, struct hostent *h)
 			len = sizeof(s6);
 		}
 		se_addr_from_sockaddr(&addrs[n++], sa, len);
+	}
+	if (n && !all_loopback(addrs, n)) {
+		se_lazy_load_mnl();	/* as for getaddrinfo() */
+		se_lazy_load_ev();
 	}
 	if (se_history.enabled && n > 1 && !*p && !all_loopback(addrs, n)) {
 		/* The history's order, as for getaddrinfo(): the pointers of
