@@ -1477,7 +1477,13 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len, int *
 	return answered;
 }
 
-bool se_watch_shut(int fd, int how, int *rc)
+/* The program ends the attempt on fd itself (shutdown(), or connect() to
+ * AF_UNSPEC): without softerr the number holds the socket whose attempt it
+ * ends, so it gets it back, as the run left it, and answer(fd, arg) (the
+ * kernel's call on it) is the answer. The run does nothing more with it.
+ * Returns false (nothing done) unless a transparent run holds fd. */
+static bool give_back(int fd, int (*answer)(int fd, const void *arg),
+		      const void *arg, int *rc)
 {
 	sigset_t old;
 	struct watched *e;
@@ -1487,14 +1493,11 @@ bool se_watch_shut(int fd, int how, int *rc)
 	take(&old);
 	e = entry(fd, &woken);
 	if (e && e->state == RUNNING && se_owns(e->orig)) {
-		/* Without softerr the number holds the socket whose attempt
-		 * the program ends: it gets it back, as the run left it, and
-		 * the kernel answers. The run does nothing more with it. */
 		if (e->run)
 			se_run_hold(e->run);
 		carry_flags(e);
 		put_in_place(e->orig, fd);
-		*rc = se_sys.shutdown(fd, how);
+		*rc = answer(fd, arg);
 		err = errno;
 		answered = true;
 		/* The program's now: the thread ends the run and closes the
@@ -1513,6 +1516,29 @@ bool se_watch_shut(int fd, int how, int *rc)
 	if (answered)
 		errno = err;
 	return answered;
+}
+
+static int shut_answer(int fd, const void *arg)
+{
+	return se_sys.shutdown(fd, *(const int *)arg);
+}
+
+bool se_watch_shut(int fd, int how, int *rc)
+{
+	return give_back(fd, shut_answer, &how, rc);
+}
+
+static int unspec_answer(int fd, const void *arg)
+{
+	const struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+	(void)arg;
+	return se_sys.connect(fd, &sa, sizeof(sa));
+}
+
+bool se_watch_dissolve(int fd, int *rc)
+{
+	return give_back(fd, unspec_answer, NULL, rc);
 }
 
 bool se_watch_connect_again(int fd, int *rc)

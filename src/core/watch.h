@@ -83,6 +83,13 @@ bool se_watch_name(int fd, bool peer, struct sockaddr *sa, socklen_t *len,
  * as close() is: the thread frees what the run held. */
 bool se_watch_shut(int fd, int how, int *rc);
 
+/* connect() to AF_UNSPEC on a watched fd (the program dissolves its
+ * attempt, as Python's and others' socket code may): the same as
+ * se_watch_shut(), with the kernel's connect(AF_UNSPEC) on the program's
+ * socket as the answer (0: the socket is unconnected, free to connect
+ * again). */
+bool se_watch_dissolve(int fd, int *rc);
+
 /* The program closes fd, or puts another file on its number (registrations
  * naming it go; an attempt on it is handed to the thread, which ends it and
  * closes its sockets without touching the number); or fd connected without

@@ -75,6 +75,11 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return -1;
 	}
 	se_sockrec_connect(fd);
+	/* AF_UNSPEC dissolves an attempt: the stand-in is no socket to do it
+	 * on, the program's socket is (ENOTSOCK otherwise). */
+	if (sa && len >= sizeof(sa->sa_family) && sa->sa_family == AF_UNSPEC &&
+	    se_watch_has(fd) && se_watch_dissolve(fd, &rc))
+		return rc;
 	if (!sa || len < sizeof(sa->sa_family) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    loopback(sa, len) || !se_configured())

@@ -3,7 +3,8 @@
  * without it.
  *
  *   se-pending answers HOST PORT
- *   se-pending shutdown HOW HOST PORT	(HOW: rd, wr, rdwr)
+ *   se-pending shutdown HOW HOST PORT	(HOW: rd, wr, rdwr, or unspec:
+ *					 connect() to AF_UNSPEC instead)
  *   se-pending fork HOST PORT
  *
  * HOST's first address is silent (a black hole), its last one answers (the
@@ -27,7 +28,7 @@
  * send() and recv(); 1.5 s later (past the attempt delay: nothing may have
  * connected the socket again), the same once more; the descriptors the
  * process holds after close() against before the connect():
- *   shutdown RC-OR-ERRNO-NAME
+ *   shutdown RC-OR-ERRNO-NAME (unspec: unspec RC-OR-ERRNO-NAME)
  *   after poll REVENTS | after so_error E | after send E | after recv E
  *   later poll REVENTS | later so_error E | later peer ERRNO-NAME|PEER
  *   fds left N
@@ -195,6 +196,9 @@ static int answers(const struct addrinfo *first)
 	return 0;
 }
 
+/* shut()'s HOW for connect() to AF_UNSPEC. */
+#define UNSPEC 99
+
 static int shut(const struct addrinfo *first, int how)
 {
 	char buf[64], out[24];
@@ -216,8 +220,15 @@ static int shut(const struct addrinfo *first, int how)
 		return 1;
 	}
 	sleep_ms(20);
-	rc = shutdown(fd, how);
-	printf("shutdown %s\n", rc == 0 ? "0" : lab_errname(errno));
+	if (how == UNSPEC) {
+		struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+		rc = connect(fd, &sa, sizeof(sa));
+		printf("unspec %s\n", rc == 0 ? "0" : lab_errname(errno));
+	} else {
+		rc = shutdown(fd, how);
+		printf("shutdown %s\n", rc == 0 ? "0" : lab_errname(errno));
+	}
 	printf("after poll %s\n", poll_str(fd, 1000, buf, sizeof(buf)));
 	printf("after so_error %s\n", lab_errname(so_error(fd)));
 	printf("after send %s\n", io_str(send(fd, "x", 1, MSG_NOSIGNAL), out, sizeof(out)));
@@ -281,7 +292,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(mode, "shutdown") == 0) {
 		how = strcmp(argv[2], "rd") == 0 ? SHUT_RD :
 		      strcmp(argv[2], "wr") == 0 ? SHUT_WR :
-		      strcmp(argv[2], "rdwr") == 0 ? SHUT_RDWR : -1;
+		      strcmp(argv[2], "rdwr") == 0 ? SHUT_RDWR :
+		      strcmp(argv[2], "unspec") == 0 ? UNSPEC : -1;
 		host = argv[3];
 		port = argv[4];
 	} else if (argc == 4 && (strcmp(mode, "answers") == 0 || strcmp(mode, "fork") == 0)) {
@@ -309,6 +321,6 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: se-pending answers|fork HOST PORT | "
-		"se-pending shutdown rd|wr|rdwr HOST PORT\n");
+		"se-pending shutdown rd|wr|rdwr|unspec HOST PORT\n");
 	return 2;
 }

@@ -51,6 +51,17 @@ for how in rd wr rdwr; do
 	[ "$OUT" = "$base" ] || printf '%s\n' "# without softerr:" "$base" | sed 's/^/#   /'
 done
 
+# connect() to AF_UNSPEC dissolves the attempt: the kernel's answer on the
+# program's socket (the stand-in is no socket: ENOTSOCK before).
+run without -- "$PENDING" shutdown unspec hole.lab $LAB_PORT
+base=$OUT
+check "connect(AF_UNSPEC) while pending, without softerr (${MS} ms)" \
+	eval 'rc_is 0 && has "^unspec 0" && has "^later peer ENOTCONN" && has "^fds left 0"'
+run with $DELAY -- "$PENDING" shutdown unspec hole.lab $LAB_PORT
+check "connect(AF_UNSPEC) while pending, with softerr: what the kernel says without (${MS} ms)" \
+	eval 'rc_is 0 && [ "$OUT" = "$base" ]'
+[ "$OUT" = "$base" ] || printf '%s\n' "# without softerr:" "$base" | sed 's/^/#   /'
+
 # 3. fork() while pending: the child holds a socket, whose attempt goes on
 # (without) or ends (with: the parent's run connected on another socket),
 # never a stand-in that no connect ever completes.
