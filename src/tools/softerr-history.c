@@ -26,6 +26,7 @@
 #include "core/names.h"
 #include "core/netwatch.h"
 #include "core/sys.h"
+#include "json.h"
 
 #define EXIT_TROUBLE 1		/* a name unresolved, a file refused */
 #define EXIT_USAGE 2
@@ -66,22 +67,6 @@ static unsigned shown;		/* entries (or JSON objects) written */
 static int addr_width = 15;	/* of the text's address column */
 
 /* --- Writing ------------------------------------------------------------- */
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 static const char *kind_name(enum se_hist_kind k)
 {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "softerr.h"
+#include "json.h"
 
 #define EXIT_CONNECTED 0
 #define EXIT_NOT_CONNECTED 1
@@ -102,23 +103,6 @@ static void print_attempt(const struct softerr_attempt *a)
 	if (a->history[0])
 		printf(" (tried last: %s)", a->history);
 	putchar('\n');
-}
-
-/* A string for JSON: host names and service names come from the user. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static void json_attempt(const struct softerr_attempt *a)
