@@ -991,11 +991,12 @@ static void persisting(struct attempt *at)
 	if (r->s->policy != SE_POLICY_ADAPTIVE || at->persist_until)
 		return;
 	at->persist_until = se_now_ms() + r->s->persist_timeout_ms;
-	/* Spent for the name now, not when lost: the program's own attempts
-	 * to it meanwhile (curl races its addresses itself) do not persist
-	 * in parallel, each for the whole budget. */
+	/* Spent for the name's other addresses now, not when lost: the
+	 * program's own attempts at them meanwhile (curl races its addresses
+	 * itself) do not persist in parallel, each for the whole budget. */
 	if (r->names)
-		se_names_mark_persisted(r->names, &r->cand.addr[at->cand], se_now_ms());
+		se_names_mark_persisted(r->names, &r->cand.addr[at->cand], se_now_ms(),
+					false);
 	snprintf(what, sizeof(what), "persists for up to %u ms,",
 		 r->s->persist_timeout_ms);
 	note(at, what);
@@ -1541,7 +1542,7 @@ static void wrap_up(struct run *r)
 	    r->s->policy == SE_POLICY_ADAPTIVE)
 		/* adaptive persisted on the last candidate and lost: the
 		 * program's own loop over the rest need not wait again. */
-		se_names_mark_persisted(r->names, &r->cand.addr[0], se_now_ms());
+		se_names_mark_persisted(r->names, &r->cand.addr[0], se_now_ms(), true);
 	if (first->fd >= 0 && r->state != CONNECTED)
 		release(first);
 	if (r->logging) {

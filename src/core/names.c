@@ -182,6 +182,7 @@ void se_names_remember(struct se_names *m, const char *name,
 	}
 	set_keys(e, answer, keys, n_keys);
 	e->persisted_at_ms = 0;
+	e->persist_lost = false;
 	e->resolved_at_ms = now_ms ? now_ms : 1;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -318,7 +319,9 @@ void se_names_candidates(struct se_names *m, const struct se_addr *asked,
 		/* Which of the names the program connects to is not known. */
 		if (out->source != SE_CAND_SHARED)
 			memcpy(out->name, e->name, sizeof(out->name));
-		out->persist_spent = in_round(e->persisted_at_ms, now_ms);
+		out->persist_spent = in_round(e->persisted_at_ms, now_ms) &&
+				     (e->persist_lost ||
+				      !se_addr_equal(&e->persisted_on, asked));
 		for (i = 1; i < e->n; i++) {
 			const struct se_name_addr *c = &e->addrs[(k + i) % e->n];
 
@@ -334,7 +337,7 @@ void se_names_candidates(struct se_names *m, const struct se_addr *asked,
 }
 
 static void mark(struct se_names *m, const struct se_addr *a, uint64_t now_ms,
-		 bool persisted)
+		 bool persisted, bool lost)
 {
 	unsigned i;
 	int k;
@@ -347,9 +350,14 @@ static void mark(struct se_names *m, const struct se_addr *a, uint64_t now_ms,
 
 		if (!live(e, now_ms) || (k = find_addr(e, a)) < 0)
 			continue;
-		if (persisted)
+		if (persisted) {
+			/* A loss stays a loss for the round, whoever starts
+			 * persisting after it. */
+			e->persist_lost = lost ||
+				(e->persist_lost && in_round(e->persisted_at_ms, now_ms));
 			e->persisted_at_ms = now_ms;
-		else
+			e->persisted_on = *a;
+		} else
 			e->addrs[k].failed_at_ms = now_ms;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -358,13 +366,13 @@ static void mark(struct se_names *m, const struct se_addr *a, uint64_t now_ms,
 void se_names_mark_failed(struct se_names *m, const struct se_addr *a,
 			  uint64_t now_ms)
 {
-	mark(m, a, now_ms, false);
+	mark(m, a, now_ms, false, false);
 }
 
 void se_names_mark_persisted(struct se_names *m, const struct se_addr *a,
-			     uint64_t now_ms)
+			     uint64_t now_ms, bool lost)
 {
-	mark(m, a, now_ms, true);
+	mark(m, a, now_ms, true, lost);
 }
 
 void se_candidates_interleave(struct se_candidates *c)

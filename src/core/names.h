@@ -48,6 +48,8 @@ struct se_name_addr {
 struct se_name {
 	uint64_t resolved_at_ms;	/* 0: slot unused */
 	uint64_t persisted_at_ms;	/* 0: persistence not spent */
+	struct se_addr persisted_on;	/* ... on this address, */
+	bool persist_lost;		/* ... and lost */
 	char name[SE_NAME_LEN];
 	size_t n;
 	struct se_name_addr addrs[SE_NAME_ADDRS_MAX];
@@ -139,9 +141,13 @@ void se_candidates_interleave(struct se_candidates *c);
 /* Notes that a failed this round, in every live name holding it. */
 void se_names_mark_failed(struct se_names *m, const struct se_addr *a,
 			  uint64_t now_ms);
-/* Notes that a connect() persisted on a and gave up: the name's persistence
- * is spent for this round. */
+/* Notes that a connect() persists on a (lost false) or persisted and gave
+ * up (lost true): the name's persistence is spent for this round, on its
+ * other addresses (the program's own attempts at them, as curl races its
+ * addresses, would each wait the whole budget) and, once lost, on a too.
+ * Concurrent connects to a itself, which wait at the same time, may each
+ * persist while none has lost. */
 void se_names_mark_persisted(struct se_names *m, const struct se_addr *a,
-			     uint64_t now_ms);
+			     uint64_t now_ms, bool lost);
 
 #endif

@@ -233,14 +233,27 @@ START_TEST(persistence_spent)
 {
 	struct se_candidates c;
 	struct se_addr a = se_test_addr("192.0.2.2");
+	struct se_addr b = se_test_addr("192.0.2.1");
 
 	remember3("x.example", 1000);
 	se_names_candidates(&m, &a, NULL, 1000, &c);
 	ck_assert(!c.persist_spent);
-	se_names_mark_persisted(&m, &a, 1500);
-	se_names_candidates(&m, &a, NULL, 1600, &c);
+	/* Persisting on a: spent for the name's other addresses, not for
+	 * concurrent connects to a itself. */
+	se_names_mark_persisted(&m, &a, 1500, false);
+	se_names_candidates(&m, &b, NULL, 1600, &c);
 	ck_assert(c.persist_spent);
-	se_names_candidates(&m, &a, NULL, 1500 + SE_ROUND_MS, &c);
+	se_names_candidates(&m, &a, NULL, 1600, &c);
+	ck_assert(!c.persist_spent);
+	/* Lost: spent for all, even when another connect starts persisting
+	 * after; until the round is over. */
+	se_names_mark_persisted(&m, &a, 1700, true);
+	se_names_candidates(&m, &a, NULL, 1800, &c);
+	ck_assert(c.persist_spent);
+	se_names_mark_persisted(&m, &a, 1900, false);
+	se_names_candidates(&m, &a, NULL, 2000, &c);
+	ck_assert(c.persist_spent);
+	se_names_candidates(&m, &a, NULL, 1900 + SE_ROUND_MS, &c);
 	ck_assert(!c.persist_spent);
 }
 END_TEST
