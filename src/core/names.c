@@ -98,14 +98,23 @@ const char *se_addr_str(const struct se_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+/* Is at_ms within ms before now_ms? A time after now_ms is too: another
+ * thread may have read the clock after the caller and written under the
+ * lock first (unsigned, now_ms - at_ms would then be huge, and a name
+ * just resolved by one thread not live for another's connect). */
+static bool within(uint64_t at_ms, uint64_t now_ms, uint64_t ms)
+{
+	return at_ms && (now_ms <= at_ms || now_ms - at_ms < ms);
+}
+
 static bool live(const struct se_name *e, uint64_t now_ms)
 {
-	return e->resolved_at_ms && now_ms - e->resolved_at_ms < SE_NAME_TTL_MS;
+	return within(e->resolved_at_ms, now_ms, SE_NAME_TTL_MS);
 }
 
 static bool in_round(uint64_t at_ms, uint64_t now_ms)
 {
-	return at_ms && now_ms - at_ms < SE_ROUND_MS;
+	return within(at_ms, now_ms, SE_ROUND_MS);
 }
 
 static int find_addr(const struct se_name *e, const struct se_addr *a)

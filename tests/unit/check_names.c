@@ -229,6 +229,26 @@ START_TEST(failed_this_round_skipped_then_back)
 }
 END_TEST
 
+/* Another thread may remember the name with a clock read after the one a
+ * connect took its "now" from: the name is live for that connect all the
+ * same (it was not: the lone address then looked unresolved, and a route
+ * flap failed connects at their first soft error). */
+START_TEST(remembered_a_moment_later)
+{
+	struct se_candidates c;
+	struct se_addr a = se_test_addr("192.0.2.2");
+
+	remember3("x.example", 2000);
+	se_names_candidates(&m, &a, NULL, 1999, &c);
+	ck_assert_int_eq(c.source, SE_CAND_NAME);
+	ck_assert_uint_eq(c.n, 3);
+	se_names_mark_failed(&m, &a, 2100);
+	se_names_mark_persisted(&m, &a, 2100, true);
+	se_names_candidates(&m, &a, NULL, 2099, &c);
+	ck_assert(c.persist_spent);
+}
+END_TEST
+
 START_TEST(persistence_spent)
 {
 	struct se_candidates c;
@@ -338,6 +358,7 @@ Suite *names_suite(void)
 	tcase_add_test(tc, answer_key_decides);
 	tcase_add_test(tc, failed_this_round_skipped_then_back);
 	tcase_add_test(tc, persistence_spent);
+	tcase_add_test(tc, remembered_a_moment_later);
 	tcase_add_test(tc, sockaddr_round_trip);
 	tcase_add_test(tc, put_keeps_addresses_distinct);
 	tcase_add_test(tc, interleaves_families);
