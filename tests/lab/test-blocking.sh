@@ -216,13 +216,13 @@ check "port-unreachable is hard: ECONNREFUSED at once" \
 	eval 'rc_is 1 && has "result fail ECONNREFUSED" && faster $BEFORE_MS'
 
 # --- A route that answers unreachable for a while, then works -------------
-flap() {	# flap POLICY-or-"" FAMILY: runs the client through a 3 s flap
+flap() {	# flap POLICY-or-"" FAMILY: runs the client through a 2 s flap
 	local envs=(-- ) mode=with
 	[ "$1" = none ] && mode=without
 	[ "$1" != none ] && envs=("SOFTERR_POLICY=$1" --)
 	local addr=203.0.113.30 name=flap.lab
 	[ "$2" = 6 ] && addr=2001:db8:3::30 name=flap6.lab
-	lab_flap $addr 3
+	lab_flap $addr 2
 	run $mode "${envs[@]}" "$CLIENT" -$2 $name $LAB_PORT
 	lab_unflap $addr
 	lab_flap_wait
@@ -233,16 +233,16 @@ for fam in 4 6; do
 		eval 'rc_is 1 && has "result fail E[HN]"'
 	flap adaptive $fam
 	check "IPv$fam flapping route: adaptive persists and connects (${MS} ms)" \
-		eval 'rc_is 0 && slower 2900'
+		eval 'rc_is 0 && slower 1900'
 	flap rfc1122 $fam
 	check "IPv$fam flapping route: rfc1122 persists and connects (${MS} ms)" \
-		eval 'rc_is 0 && slower 2900'
+		eval 'rc_is 0 && slower 1900'
 	flap abort $fam
 	check "IPv$fam flapping route: abort gives up at once (${MS} ms)" \
 		eval 'rc_is 1 && faster $BEFORE_MS'
 done
 flap confirm 4
-check "flapping route: confirm persists and connects (${MS} ms)" eval 'rc_is 0 && slower 2900'
+check "flapping route: confirm persists and connects (${MS} ms)" eval 'rc_is 0 && slower 1900'
 
 # --- An established connection and a later transient ICMP -----------------
 for mode in without with; do

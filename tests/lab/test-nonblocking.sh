@@ -84,11 +84,11 @@ run with SOFTERR_POLICY=abort -- "$NB" --first --wait poll adminonly.lab $LAB_PO
 check "a hard error on a lone address: ended at once" \
 	eval 'rc_is 1 && has "attempt 203.0.113.14 EHOSTUNREACH .* again ECONNABORTED" && faster $BEFORE_MS'
 
-# A route that answers unreachable for 3 s, then works, on a lone IPv4
+# A route that answers unreachable for 2 s, then works, on a lone IPv4
 # address: the kernel tells the program at once and it gives up; adaptive
 # persists behind the stand-in and the program sees only the connection.
 flap() {	# flap with|without
-	lab_flap 203.0.113.30 3
+	lab_flap 203.0.113.30 2
 	run $1 -- "$NB" --first --timeout 20000 --wait epoll flap.lab $LAB_PORT
 	lab_unflap 203.0.113.30
 	lab_flap_wait
@@ -98,7 +98,7 @@ check "IPv4 flapping route, lone address: without softerr the program sees EHOST
 	eval 'rc_is 1 && has "attempt 203.0.113.30 EHOSTUNREACH"'
 flap with
 check "IPv4 flapping route, lone address: adaptive persists, the program sees only the connection (${MS} ms)" \
-	eval 'rc_is 0 && has "^attempt 203.0.113.30 ok" && has "read echoed" && slower 2900'
+	eval 'rc_is 0 && has "^attempt 203.0.113.30 ok" && has "read echoed" && slower 1900'
 
 # Healthy: what the kernel says, untouched.
 run without -- "$NB" --wait epoll live6.lab $LAB_PORT
