@@ -39,20 +39,16 @@ static bool literal(const char *node)
 
 #define NODES_MAX 96	/* nodes of one answer reordered at most */
 
-/* Are addrs[0..n) all loopback addresses (localhost's answer)? Their
- * connects are left to the kernel, so the history knows nothing of them:
- * ordering them would only cost the first look at the file and the
- * network. */
-static bool all_loopback(const struct se_addr *addrs, size_t n)
+/* Is a a loopback address? An answer made only of them (localhost's) is
+ * left alone: their connects are the kernel's, so the history knows
+ * nothing of them, and ordering them, or loading what a connect beyond
+ * loopback needs, would only cost. */
+static bool is_loopback(const struct se_addr *a)
 {
 	static const uint8_t v6[16] = { [15] = 1 };
-	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (!(addrs[i].family == AF_INET ? addrs[i].bytes[0] == 127 :
-		      memcmp(addrs[i].bytes, v6, 16) == 0))
-			return false;
-	return true;
+	return a->family == AF_INET ? a->bytes[0] == 127 :
+	       memcmp(a->bytes, v6, 16) == 0;
 }
 
 /* Reorders *res (its k nodes, node j an address of addrs[of[j]]) so that
@@ -108,7 +104,7 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 	struct addrinfo *nodes[NODES_MAX], *ai;
 	struct se_addr addrs[SE_NAME_ADDRS_MAX], a;
 	size_t of[NODES_MAX], n = 0, k = 0, i;
-	bool whole = true;
+	bool whole = true, beyond = false;	/* beyond loopback */
 
 	for (ai = *res; ai; ai = ai->ai_next) {
 		if (!ai->ai_addr ||
@@ -116,6 +112,7 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 			whole = false;	/* not ours to reorder */
 			continue;
 		}
+		beyond |= !is_loopback(&a);
 		i = se_addr_put(addrs, &n, SE_NAME_ADDRS_MAX, &a);
 		if (i == SE_NAME_ADDRS_MAX) {
 			whole = false;
@@ -128,16 +125,16 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 			nodes[k++] = ai;
 		}
 	}
-	if (!all_loopback(addrs, n)) {
+	if (beyond) {
 		/* A name beyond loopback: a connect() is likely to follow.
 		 * What it needs is loaded now, while a descriptor is surely
 		 * free (a program at its limit has none left by then). */
 		se_lazy_load_mnl();
 		se_lazy_load_ev();
 	}
-	if (whole && n > 1 && se_history.enabled && !all_loopback(addrs, n)) {
+	if (whole && n > 1 && se_history.enabled && beyond) {
 		order_by_history(node, res, nodes, of, k, addrs, n);
-	} else if (n == 1 && se_history.enabled && !all_loopback(addrs, 1)) {
+	} else if (n == 1 && se_history.enabled && beyond) {
 		/* A lone address: the history is read now (not in connect()),
 		 * so that a connect that succeeds at once knows it must clear
 		 * a failure the history holds for it. */
@@ -187,6 +184,7 @@ void se_remember_hostent(const char *name, struct hostent *h)
 {
 	struct se_addr addrs[SE_NAME_ADDRS_MAX];
 	size_t n = 0, i;
+	bool beyond = false;	/* beyond loopback */
 	char **p;
 
 	if (!h || !h->h_addr_list || !se_conf_remembers())
@@ -209,13 +207,14 @@ void se_remember_hostent(const char *name, struct hostent *h)
 			sa = (struct sockaddr *)&s6;
 			len = sizeof(s6);
 		}
-		se_addr_from_sockaddr(&addrs[n++], sa, len);
+		se_addr_from_sockaddr(&addrs[n], sa, len);
+		beyond |= !is_loopback(&addrs[n++]);
 	}
-	if (n && !all_loopback(addrs, n)) {
+	if (beyond) {
 		se_lazy_load_mnl();	/* as for getaddrinfo() */
 		se_lazy_load_ev();
 	}
-	if (se_history.enabled && n > 1 && !*p && !all_loopback(addrs, n)) {
+	if (se_history.enabled && n > 1 && !*p && beyond) {
 		/* The history's order, as for getaddrinfo(): the pointers of
 		 * the list are moved, the addresses stay where they are. */
 		size_t order[SE_NAME_ADDRS_MAX];
