@@ -12,6 +12,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/lab.sh"
 . "$top_srcdir/tests/lab/harness.sh"
 
+# The trap after lab_up, which sets its own (the staging directory was
+# left behind at every run).
+lab_up
 D=$(mktemp -d)
 trap 'rm -rf "$D"; lab_down' EXIT
 make -C "$top_builddir" install DESTDIR="$D/root" >"$D/install.log" 2>&1 ||
@@ -22,7 +25,6 @@ BIND=$(dirname "$(find "$D/root" -name softerr-run -type f)")
 [ -f "$LIB" ] && [ -x "$BIND/softerr-probe" ] || lab_fail "installed files not found"
 chmod 755 "$D"
 
-lab_up
 echo "# lab up: $LAB_C $LAB_R $LAB_S"
 URL=http://soft.lab:$LAB_PORT/
 CURL=(curl -s -o /dev/null -w '%{remote_ip}\n' "$URL")
