@@ -44,24 +44,6 @@ static struct se_netstate netstate = SE_NETSTATE_INIT;
 
 static char *api_getenv(const char *name);
 
-/* Where softerr.conf and the environment come from, for this program (as
- * the preloaded library reads them); exe holds its path. */
-static struct se_conf_source conf_source(char *exe, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", exe, len - 1);
-	struct se_conf_source src = {
-		.program = program_invocation_short_name,
-		.program_path = n > 0 ? exe : NULL,
-		.getenv_fn = api_getenv,
-		.system_file = SYSCONFDIR "/softerr.conf",
-		.warn = se_log_raw,
-	};
-
-	if (n > 0)
-		exe[n] = '\0';
-	return src;
-}
-
 /* The history is one per process, shared with the preloaded library's:
  * its settings are the process's (softerr.conf's global and program
  * parts, then the environment), not one options object's. */
@@ -69,7 +51,8 @@ static void init(void)
 {
 	char path[256] = "", exe[512];
 	bool secure = getauxval(AT_SECURE) != 0;
-	struct se_conf_source src = conf_source(exe, sizeof(exe));
+	struct se_conf_source src = se_conf_source_self(program_invocation_short_name,
+							exe, sizeof(exe), api_getenv, se_log_raw);
 	static struct se_conf conf;	/* large: not on a caller's stack */
 
 	/* Said by softerr_options_load(), if asked. */
@@ -176,7 +159,8 @@ static char *api_getenv(const char *name)
 API int softerr_options_load(struct softerr_options *o, const char *path)
 {
 	char exe[512];
-	struct se_conf_source src = conf_source(exe, sizeof(exe));
+	struct se_conf_source src = se_conf_source_self(program_invocation_short_name,
+							exe, sizeof(exe), api_getenv, se_log_raw);
 	size_t i;
 
 	if (!o) {

@@ -566,3 +566,24 @@ const struct se_settings *se_conf_for(const struct se_conf *c, const char *name,
 	}
 	return &c->base;
 }
+
+struct se_conf_source se_conf_source_self(const char *program, char *exe,
+					  size_t len,
+					  char *(*getenv_fn)(const char *),
+					  void (*warn)(const char *msg))
+{
+	int saved = errno;
+	ssize_t n = readlink("/proc/self/exe", exe, len - 1);
+	struct se_conf_source src = {
+		.program = program,
+		.program_path = n > 0 ? exe : NULL,
+		.getenv_fn = getenv_fn,
+		.system_file = SYSCONFDIR "/softerr.conf",
+		.warn = warn,
+	};
+
+	if (n > 0)
+		exe[n] = '\0';
+	errno = saved;
+	return src;
+}

@@ -54,6 +54,14 @@ struct se_conf_source {
 	void (*warn)(const char *msg);	/* one line each, NULL: silent */
 };
 
+/* The source for this process: program (its short name), its path read
+ * from /proc/self/exe into exe (NULL when it cannot be), SYSCONFDIR's
+ * softerr.conf, and getenv_fn and warn as given. errno is kept. */
+struct se_conf_source se_conf_source_self(const char *program, char *exe,
+					  size_t len,
+					  char *(*getenv_fn)(const char *),
+					  void (*warn)(const char *msg));
+
 /* Finds the file ($SOFTERR_CONF, $XDG_CONFIG_HOME/softerr/softerr.conf or
  * ~/.config/softerr/softerr.conf, then system_file: the first that exists;
  * SOFTERR_CONF set but empty means none), reads it and fills c. Never

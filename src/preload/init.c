@@ -156,17 +156,11 @@ static bool load_conf(void)
 {
 	bool secure = getauxval(AT_SECURE) != 0;
 	char exe[512], hist[256] = "";
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct se_conf_source src = {
-		.program = program_invocation_short_name,
-		.program_path = n > 0 ? exe : NULL,
-		.getenv_fn = secure ? NULL : read_env,
-		.system_file = SYSCONFDIR "/softerr.conf",
-		.warn = warn_later,
-	};
+	struct se_conf_source src = se_conf_source_self(program_invocation_short_name,
+							exe, sizeof(exe),
+							secure ? NULL : read_env,
+							warn_later);
 
-	if (n > 0)
-		exe[n] = '\0';
 	se_conf_load(&se_conf, &src);
 	if (secure && !se_conf.base.secure_programs)
 		return false;

@@ -183,18 +183,10 @@ static bool open_history(bool *refused)
 {
 	static const struct se_log_target to_stderr = { .to = SE_LOG_STDERR };
 	char exe[512];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct se_conf_source src = {
-		.program = prog,
-		.program_path = n > 0 ? exe : NULL,
-		.getenv_fn = secure_getenv,
-		.system_file = SYSCONFDIR "/softerr.conf",
-		.warn = se_log_raw,
-	};
+	struct se_conf_source src = se_conf_source_self(prog, exe, sizeof(exe),
+							secure_getenv, se_log_raw);
 	bool found;
 
-	if (n > 0)
-		exe[n] = '\0';
 	/* The engine's own calls (rtnetlink for the network's fingerprint)
 	 * go through se_sys; when one is missing, the network is not looked
 	 * at, as in the library. */
