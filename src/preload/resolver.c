@@ -51,6 +51,15 @@ static bool is_loopback(const struct se_addr *a)
 	       memcmp(a->bytes, v6, 16) == 0;
 }
 
+/* A name beyond loopback was resolved: a connect() is likely to follow.
+ * What it needs is loaded now, while a descriptor is surely free (a
+ * program at its limit has none left by then). */
+static void connect_may_follow(void)
+{
+	se_lazy_load_mnl();
+	se_lazy_load_ev();
+}
+
 /* Reorders *res (its k nodes, node j an address of addrs[of[j]]) so that
  * the addresses the history saw fail lately come after the others, and
  * addrs with them; the nodes of one address (one per socket type) stay
@@ -125,13 +134,8 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 			nodes[k++] = ai;
 		}
 	}
-	if (beyond) {
-		/* A name beyond loopback: a connect() is likely to follow.
-		 * What it needs is loaded now, while a descriptor is surely
-		 * free (a program at its limit has none left by then). */
-		se_lazy_load_mnl();
-		se_lazy_load_ev();
-	}
+	if (beyond)
+		connect_may_follow();
 	if (whole && n > 1 && se_history.enabled && beyond) {
 		order_by_history(node, res, nodes, of, k, addrs, n);
 	} else if (n == 1 && se_history.enabled && beyond) {
@@ -210,10 +214,8 @@ void se_remember_hostent(const char *name, struct hostent *h)
 		se_addr_from_sockaddr(&addrs[n], sa, len);
 		beyond |= !is_loopback(&addrs[n++]);
 	}
-	if (beyond) {
-		se_lazy_load_mnl();	/* as for getaddrinfo() */
-		se_lazy_load_ev();
-	}
+	if (beyond)
+		connect_may_follow();
 	if (se_history.enabled && n > 1 && !*p && beyond) {
 		/* The history's order, as for getaddrinfo(): the pointers of
 		 * the list are moved, the addresses stay where they are. */
