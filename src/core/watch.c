@@ -308,7 +308,7 @@ static int backend_fd = -1;
  * loop's. -1: none (no room for it); the identity checks still hold. */
 static int gone_ep = -1;
 static ev_io gone_io;
-#define GONE_CANARY (~(uint64_t)0)
+#define CANARY (~(uint64_t)0)	/* its data in either instance */
 
 /* Is the loop's epoll instance still the library's? Its canary (the wake
  * pipe's write end, no events asked) is registered there and nowhere
@@ -345,17 +345,24 @@ static void release_cb(struct ev_loop *l)
 static __thread bool making_loop __attribute__((tls_model("initial-exec")));
 static int made_epfd = -1;
 
-/* epfd is the loop's epoll instance if it takes the canary (the wake-up
- * pipe's write end, no events asked), by which it is known from then on
- * (ownfd.h). */
+/* Registers the canary (the wake-up pipe's write end, no events asked,
+ * data as given) in epfd, an epoll instance of the library's, by which it
+ * is known from then on (ownfd.h). Returns whether it took it. */
+static bool take_canary(int epfd, uint64_t data)
+{
+	struct epoll_event canary = { .events = 0, .data.u64 = data };
+
+	if (epfd < 0 || se_sys.epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd[1], &canary) < 0)
+		return false;
+	se_own_epoll(epfd, wake_fd[1]);
+	return true;
+}
+
+/* epfd is the loop's epoll instance if it takes the canary. */
 static void adopt_backend(int epfd)
 {
-	struct epoll_event canary = { .events = 0, .data.u64 = ~(uint64_t)0 };
-
-	if (epfd >= 0 && se_sys.epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd[1], &canary) == 0) {
+	if (take_canary(epfd, CANARY))
 		backend_fd = epfd;
-		se_own_epoll(epfd, wake_fd[1]);
-	}
 }
 
 int se_watch_epoll_made(int fd)
@@ -467,7 +474,7 @@ static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
 			int wake = (int)(uint32_t)(ev[i].data.u64 >> 32);
 			struct watched *e;
 
-			if (ev[i].data.u64 == GONE_CANARY) {
+			if (ev[i].data.u64 == CANARY) {
 				if (!se_owns(wake_fd[0]))
 					abandon("its wake-up pipe was closed behind its back");
 				continue;
@@ -511,17 +518,15 @@ static void *thread_main(void *arg)
 /* Makes gone_ep, when the library may hold one descriptor more. */
 static void make_gone_ep(void)
 {
-	struct epoll_event canary = { .events = 0, .data.u64 = GONE_CANARY };
 	int ep;
 
 	if (!se_own_room(1) || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return;
 	ep = se_own_move(ep);
-	if (se_sys.epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd[1], &canary) < 0) {
+	if (!take_canary(ep, CANARY)) {
 		se_sys.close(ep);
 		return;
 	}
-	se_own_epoll(ep, wake_fd[1]);
 	gone_ep = ep;
 	ev_io_init(&gone_io, gone_cb, gone_ep, EV_READ);
 	ev_io_start(loop, &gone_io);
