@@ -242,6 +242,9 @@ lab_up() {
 	HOSTS
 	echo "nameserver 127.0.0.1" >"/etc/netns/$LAB_C/resolv.conf"
 
+	# The soak connects thousands of times a second: a listen queue as
+	# long as the namespace allows (its own setting, not the host's).
+	in_server sysctl -qw net.core.somaxconn=65535
 	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_PORT" "$LAB_SERVER_LIFE"
 	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_BANNER_PORT" "$LAB_SERVER_LIFE" banner
 	lab_spawn "$LAB_S" "$top_builddir/tests/lab/se-server" "$LAB_RESET_PORT" "$LAB_SERVER_LIFE" banner-reset
