@@ -18,6 +18,14 @@ trap 'rm -rf "$T"; lab_down' EXIT
 RT="XDG_RUNTIME_DIR=$T SOFTERR_HISTORY_SHARE=on"
 HIST=$T/softerr/history
 URL=http://hole.lab:$LAB_PORT/
+# curl's own time to connected (-w '%{remote_ip} %{time_connect}'): did it
+# go to the live address without the attempt delay (250 ms)? Its own
+# clock, which a loaded machine's process start-up does not blur.
+curl_s() { printf '%s\n' "$OUT" | awk '/^203\.0\.113\.[0-9]+ [0-9.]+$/ { t = $2 } END { print t }'; }
+curl_live_at_once() {
+	printf '%s\n' "$OUT" | awk '/^203\.0\.113\.[0-9]+ [0-9.]+$/ { ip = $1; t = $2 }
+		END { exit !(ip == "203.0.113.20" && t < 0.24) }'
+}
 
 # hole.lab: 203.0.113.11 (the router drops it), then 203.0.113.20.
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
@@ -27,21 +35,21 @@ check "the history file: mode 0600 in a 0700 directory" \
 	eval '[ "$(stat -c %a "$HIST")" = 600 ] && [ "$(stat -c %a "$T/softerr")" = 700 ]'
 run with $RT SOFTERR_LOG=1 -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "a second process tries the live address first (${MS} ms)" \
-	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok" && has "getaddrinfo hole.lab: 203.0.113.11 tried last (no answer [0-9]* s ago)"'
+	eval 'rc_is 0 && took_under 240 && has "^attempt 203.0.113.20 ok" && has "getaddrinfo hole.lab: 203.0.113.11 tried last (no answer [0-9]* s ago)"'
 run with $RT -- "$CLIENT" --hostent hole.lab $LAB_PORT
 check "gethostbyname2() answers in the same order (${MS} ms)" \
-	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok"'
+	eval 'rc_is 0 && took_under 240 && has "^attempt 203.0.113.20 ok"'
 run with $RT -- "$CLIENT" --hostent-r hole.lab $LAB_PORT
 check "... and gethostbyname2_r() (${MS} ms)" \
-	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok"'
-run with $RT -- curl -s -o /dev/null -w '%{remote_ip}\n' "$URL"
-check "curl, unmodified, goes straight to the live address (${MS} ms)" \
-	eval 'rc_is 0 && has "^203.0.113.20$" && faster 200'
-run with $RT -- wget -q -O /dev/null --tries=1 "$URL"
-check "wget too (${MS} ms)" eval 'rc_is 0 && faster 200'
-run with $RT -- sh -c "echo x | socat - TCP:hole.lab:$LAB_PORT"
-check "socat, which tries the first address only, connects at once (${MS} ms)" \
-	eval 'rc_is 0 && faster 200'
+	eval 'rc_is 0 && took_under 240 && has "^attempt 203.0.113.20 ok"'
+run with $RT -- curl -s -o /dev/null -w '%{remote_ip} %{time_connect}\n' "$URL"
+check "curl, unmodified, goes straight to the live address (${MS} ms; curl's connect time $(curl_s) s)" \
+	eval 'rc_is 0 && curl_live_at_once'
+run with $RT SOFTERR_LOG=1 -- wget -q -O /dev/null --tries=1 "$URL"
+check "wget too (${MS} ms, connected in $(lib_ms) ms)" eval 'rc_is 0 && faster 240'
+run with $RT SOFTERR_LOG=1 -- sh -c "echo x | socat - TCP:hole.lab:$LAB_PORT"
+check "socat, which tries the first address only, connects at once (${MS} ms, connected in $(lib_ms) ms)" \
+	eval 'rc_is 0 && faster 240'
 
 # The prober says what the history did.
 run without $RT -- "$top_builddir/src/tools/softerr-probe" hole.lab $LAB_PORT
@@ -62,9 +70,9 @@ check "... confirmed by the next non-blocking client's: the next process starts 
 	eval 'rc_is 0 && has "^attempt 2001:db8:3::20 ok" && ! has "2001:db8:3::13"'
 rm -rf "$T2"; T2=$(mktemp -d); chmod 700 "$T2"
 run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- curl -s -o /dev/null --connect-timeout 1 "$URL"
-run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- curl -s -o /dev/null -w '%{remote_ip}\n' --connect-timeout 1 "$URL"
-check "curl gave up on the silent address (its own timeout): the next curl goes straight to the live one (${MS} ms)" \
-	eval 'rc_is 0 && has "^203.0.113.20$" && faster 200'
+run with XDG_RUNTIME_DIR=$T2 SOFTERR_HISTORY_SHARE=on -- curl -s -o /dev/null -w '%{remote_ip} %{time_connect}\n' --connect-timeout 1 "$URL"
+check "curl gave up on the silent address (its own timeout): the next curl goes straight to the live one (${MS} ms; curl's connect time $(curl_s) s)" \
+	eval 'rc_is 0 && curl_live_at_once'
 rm -rf "$T2"
 
 # What does not share: each process pays again.
@@ -110,7 +118,7 @@ private() {
 # Did the second curl go straight to the live address (history shared)?
 second_fast() {
 	printf '%s\n' "$OUT" | awk '/^203\.0\.113\.[0-9]+ [0-9.]+$/ { n++; ip[n] = $1; t[n] = $2 }
-		END { exit !(n == 2 && t[1] >= 0.24 && ip[2] == "203.0.113.20" && t[2] < 0.1) }'
+		END { exit !(n == 2 && t[1] >= 0.24 && ip[2] == "203.0.113.20" && t[2] < 0.24) }'
 }
 second_slow() {
 	printf '%s\n' "$OUT" | awk '/^203\.0\.113\.[0-9]+ [0-9.]+$/ { n++; t[n] = $2 }
@@ -149,12 +157,12 @@ check "a damaged file: the program runs as without it (${MS} ms)" \
 check "... and the file is rebuilt whole" \
 	eval '[ "$(stat -c %s "$HIST")" = 12336 ]'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
-check "... and learns again (${MS} ms)" eval 'rc_is 0 && took_under 100'
+check "... and learns again (${MS} ms)" eval 'rc_is 0 && took_under 240'
 : >"$HIST"
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "an emptied file: the same" eval 'rc_is 0 && has "result ok 203.0.113.20"'
 run with $RT -- "$CLIENT" -4 hole.lab $LAB_PORT
-check "... learned again (${MS} ms)" eval 'rc_is 0 && took_under 100'
+check "... learned again (${MS} ms)" eval 'rc_is 0 && took_under 240'
 
 # Unrelated churn: links made and deleted in the client's namespace, as
 # containers starting and stopping do on a host. The path to each dead
@@ -224,7 +232,7 @@ check "the path to 203.0.113.11 changed: what was learned on the old one is not 
 in_client ip route del $SECOND
 run with $RT SOFTERR_LOG=1 -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "the old path back: what was learned on it is used again (${MS} ms)" \
-	eval 'rc_is 0 && took_under 100 && has "^attempt 203.0.113.20 ok" && has "hole.lab: 203.0.113.11 tried last (no answer"'
+	eval 'rc_is 0 && took_under 240 && has "^attempt 203.0.113.20 ok" && has "hole.lab: 203.0.113.11 tried last (no answer"'
 
 # 203.0.113.11 comes to life behind the router, reached through the
 # second path, with a history of its own (T4) that saw it dead on the
@@ -238,7 +246,7 @@ ip -n "$LAB_R" route del blackhole 203.0.113.11/32
 in_client ip route add $SECOND
 run with $R4 -- "$CLIENT" -4 hole.lab $LAB_PORT
 check "alive on the new path: nothing learned there, 203.0.113.11 first, and it connects" \
-	eval 'rc_is 0 && has "^attempt 203.0.113.11 ok" && took_under 100'
+	eval 'rc_is 0 && has "^attempt 203.0.113.11 ok" && took_under 240'
 
 # A long-lived process sees a change itself (rtnetlink, read again when
 # the history is next consulted a second or more later): it connects to
