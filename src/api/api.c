@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "softerr.h"
@@ -17,8 +16,8 @@
 #include "core/engine.h"
 #include "core/history.h"
 #include "core/lazy.h"
-#include "core/netwatch.h"
 #include "core/log.h"
+#include "core/runtime.h"
 #include "core/sockrec.h"
 #include "core/sys.h"
 
@@ -35,37 +34,23 @@ struct softerr_options {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int sys_ok;
-/* The address history, shared with the preloaded library's through the
- * same file, and this process's view of the network. */
-static struct se_history history;
-/* Where it lives, or why it is off (struct softerr_report). */
-static char history_why[320];
-static struct se_netstate netstate = SE_NETSTATE_INIT;
 
 static char *api_getenv(const char *name);
 
-/* The history is one per process, shared with the preloaded library's:
- * its settings are the process's (softerr.conf's global and program
- * parts, then the environment), not one options object's. */
+/* The settings, the address history (shared with the preloaded library's
+ * through the same file) and the fork handlers are the process's
+ * (runtime.h): softerr.conf's global and program parts, then the
+ * environment, as the preloaded library reads them; not one options
+ * object's. */
 static void init(void)
 {
-	char path[256] = "", exe[512];
-	bool secure = getauxval(AT_SECURE) != 0;
-	struct se_conf_source src = se_conf_source_self(program_invocation_short_name,
-							exe, sizeof(exe), api_getenv, se_log_raw);
-	static struct se_conf conf;	/* large: not on a caller's stack */
+	/* The settings' warnings are said by softerr_options_load(), if
+	 * asked. The API acts in secure-execution mode too (the program
+	 * asked for it by name), on the system's file alone. */
+	static const struct se_runtime_setup setup = { .getenv_fn = api_getenv };
 
-	/* Said by softerr_options_load(), if asked. */
-	src.warn = NULL;
-	if (secure)
-		src.getenv_fn = NULL;
-	sys_ok = se_sys_init() == 0;
-	se_conf_load(&conf, &src);
-	se_history_choose(&conf.base, secure, secure ? NULL : secure_getenv("XDG_RUNTIME_DIR"),
-			  path, sizeof(path), history_why, sizeof(history_why));
-	se_history_init(&history, conf.base.history && !secure,
-			conf.base.history_lifetime_ms, path);
-	se_history_use_network(&history, &netstate);
+	sys_ok = se_runtime_start();
+	se_runtime_configure(&setup);
 }
 
 static void defaults(struct softerr_options *o)
@@ -265,7 +250,7 @@ static struct softerr_report *make_report(const char *host, const char *service,
 	snprintf(r->service, sizeof(r->service), "%s", service ? service : "");
 	snprintf(r->policy, sizeof(r->policy), "%s", se_policy_name(s->policy));
 	snprintf(r->history, sizeof(r->history), "%s",
-		 s->history ? history_why : "off (history = off)");
+		 s->history ? se_history_why : "off (history = off)");
 	r->connected = -1;
 	r->delay_ms = rep->delay_ms;
 	snprintf(r->delay, sizeof(r->delay), "%s", rep->delay_why);
@@ -311,9 +296,7 @@ static size_t order_by_history(struct se_candidates *c, char (*text)[64])
 	struct se_hist_info why[SE_NAME_ADDRS_MAX];
 	size_t order[SE_NAME_ADDRS_MAX], i, failed;
 
-	se_lazy_load_mnl();
-	se_network_check(&netstate, &history);
-	failed = se_history_order(&history, c->addr, c->n, se_boot_ms(), order, why);
+	failed = se_runtime_order(c->addr, c->n, order, why);
 	for (i = 0; i < c->n; i++) {
 		text[i][0] = '\0';
 		if (i >= c->n - failed)
@@ -428,14 +411,14 @@ API int softerr_connect(const char *host, const char *service,
 	candidates_of(host, res, cand, &port);
 	freeaddrinfo(res);
 	s = se_conf_for(&o->conf, host, &cand->addr[0]);
-	if (s->history && history.enabled && cand->n > 1)
+	if (s->history && se_history.enabled && cand->n > 1)
 		moved = order_by_history(cand, hist_text);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.settings = s;
 	ctx.candidates = cand;
 	ctx.report = rep;
-	ctx.history = s->history ? &history : NULL;
+	ctx.history = s->history ? &se_history : NULL;
 	ctx.program_may_use_recverr = false;
 	t0 = (se_now_us() - t0);	/* now: the resolver's time */
 	fd = se_sys.socket(cand->addr[0].family, SOCK_STREAM | SOCK_CLOEXEC,

@@ -13,23 +13,36 @@
 
 struct se_sys se_sys;
 
+#define REQUIRED(f) { #f, offsetof(struct se_sys, f), false }
+#define OPTIONAL(f) { #f, offsetof(struct se_sys, f), true }
+
 int se_sys_init(void)
 {
 	static const struct {
 		const char *name;
 		size_t offset;
+		bool optional;
 	} wanted[] = {
-		{ "connect", offsetof(struct se_sys, connect) },
-		{ "setsockopt", offsetof(struct se_sys, setsockopt) },
-		{ "bind", offsetof(struct se_sys, bind) },
-		{ "socket", offsetof(struct se_sys, socket) },
-		{ "getsockopt", offsetof(struct se_sys, getsockopt) },
-		{ "close", offsetof(struct se_sys, close) },
-		{ "dup3", offsetof(struct se_sys, dup3) },
-		{ "epoll_ctl", offsetof(struct se_sys, epoll_ctl) },
-		{ "getsockname", offsetof(struct se_sys, getsockname) },
-		{ "getpeername", offsetof(struct se_sys, getpeername) },
-		{ "shutdown", offsetof(struct se_sys, shutdown) },
+		REQUIRED(connect),
+		REQUIRED(setsockopt),
+		REQUIRED(bind),
+		REQUIRED(socket),
+		REQUIRED(getsockopt),
+		REQUIRED(close),
+		REQUIRED(dup3),
+		REQUIRED(epoll_ctl),
+		REQUIRED(getsockname),
+		REQUIRED(getpeername),
+		REQUIRED(shutdown),
+		REQUIRED(dup2),
+		REQUIRED(getaddrinfo),
+		REQUIRED(freeaddrinfo),
+		REQUIRED(gethostbyname),
+		REQUIRED(gethostbyname2),
+		REQUIRED(gethostbyname_r),
+		REQUIRED(gethostbyname2_r),
+		OPTIONAL(close_range),
+		OPTIONAL(closefrom),
 	};
 	size_t i;
 	int rc = 0;
@@ -40,7 +53,7 @@ int se_sys_init(void)
 		/* Stored as the function pointer it is: POSIX guarantees that
 		 * dlsym()'s object pointer converts to one. */
 		*(void **)((char *)&se_sys + wanted[i].offset) = p;
-		if (!p)
+		if (!p && !wanted[i].optional)
 			rc = -1;
 	}
 	return rc;

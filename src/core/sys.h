@@ -1,8 +1,10 @@
-/* The real functions behind the ones the library wraps, and small helpers
- * around system calls that every part of the engine uses. */
+/* The real functions behind the ones the library wraps, one table for the
+ * engine and the wrappers alike, and small helpers around system calls
+ * that every part of the engine uses. */
 #ifndef SOFTERR_CORE_SYS_H
 #define SOFTERR_CORE_SYS_H
 
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -23,11 +25,27 @@ struct se_sys {
 	int (*getsockname)(int fd, struct sockaddr *sa, socklen_t *len);
 	int (*getpeername)(int fd, struct sockaddr *sa, socklen_t *len);
 	int (*shutdown)(int fd, int how);
+	int (*dup2)(int oldfd, int newfd);
+	int (*getaddrinfo)(const char *node, const char *service,
+			   const struct addrinfo *hints, struct addrinfo **res);
+	void (*freeaddrinfo)(struct addrinfo *res);
+	struct hostent *(*gethostbyname)(const char *name);
+	struct hostent *(*gethostbyname2)(const char *name, int af);
+	int (*gethostbyname_r)(const char *name, struct hostent *ret, char *buf,
+			       size_t len, struct hostent **result, int *h_errnop);
+	int (*gethostbyname2_r)(const char *name, int af, struct hostent *ret,
+				char *buf, size_t len, struct hostent **result,
+				int *h_errnop);
+	/* NULL where the C library has none (the caller makes the system
+	 * call): not required by se_sys_init(). */
+	int (*close_range)(unsigned first, unsigned last, int flags);
+	void (*closefrom)(int lowfd);
 };
 
 /* The next definitions after the caller's (dlsym RTLD_NEXT). In the
  * preloaded library these are libc's; in a test program linking the core,
- * too. Filled by se_sys_init(); returns -1 if one could not be found. */
+ * too. Filled by se_sys_init(), which makes no system call; returns -1 if
+ * one that is required could not be found. */
 extern struct se_sys se_sys;
 int se_sys_init(void);
 

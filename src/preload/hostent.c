@@ -12,13 +12,13 @@ SE_EXPORT struct hostent *gethostbyname(const char *name)
 	int saved;
 
 	if (!se_configured()) {
-		if (se_real.gethostbyname)
-			return se_real.gethostbyname(name);
+		if (se_sys.gethostbyname)
+			return se_sys.gethostbyname(name);
 		return NULL;
 	}
 	if (!SE_ENTER())
-		return se_real.gethostbyname(name);
-	h = se_real.gethostbyname(name);
+		return se_sys.gethostbyname(name);
+	h = se_sys.gethostbyname(name);
 	saved = errno;
 	se_remember_hostent(name, h);
 	errno = saved;
@@ -32,13 +32,13 @@ SE_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 	int saved;
 
 	if (!se_configured()) {
-		if (se_real.gethostbyname2)
-			return se_real.gethostbyname2(name, af);
+		if (se_sys.gethostbyname2)
+			return se_sys.gethostbyname2(name, af);
 		return NULL;
 	}
 	if (!SE_ENTER())
-		return se_real.gethostbyname2(name, af);
-	h = se_real.gethostbyname2(name, af);
+		return se_sys.gethostbyname2(name, af);
+	h = se_sys.gethostbyname2(name, af);
 	saved = errno;
 	se_remember_hostent(name, h);
 	errno = saved;
@@ -53,15 +53,15 @@ SE_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 	int rc, saved;
 
 	if (!se_configured()) {
-		if (se_real.gethostbyname_r)
-			return se_real.gethostbyname_r(name, ret, buf, buflen,
+		if (se_sys.gethostbyname_r)
+			return se_sys.gethostbyname_r(name, ret, buf, buflen,
 						       result, h_errnop);
 		return ENOSYS;
 	}
 	if (!SE_ENTER())
-		return se_real.gethostbyname_r(name, ret, buf, buflen, result,
+		return se_sys.gethostbyname_r(name, ret, buf, buflen, result,
 					       h_errnop);
-	rc = se_real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
+	rc = se_sys.gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
 	saved = errno;
 	if (rc == 0 && result)
 		se_remember_hostent(name, *result);
@@ -77,15 +77,15 @@ SE_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret,
 	int rc, saved;
 
 	if (!se_configured()) {
-		if (se_real.gethostbyname2_r)
-			return se_real.gethostbyname2_r(name, af, ret, buf,
+		if (se_sys.gethostbyname2_r)
+			return se_sys.gethostbyname2_r(name, af, ret, buf,
 							buflen, result, h_errnop);
 		return ENOSYS;
 	}
 	if (!SE_ENTER())
-		return se_real.gethostbyname2_r(name, af, ret, buf, buflen,
+		return se_sys.gethostbyname2_r(name, af, ret, buf, buflen,
 						result, h_errnop);
-	rc = se_real.gethostbyname2_r(name, af, ret, buf, buflen, result,
+	rc = se_sys.gethostbyname2_r(name, af, ret, buf, buflen, result,
 				      h_errnop);
 	saved = errno;
 	if (rc == 0 && result)

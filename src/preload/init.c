@@ -1,7 +1,6 @@
 /* Lazy, once-only initialisation of the preloaded library. */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,21 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/conf.h"
 #include "core/engine.h"
-#include "core/history.h"
-#include "core/lazy.h"
-#include "core/netwatch.h"
 #include "core/log.h"
+#include "core/runtime.h"
 #include "core/watch.h"
 #include "core/sys.h"
 #include "preload.h"
 
-struct se_real se_real;
-struct se_conf se_conf;
-struct se_history se_history;
-static struct se_netstate netstate = SE_NETSTATE_INIT;
-struct se_names se_names;
 bool se_program_uses_recverr;
 /* Set while this thread runs inside the library (or inside a call the
  * library made): every wrapper then passes straight through. */
@@ -53,43 +44,6 @@ SE_EXPORT int socket(int domain, int type, int protocol);
 SE_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len);
 SE_EXPORT int close(int fd);
 
-static void *next_symbol(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
-
-/* No lock may be held across fork() by a thread that does not exist in
- * the child; the watcher's thread is not in the child at all. */
-static void before_fork(void)
-{
-	se_watch_fork_prepare();
-	pthread_mutex_lock(&netstate.lock);
-	pthread_mutex_lock(&se_history.lock);
-	pthread_mutex_lock(&se_names.lock);
-}
-
-static void after_fork_parent(void)
-{
-	pthread_mutex_unlock(&se_names.lock);
-	pthread_mutex_unlock(&se_history.lock);
-	pthread_mutex_unlock(&netstate.lock);
-	se_watch_fork_parent();
-}
-
-static void after_fork_child(void)
-{
-	pthread_mutex_unlock(&se_names.lock);
-	pthread_mutex_unlock(&se_history.lock);
-	pthread_mutex_unlock(&netstate.lock);
-	se_watch_fork_child();
-}
-
-void se_preload_network_check(void)
-{
-	se_lazy_load_mnl();
-	se_network_check(&netstate, &se_history);
-}
-
 /* At exit the watcher's thread stops and its loop is freed. */
 __attribute__((destructor)) static void fini(void)
 {
@@ -113,8 +67,6 @@ static char warnings[2048];
 static size_t warnings_len;
 static bool warnings_lost;	/* some did not fit */
 static bool announced;
-/* Where the history lives, or why it is off: for the first log line. */
-static char history_why[320];
 
 static void warn_later(const char *msg)
 {
@@ -144,72 +96,42 @@ void se_announce(const struct se_settings *s)
 	se_line_init(&line);
 	se_line_add(&line, "softerr: active in %s[%d], settings from %s; history %s",
 		    program_invocation_short_name, (int)getpid(),
-		    se_conf.path[0] ? se_conf.path : "no file", history_why);
+		    se_conf.path[0] ? se_conf.path : "no file", se_history_why);
 	se_line_emit(&line, &s->log);
 }
 
-/* softerr.conf and the environment. In secure-execution mode (set-user-ID
- * and the like) neither the environment nor the user's files count: only
- * the system's file, which must ask for the library to act there at all.
- * Returns whether the library acts in this process. */
-static bool load_conf(void)
-{
-	bool secure = getauxval(AT_SECURE) != 0;
-	char exe[512], hist[256] = "";
-	struct se_conf_source src = se_conf_source_self(program_invocation_short_name,
-							exe, sizeof(exe),
-							secure ? NULL : read_env,
-							warn_later);
-
-	se_conf_load(&se_conf, &src);
-	if (secure && !se_conf.base.secure_programs)
-		return false;
-	/* Shared only between processes of the same user, and never in
-	 * secure-execution mode, where nothing is remembered at all. */
-	se_history_choose(&se_conf.base, secure, read_env("XDG_RUNTIME_DIR"),
-			  hist, sizeof(hist), history_why, sizeof(history_why));
-	se_history_init(&se_history, se_conf.base.history && !secure,
-			se_conf.base.history_lifetime_ms, hist);
-	se_history.log = &se_conf.base.log;
-	se_history_use_network(&se_history, &netstate);
-	return true;
-}
-
+/* softerr.conf and the environment, the history, the network watch, and
+ * the watcher's part of fork() (its thread is not in the child). In
+ * secure-execution mode (set-user-ID and the like) neither the environment
+ * nor the user's files count: only the system's file, which must ask for
+ * the library to act there at all. */
 static void init_conf(void)
 {
-	int saved = errno;
+	static const struct se_runtime_setup setup = {
+		.getenv_fn = read_env,
+		.warn = warn_later,
+		.stand_aside_when_secure = true,
+		.fork_prepare = se_watch_fork_prepare,
+		.fork_parent = se_watch_fork_parent,
+		.fork_child = se_watch_fork_child,
+	};
 
-	if (load_conf()) {
-		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-		configured = true;
-	}
-	errno = saved;
+	configured = se_runtime_configure(&setup);
 }
 
 static void init(void)
 {
 	int saved = errno;
 
-	se_names_init(&se_names);
-
-	*(void **)&se_real.getaddrinfo = next_symbol("getaddrinfo");
-	*(void **)&se_real.gethostbyname = next_symbol("gethostbyname");
-	*(void **)&se_real.gethostbyname2 = next_symbol("gethostbyname2");
-	*(void **)&se_real.gethostbyname_r = next_symbol("gethostbyname_r");
-	*(void **)&se_real.gethostbyname2_r = next_symbol("gethostbyname2_r");
-	*(void **)&se_real.dup2 = next_symbol("dup2");
-	*(void **)&se_real.freeaddrinfo = next_symbol("freeaddrinfo");
-	*(void **)&se_real.close_range = next_symbol("close_range");
-	*(void **)&se_real.closefrom = next_symbol("closefrom");
-
-	if (se_sys_init() < 0 || se_sys.connect == connect ||
+	if (!se_runtime_start() || se_sys.connect == connect ||
 	    se_sys.setsockopt == setsockopt || se_sys.socket == socket ||
-	    se_sys.bind == bind ||
-	    !se_real.getaddrinfo || !se_real.gethostbyname ||
-	    !se_real.gethostbyname2 || !se_real.gethostbyname_r ||
-	    !se_real.gethostbyname2_r || !se_real.dup2 ||
-	    !se_real.freeaddrinfo ||
-	    se_sys.close == close || se_sys.dup3 == dup3 ||
+	    se_sys.bind == bind || se_sys.close == close || se_sys.dup3 == dup3 ||
+	    se_sys.dup2 == dup2 || se_sys.getaddrinfo == getaddrinfo ||
+	    se_sys.freeaddrinfo == freeaddrinfo ||
+	    se_sys.gethostbyname == gethostbyname ||
+	    se_sys.gethostbyname2 == gethostbyname2 ||
+	    se_sys.gethostbyname_r == gethostbyname_r ||
+	    se_sys.gethostbyname2_r == gethostbyname2_r ||
 	    se_sys.epoll_ctl == epoll_ctl || se_sys.getsockname == getsockname ||
 	    se_sys.getpeername == getpeername) {
 		/* Without the real functions every call would fail or recurse:

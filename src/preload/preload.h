@@ -9,45 +9,28 @@
 #include "core/conf.h"
 #include "core/history.h"
 #include "core/names.h"
+#include "core/runtime.h"
 #include "core/settings.h"
+#include "core/sys.h"
 
 #define SE_EXPORT __attribute__((visibility("default")))
 
-struct se_real {
-	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
-			   struct addrinfo **);
-	struct hostent *(*gethostbyname)(const char *);
-	struct hostent *(*gethostbyname2)(const char *, int);
-	int (*gethostbyname_r)(const char *, struct hostent *, char *, size_t,
-			       struct hostent **, int *);
-	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *,
-				size_t, struct hostent **, int *);
-	int (*dup2)(int, int);
-	void (*freeaddrinfo)(struct addrinfo *);
-	/* NULL where the C library has none: the system call is made. */
-	int (*close_range)(unsigned, unsigned, int);
-	void (*closefrom)(int);
-};
+/* The real functions are se_sys's (sys.h), the engine's table. The old
+ * name, for the wrappers not yet moved to it (fd.c). */
+#define se_real se_sys
 
-extern struct se_real se_real;
 /* Set once the program has called setsockopt() for IP_RECVERR or
  * IPV6_RECVERR: from then on the engine asks each socket before it
  * changes them. */
 extern bool se_program_uses_recverr;
-/* softerr.conf and the environment: se_conf.base, or a destination's. */
-extern struct se_conf se_conf;
-/* What each address did lately (history.h). */
-extern struct se_history se_history;
+/* se_conf (the settings), se_history (the address history) and se_names
+ * (the memory of names) are the runtime's (runtime.h). */
 
-/* Asks rtnetlink whether the network changed since the last call (the
- * first call takes its fingerprint) and forgets the history if it did. */
-void se_preload_network_check(void);
 /* The first connect() the library manages in this process: the warnings
  * about the settings kept since they were read, and (when s logs) one line
  * saying that softerr is active, which settings file it read and where the
  * history lives. Once; cheap after. */
 void se_announce(const struct se_settings *s);
-extern struct se_names se_names;
 
 /* Enters the library from a wrapper, which must then se_leave(). Returns
  * false when the call is nested in the library's own work (a signal

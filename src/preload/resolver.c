@@ -74,8 +74,7 @@ static void order_by_history(const char *node, struct addrinfo **res,
 	size_t order[SE_NAME_ADDRS_MAX], i, j, failed;
 	char *canon = (*res)->ai_canonname;
 
-	se_preload_network_check();
-	failed = se_history_order(&se_history, addrs, n, se_boot_ms(), order, why);
+	failed = se_runtime_order(addrs, n, order, why);
 	if (!failed)
 		return;
 	for (i = 0; i < n; i++)
@@ -144,7 +143,7 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 		 * a failure the history holds for it. */
 		struct se_hist_info known;
 
-		se_preload_network_check();
+		se_runtime_network_check();
 		se_history_get(&se_history, &addrs[0], se_boot_ms(), &known);
 	}
 	/* A lone address too: it is then known as its name's last, which the
@@ -166,13 +165,13 @@ SE_EXPORT int getaddrinfo(const char *node, const char *service,
 	int rc;
 
 	if (!se_configured()) {
-		if (se_real.getaddrinfo)
-			return se_real.getaddrinfo(node, service, hints, res);
+		if (se_sys.getaddrinfo)
+			return se_sys.getaddrinfo(node, service, hints, res);
 		return EAI_SYSTEM;
 	}
 	if (!SE_ENTER())
-		return se_real.getaddrinfo(node, service, hints, res);
-	rc = se_real.getaddrinfo(node, service, hints, res);
+		return se_sys.getaddrinfo(node, service, hints, res);
+	rc = se_sys.getaddrinfo(node, service, hints, res);
 	if (rc == 0 && node && se_conf_remembers()) {
 		int saved = errno;
 
@@ -222,8 +221,7 @@ void se_remember_hostent(const char *name, struct hostent *h)
 		size_t order[SE_NAME_ADDRS_MAX];
 		char *ptr[SE_NAME_ADDRS_MAX];
 
-		se_preload_network_check();
-		if (se_history_order(&se_history, addrs, n, se_boot_ms(), order, NULL) > 0) {
+		if (se_runtime_order(addrs, n, order, NULL) > 0) {
 			memcpy(ptr, h->h_addr_list, n * sizeof(ptr[0]));
 			for (i = 0; i < n; i++)
 				h->h_addr_list[i] = ptr[order[i]];
@@ -237,10 +235,10 @@ void se_remember_hostent(const char *name, struct hostent *h)
 SE_EXPORT void freeaddrinfo(struct addrinfo *res)
 {
 	if (!se_ready()) {
-		if (se_real.freeaddrinfo)
-			se_real.freeaddrinfo(res);
+		if (se_sys.freeaddrinfo)
+			se_sys.freeaddrinfo(res);
 		return;
 	}
 	se_names_forget_answer(&se_names, res);
-	se_real.freeaddrinfo(res);
+	se_sys.freeaddrinfo(res);
 }

@@ -1,6 +1,8 @@
 /* The public API (softerr.h) against the lab: what a program linking
  * -lsofterr-api relies on. Prints "ok - ..." or "not ok - ..." per check and
- * exits 1 if any failed. Run by test-probe.sh in the client namespace. */
+ * exits 1 if any failed. Run by test-probe.sh in the client namespace;
+ * "se-api fork" (a shared history under $XDG_RUNTIME_DIR) by
+ * test-api-runtime.sh. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -10,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "softerr.h"
@@ -199,9 +206,116 @@ static void threads(void)
 	check(lab_count_fds() == fds, "threads: no descriptor left behind");
 }
 
-int main(void)
+/* --- fork() while another thread's connect holds the history ---------- */
+
+struct in_flight {
+	pid_t tid;
+	int fd;
+};
+
+static void *connect_in_flight(void *arg)
+{
+	struct in_flight *f = arg;
+
+	__atomic_store_n(&f->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	f->fd = softerr_connect("soft.lab", "8080", NULL, NULL);
+	return NULL;
+}
+
+/* Is thread tid of this process in flock() now? */
+static int in_flock(pid_t tid)
+{
+	char path[64];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_flock;
+}
+
+static void *release_later(void *arg)
+{
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	close(*(int *)arg);
+	return NULL;
+}
+
+/* A thread's connect records what soft.lab's first address did in the
+ * shared history, and waits there for the file's lock, which this process
+ * holds through a descriptor of its own; the program forks meanwhile. The
+ * fork must not leave the child a lock held by a thread it does not have:
+ * the child connects through the API too. The file's lock is given back
+ * 300 ms after the fork began, whether or not fork() returned. */
+static void fork_during_connect(void)
+{
+	struct in_flight f = { 0, -1 };
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	char path[512];
+	pthread_t t, r;
+	double t0;
+	int fd, lockfd, status = -1, waited = 0, joined;
+	struct timespec until;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "%s/softerr/history", dir ? dir : "");
+	fd = softerr_connect("soft.lab", "8080", NULL, NULL);
+	check(fd >= 0 && access(path, F_OK) == 0,
+	      "fork: a first connect made the shared history file");
+	if (fd >= 0)
+		close(fd);
+	lockfd = open(path, O_RDWR | O_CLOEXEC);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+		check(0, "fork: the history file locked by the test");
+		return;
+	}
+	pthread_create(&t, NULL, connect_in_flight, &f);
+	t0 = lab_now_ms();
+	while (lab_now_ms() - t0 < 5000 &&
+	       !(__atomic_load_n(&f.tid, __ATOMIC_ACQUIRE) && in_flock(f.tid)))
+		usleep(1000);
+	check(in_flock(f.tid), "fork: the thread's connect waits for the file's lock");
+	pthread_create(&r, NULL, release_later, &lockfd);
+	child = fork();
+	if (child == 0) {
+		close(lockfd);	/* the lock is the parent's to give back */
+		alarm(10);
+		fd = softerr_connect("soft.lab", "8080", NULL, NULL);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	check(child > 0, "fork: forked");
+	while (child > 0 && waited < 15000 && waitpid(child, &status, WNOHANG) == 0) {
+		usleep(10000);
+		waited += 10;
+	}
+	if (child > 0 && waited >= 15000) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	check(child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fork: the child connects through the API, without waiting forever");
+	pthread_join(r, NULL);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	joined = pthread_timedjoin_np(t, NULL, &until) == 0;
+	check(joined && f.fd >= 0, "fork: the parent's thread connected too");
+	if (joined && f.fd >= 0)
+		close(f.fd);
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+		fork_during_connect();
+		return failed;
+	}
 	soft_error_failover();
 	black_hole_raced();
 	failures();
