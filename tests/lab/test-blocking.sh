@@ -245,8 +245,15 @@ flap confirm 4
 check "flapping route: confirm persists and connects (${MS} ms)" eval 'rc_is 0 && slower 1900'
 
 # --- An established connection and a later transient ICMP -----------------
+# The route goes once the connection is established (at most 10 s of
+# waiting, however slow the client's start) and comes back 3 s later; the
+# client writes 2 s after connecting, into the outage.
 for mode in without with; do
-	( sleep 0.5; in_router nft add element inet selab flap4 '{ 203.0.113.20 }'
+	( for _ in $(seq 200); do
+		in_client ss -Htn state established dst 203.0.113.20 | grep -q . && break
+		sleep 0.05
+	  done
+	  in_router nft add element inet selab flap4 '{ 203.0.113.20 }'
 	  sleep 3; lab_unflap 203.0.113.20 ) &
 	pid=$!
 	run $mode -- "$CLIENT" -4 --echo-after 2000 live.lab $LAB_PORT
