@@ -102,6 +102,7 @@ struct run {
 	int flags;		/* the program's file status flags */
 	int errno_in;		/* errno at entry, given back on success */
 	bool ask_recverr;	/* the program may have set RECVERR itself */
+	void (*replacing)(int num);	/* ctx->replacing */
 	ino_t fd_ino;		/* fd's inode, once private sockets start */
 
 	bool cand_loaded;
@@ -662,9 +663,8 @@ static void connected(struct attempt *at, bool slow, bool closed)
 		r->winner = fd;
 	} else if (!at->own) {
 		/* Its file status flags become the program's when the run
-		 * ends, as the program's own socket's do. Through the dup3()
-		 * wrapper, which tells the watcher the program's number
-		 * changed. */
+		 * ends, as the program's own socket's do. The caller hears
+		 * first that the file on the program's number changes. */
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 		struct stat st;
 
@@ -678,8 +678,10 @@ static void connected(struct attempt *at, bool slow, bool closed)
 			finish(r, FAILED, EBADF);
 			return;
 		}
+		if (r->replacing)
+			r->replacing(r->fd);
 		do
-			rc = dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
+			rc = se_sys.dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
 		err = rc < 0 ? errno : 0;
 		if (err)
@@ -1488,6 +1490,7 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	r->domain = domain;
 	r->logging = r->s->log.to != SE_LOG_OFF;
 	r->ask_recverr = ctx->program_may_use_recverr;
+	r->replacing = ctx->replacing;
 	r->cap = 1;
 	if (se_addr_from_sockaddr(&r->cand.addr[0], sa, len) < 0)
 		return -1;

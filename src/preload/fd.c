@@ -18,9 +18,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/loop.h"
 #include "core/ownfd.h"
 #include "core/sys.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "preload.h"
 
 SE_EXPORT int close(int fd)
@@ -31,7 +32,7 @@ SE_EXPORT int close(int fd)
 	if (!se_sys.close)
 		*(void **)&se_sys.close = dlsym(RTLD_NEXT, "close");
 	if (se_owns(fd)) {
-		if (se_watch_closes(fd))
+		if (se_loop_closes(fd))
 			return se_sys.close(fd);
 		errno = EBADF;
 		return -1;

@@ -20,7 +20,7 @@
 #include "core/lazy.h"
 #include "core/netwatch.h"
 #include "core/log.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "core/sys.h"
 #include "preload.h"
 
