@@ -434,9 +434,9 @@ static void load_candidates(struct run *r)
 	if (r->cand_loaded)
 		return;
 	r->cand_loaded = true;
-	if (r->given && r->s->policy != SE_POLICY_KERNEL)
+	if (r->given && se_policy_acts(r->s))
 		r->cand = *r->given;
-	else if (!r->names || r->s->policy == SE_POLICY_KERNEL)
+	else if (!r->names || !se_policy_acts(r->s))
 		return;
 	else
 		se_names_candidates(r->names, &asked, r->asked_key, se_now_ms(),
@@ -504,7 +504,7 @@ static bool alternative(struct run *r, struct attempt *at)
 	load_candidates(r);
 	if (r->next < r->cand.n || r->inflight > 1)
 		return true;
-	if (r->s->policy != SE_POLICY_ADAPTIVE)
+	if (!se_policy_may_persist(r->s))
 		return false;
 	/* Persistence was spent on this name moments ago: do not spend it
 	 * again on each address the program tries after that. Nor is it spent
@@ -615,7 +615,7 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 		se_names_mark_failed(r->names, &r->cand.addr[at->cand], se_now_ms());
 	release(at);
 	r->stagger_at = se_now_ms();
-	if (r->s->policy == SE_POLICY_KERNEL)
+	if (!se_policy_acts(r->s))
 		finish(r, FAILED, 0);
 }
 
@@ -990,7 +990,7 @@ static void persisting(struct attempt *at)
 	struct run *r = at->r;
 	char what[64];
 
-	if (r->s->policy != SE_POLICY_ADAPTIVE || at->persist_until)
+	if (!se_policy_may_persist(r->s) || at->persist_until)
 		return;
 	at->persist_until = se_now_ms() + r->s->persist_timeout_ms;
 	/* Spent for the name's other addresses now, not when lost: the
@@ -1542,7 +1542,7 @@ static void wrap_up(struct run *r)
 	struct attempt *first = &r->att[0];
 
 	if (r->state == FAILED && r->names && r->soft_err && !r->last_hard &&
-	    r->s->policy == SE_POLICY_ADAPTIVE)
+	    se_policy_may_persist(r->s))
 		/* adaptive persisted on the last candidate and lost: the
 		 * program's own loop over the rest need not wait again. */
 		se_names_mark_persisted(r->names, &r->cand.addr[0], se_now_ms(), true);

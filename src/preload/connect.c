@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "core/engine.h"
+#include "core/policy.h"
 #include "core/sockrec.h"
 #include "pending.h"
 #include "core/sys.h"
@@ -89,7 +90,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return se_sys.connect(fd, sa, len);
 	saved = errno;
 	s = settings_for(sa, len);
-	if ((s->policy == SE_POLICY_KERNEL && !s->log.to) ||
+	if ((!se_policy_acts(s) && !s->log.to) ||
 	    !is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0) {
 		se_leave();
 		errno = saved;

@@ -317,15 +317,14 @@ static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
 {
 	struct se_candidates c;
 
-	if (ctx->settings->policy == SE_POLICY_ABORT)
-		return true;
-	if (ctx->settings->policy != SE_POLICY_ADAPTIVE || !ctx->names)
-		return false;
-	/* adaptive: abort while the name has another address to try, or
-	 * the program may have one the library did not see it resolve. */
+	if (!se_policy_may_persist(ctx->settings) || !ctx->names)
+		return se_policy_ends_early(ctx->settings, false);
+	/* An alternative: the name has another address to try, or the
+	 * program may have one the library did not see it resolve. */
 	se_names_candidates(ctx->names, a, key, se_now_ms(), &c);
-	return (c.n > 1 && !c.persist_spent) || c.source == SE_CAND_SHARED ||
-	       c.source == SE_CAND_NONE;
+	return se_policy_ends_early(ctx->settings,
+				    (c.n > 1 && !c.persist_spent) ||
+				    c.source == SE_CAND_SHARED || c.source == SE_CAND_NONE);
 }
 
 /* Watches e's attempt on num in the visible mode (the lock held, the thread
@@ -374,7 +373,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	bool transparent;
 	int err, rc, saved = errno;
 
-	transparent = ctx->settings->transparent && ctx->settings->policy != SE_POLICY_KERNEL;
+	transparent = ctx->settings->transparent && se_policy_acts(ctx->settings);
 	/* The slot for num's entry is made here, where the program's thread
 	 * may allocate. */
 	if (!se_fdtab_make(num) || se_addr_from_sockaddr(&a, sa, len) < 0 ||
