@@ -48,6 +48,13 @@ static int wake_fd[2] = { -1, -1 };
 static bool dead;		/* abandoned: connects go to the kernel */
 static bool stopping;		/* at exit: the loop breaks */
 
+/* Idle: no work and no wake-up for idle_ms, the thread lets go of it all
+ * (a process that connected once keeps no thread and no descriptors for
+ * the rest of its life). */
+static unsigned idle_ms = SE_LOOP_IDLE_MS;
+static ev_timer idle_timer;	/* looks every idle_ms / 4 */
+static uint64_t busy_at;	/* se_now_ms() when last seen busy */
+
 /* Threads between poke()'s look at the number and its write: a dup2() of
  * the program's onto the pipe's number waits for them (se_loop_let_go()),
  * so the byte never lands in the program's file. */
@@ -344,9 +351,28 @@ static struct ev_loop *new_loop(void)
 	return l;
 }
 
+void se_loop_set_idle(unsigned ms)
+{
+	idle_ms = ms;
+}
+
+/* Nothing to do for idle_ms: the loop breaks, and the thread frees it
+ * (thread_main()). */
+static void idle_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	uint64_t now = se_now_ms();
+
+	if (!hooks->idle() || se_loop_has_graves())
+		busy_at = now;
+	else if (now - busy_at >= idle_ms)
+		ev_break(l, EVBREAK_ALL);
+}
+
 static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	char buf[64];
+
+	busy_at = se_now_ms();
 
 	/* Mostly to make the loop look at its watchers again; at exit, to
 	 * stop it (ev_break() works from inside the loop's own thread only),
@@ -396,11 +422,20 @@ static void syserr_cb(const char *msg)
 	abort();
 }
 
+static void destroy_loop(void);
+
 static void *thread_main(void *arg)
 {
 	in_thread = true;
 	pthread_mutex_lock(&lock);
 	ev_run(loop, 0);
+	if (!stopping && !dead) {
+		/* Idle (idle_cb()): the loop and its descriptors go, under the
+		 * lock, so the next connect() finds none and starts anew.
+		 * Nobody joins this thread. */
+		destroy_loop();
+		pthread_detach(pthread_self());
+	}
 	pthread_mutex_unlock(&lock);
 	return NULL;
 }
@@ -420,6 +455,22 @@ static void make_gone_ep(void)
 	gone_ep = ep;
 	ev_io_init(&gone_io, gone_cb, gone_ep, EV_READ);
 	ev_io_start(loop, &gone_io);
+}
+
+/* The loop's own watchers in the new loop: the wake-up, the stand-ins'
+ * readers, the idle timer; then the client's. */
+static void start_watchers(void)
+{
+	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
+	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
+	ev_io_start(loop, &wake_io);
+	make_gone_ep();
+	if (idle_ms) {
+		busy_at = se_now_ms();
+		ev_timer_init(&idle_timer, idle_cb, idle_ms / 4000., idle_ms / 4000.);
+		ev_timer_start(loop, &idle_timer);
+	}
+	hooks->started();
 }
 
 int se_loop_ensure(const struct se_loop_hooks *h)
@@ -446,11 +497,7 @@ int se_loop_ensure(const struct se_loop_hooks *h)
 	loop = new_loop();
 	if (!loop)
 		goto fail;
-	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
-	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
-	ev_io_start(loop, &wake_io);
-	make_gone_ep();
-	hooks->started();
+	start_watchers();
 	/* Every signal blocked in the thread: the program's handlers run in
 	 * the program's threads only. */
 	sigfillset(&all);
@@ -537,6 +584,8 @@ void se_loop_shutdown(void)
 	pthread_mutex_unlock(&lock);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 1;
-	if (pthread_timedjoin_np(thread, NULL, &until) == 0)
+	if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
 		destroy_loop();
+		stopping = false;	/* it may start again */
+	}
 }

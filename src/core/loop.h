@@ -49,11 +49,21 @@ struct se_loop_hooks {
 	/* Is there work for right after the next poll? The thread then keeps
 	 * the lock through it (the poll does not wait). */
 	bool (*keep_lock)(void);
+	/* Is nothing left for the loop to do (no attempt watched, nothing
+	 * to end or put in place)? Asked now and then: idle long enough, the
+	 * thread stops and its descriptors go (se_loop_set_idle()). */
+	bool (*idle)(void);
 	/* The loop stands aside for good (it lost a descriptor of its own):
 	 * every attempt goes back to the kernel as it is. Nothing of the
 	 * loop may be touched from then on. */
 	void (*abandon)(void);
 };
+
+/* After this many milliseconds with nothing to do (hooks->idle(), and no
+ * wake-up), the thread stops and closes its descriptors; the next need
+ * starts it again. 0: it stays. SE_LOOP_IDLE_MS unless set. For tests. */
+#define SE_LOOP_IDLE_MS 30000
+void se_loop_set_idle(unsigned ms);
 
 /* Takes the lock with every signal blocked (the old mask in *old): a
  * signal handler that closes a socket (close() is async-signal-safe) then

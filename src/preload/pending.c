@@ -301,7 +301,21 @@ static void abandoned(void)
 	}
 }
 
+/* Nothing for the loop to do: no entry on any number, none to end. */
+static bool idle(void)
+{
+	unsigned num;
+
+	if (gone || se_standin_placing())
+		return false;
+	for (num = 0; num < se_fdtab_end(); num++)
+		if (se_entry_get((int)num))
+			return false;
+	return true;
+}
+
 static const struct se_loop_hooks hooks = {
+	.idle = idle,
 	.started = se_standin_started,
 	.woken = woken,
 	.reader_gone = se_standin_reader_gone,
@@ -362,16 +376,51 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 	return true;
 }
 
+/* The kernel's connect() of num to sa, with the error queue's level lvl
+ * turned on for it. Returns true when it is pending and not connected at
+ * once: there is something to watch. Else *rc (errno set) is the
+ * program's answer, the error queue as the program had it. */
+static bool kernel_connect(const struct se_engine_ctx *ctx, int num,
+			   const struct sockaddr *sa, socklen_t len,
+			   unsigned lvl, int *rc)
+{
+	struct pollfd pfd;
+	int err, saved = errno;
+
+	/* A program that reads the error queue itself keeps it to itself. */
+	if ((ctx->program_may_use_recverr && se_recverr_get(num, lvl) != 0) ||
+	    se_recverr_set(num, lvl, 1) < 0) {
+		errno = saved;
+		*rc = se_sys.connect(num, sa, len);
+		return false;
+	}
+	*rc = se_sys.connect(num, sa, len);
+	if (*rc == 0 || errno != EINPROGRESS) {
+		err = *rc == 0 ? saved : errno;
+		se_recverr_set(num, lvl, 0);
+		errno = err;
+		return false;
+	}
+	/* Healthy and near: often connected already. */
+	pfd.fd = num;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
+		se_recverr_set(num, lvl, 0);
+		errno = EINPROGRESS;
+		return false;
+	}
+	return true;
+}
+
 int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 		     const struct sockaddr *sa, socklen_t len)
 {
 	sigset_t old;
 	struct se_addr a;
 	struct se_pending *e;
-	struct pollfd pfd;
 	unsigned lvl;
 	bool transparent;
-	int err, rc, saved = errno;
+	int rc;
 
 	transparent = ctx->settings->transparent && se_policy_acts(ctx->settings);
 	/* The slot for num's entry is made here, where the program's thread
@@ -380,30 +429,8 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	    (!transparent && !ends_early(ctx, &a, sa)))
 		return se_sys.connect(num, sa, len);
 	lvl = se_recverr_level(domain, a.family);
-	/* A program that reads the error queue itself keeps it to itself. */
-	if (ctx->program_may_use_recverr && se_recverr_get(num, lvl) != 0) {
-		errno = saved;
-		return se_sys.connect(num, sa, len);
-	}
-	if (se_recverr_set(num, lvl, 1) < 0) {
-		errno = saved;
-		return se_sys.connect(num, sa, len);
-	}
-	rc = se_sys.connect(num, sa, len);
-	if (rc == 0 || errno != EINPROGRESS) {
-		err = rc == 0 ? saved : errno;
-		se_recverr_set(num, lvl, 0);
-		errno = err;
+	if (!kernel_connect(ctx, num, sa, len, lvl, &rc))
 		return rc;
-	}
-	/* Healthy and near: often connected already. */
-	pfd.fd = num;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
-		se_recverr_set(num, lvl, 0);
-		errno = EINPROGRESS;
-		return -1;
-	}
 
 	e = calloc(1, sizeof(*e));
 	se_loop_take(&old);
