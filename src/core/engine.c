@@ -102,6 +102,7 @@ struct run {
 	int flags;		/* the program's file status flags */
 	int errno_in;		/* errno at entry, given back on success */
 	bool ask_recverr;	/* the program may have set RECVERR itself */
+	void (*replacing)(int num);	/* ctx->replacing */
 	ino_t fd_ino;		/* fd's inode, once private sockets start */
 
 	bool cand_loaded;
@@ -433,9 +434,9 @@ static void load_candidates(struct run *r)
 	if (r->cand_loaded)
 		return;
 	r->cand_loaded = true;
-	if (r->given && r->s->policy != SE_POLICY_KERNEL)
+	if (r->given && se_policy_acts(r->s))
 		r->cand = *r->given;
-	else if (!r->names || r->s->policy == SE_POLICY_KERNEL)
+	else if (!r->names || !se_policy_acts(r->s))
 		return;
 	else
 		se_names_candidates(r->names, &asked, r->asked_key, se_now_ms(),
@@ -503,7 +504,7 @@ static bool alternative(struct run *r, struct attempt *at)
 	load_candidates(r);
 	if (r->next < r->cand.n || r->inflight > 1)
 		return true;
-	if (r->s->policy != SE_POLICY_ADAPTIVE)
+	if (!se_policy_may_persist(r->s))
 		return false;
 	/* Persistence was spent on this name moments ago: do not spend it
 	 * again on each address the program tries after that. Nor is it spent
@@ -614,7 +615,7 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 		se_names_mark_failed(r->names, &r->cand.addr[at->cand], se_now_ms());
 	release(at);
 	r->stagger_at = se_now_ms();
-	if (r->s->policy == SE_POLICY_KERNEL)
+	if (!se_policy_acts(r->s))
 		finish(r, FAILED, 0);
 }
 
@@ -662,9 +663,8 @@ static void connected(struct attempt *at, bool slow, bool closed)
 		r->winner = fd;
 	} else if (!at->own) {
 		/* Its file status flags become the program's when the run
-		 * ends, as the program's own socket's do. Through the dup3()
-		 * wrapper, which tells the watcher the program's number
-		 * changed. */
+		 * ends, as the program's own socket's do. The caller hears
+		 * first that the file on the program's number changes. */
 		int cloexec = fcntl(r->fd, F_GETFD), rc;
 		struct stat st;
 
@@ -678,8 +678,10 @@ static void connected(struct attempt *at, bool slow, bool closed)
 			finish(r, FAILED, EBADF);
 			return;
 		}
+		if (r->replacing)
+			r->replacing(r->fd);
 		do
-			rc = dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
+			rc = se_sys.dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		while (rc < 0 && (errno == EINTR || errno == EBUSY));
 		err = rc < 0 ? errno : 0;
 		if (err)
@@ -988,7 +990,7 @@ static void persisting(struct attempt *at)
 	struct run *r = at->r;
 	char what[64];
 
-	if (r->s->policy != SE_POLICY_ADAPTIVE || at->persist_until)
+	if (!se_policy_may_persist(r->s) || at->persist_until)
 		return;
 	at->persist_until = se_now_ms() + r->s->persist_timeout_ms;
 	/* Spent for the name's other addresses now, not when lost: the
@@ -1488,6 +1490,7 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	r->domain = domain;
 	r->logging = r->s->log.to != SE_LOG_OFF;
 	r->ask_recverr = ctx->program_may_use_recverr;
+	r->replacing = ctx->replacing;
 	r->cap = 1;
 	if (se_addr_from_sockaddr(&r->cand.addr[0], sa, len) < 0)
 		return -1;
@@ -1539,7 +1542,7 @@ static void wrap_up(struct run *r)
 	struct attempt *first = &r->att[0];
 
 	if (r->state == FAILED && r->names && r->soft_err && !r->last_hard &&
-	    r->s->policy == SE_POLICY_ADAPTIVE)
+	    se_policy_may_persist(r->s))
 		/* adaptive persisted on the last candidate and lost: the
 		 * program's own loop over the rest need not wait again. */
 		se_names_mark_persisted(r->names, &r->cand.addr[0], se_now_ms(), true);

@@ -65,13 +65,19 @@ struct se_engine_ctx {
 	 * on (it never called setsockopt() for them): the engine then need
 	 * not ask the socket before it turns them on and off. */
 	bool program_may_use_recverr;
+	/* Called just before the engine puts another file on the program's
+	 * number num (a private winner of a blocking connect(), dup3()), so
+	 * that the caller forgets what it knew of the file there (the
+	 * preload layer's records of it). NULL: nothing to tell. */
+	void (*replacing)(int num);
 };
 
 /* connect() for fd, a blocking SOCK_STREAM TCP socket of family domain
  * (AF_INET or AF_INET6) whose file status flags are flags, to sa, under
  * ctx's policy: fails over to the other candidates of sa's name, on the same
  * socket where it can reach them, racing them on private sockets after the
- * attempt delay; a private winner replaces the socket on fd (dup3).
+ * attempt delay; a private winner replaces the socket on fd (dup3(), after
+ * ctx->replacing(fd)).
  *
  * Returns 0 with errno untouched, or -1 with errno set as connect() would:
  * the most informative error of the attempts (a soft error's beats

@@ -26,17 +26,19 @@
 
 #define SE_FDTAB_BLOCK 256
 
-struct watched;
-struct reg;
+struct se_pending;
+struct se_epreg;
 
 struct se_fdslot {
-	/* watch.c. entry (the watched attempt on the number) and regs (the
-	 * program's epoll registrations of it): under the watcher's lock.
-	 * has (what of the two is set, and whether the number is an epoll
-	 * instance some registration names): atomic, read without the lock
-	 * by close() and the other wrappers' fast path. */
-	struct watched *entry;
-	struct reg *regs;
+	/* The preload layer's watcher: entry (the pending attempt on the
+	 * number, src/preload/pending.c) and regs (the program's epoll
+	 * registrations of it, src/preload/epmirror.c): under the loop's
+	 * lock (loop.h). has (what of the two is set, and whether the
+	 * number is an epoll instance some registration names,
+	 * src/preload/known.h): atomic, read without the lock by close()
+	 * and the other wrappers' fast path. */
+	struct se_pending *entry;
+	struct se_epreg *regs;
 	unsigned char has;
 
 	/* ownfd.c, all atomic: the library's own descriptor on the number,

@@ -75,7 +75,7 @@ struct se_hist_head {
 };
 
 struct se_history {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	/* after the loop's, before flock() (loop.h) */
 	bool enabled;
 	uint64_t lifetime_ms;
 	char path[256];			/* "": this process only */

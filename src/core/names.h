@@ -62,7 +62,7 @@ struct se_name {
 };
 
 struct se_names {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* after the loop's (core/loop.h: the order) */
 	unsigned next;			/* the slot the next name takes */
 	unsigned used;			/* slots ever filled, for a fast miss */
 	struct se_name slot[SE_NAMES_MAX];

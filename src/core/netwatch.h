@@ -109,7 +109,7 @@ int se_netwatch_read(struct se_nettab *t);
 /* A process's view of the network, for the history. */
 #define SE_NETWATCH_CACHE 64
 struct se_netstate {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	/* never under the history's (loop.h) */
 	bool known;			/* a read was tried */
 	bool have;			/* tab holds a read */
 	uint64_t checked_ms;		/* when (se_boot_ms) */

@@ -65,3 +65,19 @@ const char *se_action_name(enum se_action a)
 	}
 	return "end";
 }
+
+bool se_policy_acts(const struct se_settings *s)
+{
+	return s->policy != SE_POLICY_KERNEL;
+}
+
+bool se_policy_may_persist(const struct se_settings *s)
+{
+	return s->policy == SE_POLICY_ADAPTIVE;
+}
+
+bool se_policy_ends_early(const struct se_settings *s, bool alternative)
+{
+	return s->policy == SE_POLICY_ABORT ||
+	       (s->policy == SE_POLICY_ADAPTIVE && alternative);
+}

@@ -38,4 +38,18 @@ enum se_action se_policy_step(const struct se_settings *s,
 
 const char *se_action_name(enum se_action a);
 
+/* The questions the rest of the library asks of the policy, so that it
+ * reads s->policy nowhere else. */
+
+/* Does softerr act on attempts under s (fail over to other candidates,
+ * end or resend attempts)? false: the kernel's policy, observed and logged
+ * only. */
+bool se_policy_acts(const struct se_settings *s);
+/* May an attempt persist past its first soft error for want of an
+ * alternative (adaptive)? Whether there is an alternative then matters. */
+bool se_policy_may_persist(const struct se_settings *s);
+/* Does the first soft error end the attempt (abort; adaptive while there
+ * is an alternative)? */
+bool se_policy_ends_early(const struct se_settings *s, bool alternative);
+
 #endif

@@ -33,7 +33,7 @@ struct se_settings {
 	unsigned max_attempts;		/* attempts in flight at once */
 	bool race;			/* staggered parallel attempts */
 	/* Non-blocking connects run the whole policy behind a stand-in on
-	 * the program's descriptor (watch.h); off: the first ICMP error is
+	 * the program's descriptor (src/preload/pending.h); off: the first ICMP error is
 	 * made visible, the program fails over itself. */
 	bool transparent;
 	bool history;			/* remember what each address did */

@@ -9,8 +9,9 @@
 #include <sys/socket.h>
 
 #include "core/engine.h"
+#include "core/policy.h"
 #include "core/sockrec.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "core/sys.h"
 #include "core/lazy.h"
 #include "preload.h"
@@ -89,7 +90,7 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		return se_sys.connect(fd, sa, len);
 	saved = errno;
 	s = settings_for(sa, len);
-	if ((s->policy == SE_POLICY_KERNEL && !s->log.to) ||
+	if ((!se_policy_acts(s) && !s->log.to) ||
 	    !is_tcp(fd) || (flags = fcntl(fd, F_GETFL)) < 0) {
 		se_leave();
 		errno = saved;
@@ -105,6 +106,9 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	ctx.history = &se_history;
 	ctx.program_may_use_recverr =
 		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
+	/* A blocking connect's private winner replaces the program's socket:
+	 * what the watcher recorded of the old file goes first. */
+	ctx.replacing = se_watch_forget;
 	/* libmnl (and libev below) loaded before any lock of the library's
 	 * is taken: the history reads the network under its own. */
 	se_lazy_load_mnl();

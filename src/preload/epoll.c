@@ -12,7 +12,9 @@
 
 #include "core/sockrec.h"
 #include "core/sys.h"
-#include "core/watch.h"
+#include "core/loop.h"
+#include "epmirror.h"
+#include "pending.h"
 #include "preload.h"
 
 SE_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -23,14 +25,14 @@ SE_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		errno = ENOSYS;
 		return -1;
 	}
-	if ((se_sockrec_fresh(fd) || se_watch_known(fd)) && !se_watch_in_thread())
-		return se_watch_epoll_ctl(epfd, op, fd, ev);
+	if ((se_sockrec_fresh(fd) || se_watch_known(fd)) && !se_loop_in_thread())
+		return se_epmirror_ctl(epfd, op, fd, ev);
 	return se_sys.epoll_ctl(epfd, op, fd, ev);
 }
 
 /* epoll_create1() and epoll_create(): the library's own watcher loop
  * makes its epoll instance through libev, which calls these; that one is
- * moved out of the program's way (se_watch_epoll_made()). The program's
+ * moved out of the program's way (se_loop_epoll_made()). The program's
  * pass through untouched. *real is the C library's function named name,
  * found on first use. */
 static int create(int (**real)(int), const char *name, int arg)
@@ -41,7 +43,7 @@ static int create(int (**real)(int), const char *name, int arg)
 		errno = ENOSYS;
 		return -1;
 	}
-	return se_watch_epoll_made((*real)(arg));
+	return se_loop_epoll_made((*real)(arg));
 }
 
 SE_EXPORT int epoll_create1(int flags)

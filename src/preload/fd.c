@@ -18,9 +18,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/loop.h"
 #include "core/ownfd.h"
 #include "core/sys.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "preload.h"
 
 SE_EXPORT int close(int fd)
@@ -31,7 +32,7 @@ SE_EXPORT int close(int fd)
 	if (!se_sys.close)
 		*(void **)&se_sys.close = dlsym(RTLD_NEXT, "close");
 	if (se_owns(fd)) {
-		if (se_watch_closes(fd))
+		if (se_loop_closes(fd))
 			return se_sys.close(fd);
 		errno = EBADF;
 		return -1;
@@ -43,8 +44,8 @@ SE_EXPORT int close(int fd)
 
 static int real_close_range(unsigned first, unsigned last, int flags)
 {
-	if (se_real.close_range)
-		return se_real.close_range(first, last, flags);
+	if (se_sys.close_range)
+		return se_sys.close_range(first, last, flags);
 	return (int)syscall(SYS_close_range, first, last, flags);
 }
 
@@ -85,10 +86,10 @@ SE_EXPORT void closefrom(int lowfd)
 	int fd;
 
 	if (!se_ready() || lowfd < 0 ||
-	    (!se_owns_any((unsigned)lowfd, ~0U) && se_real.closefrom)) {
+	    (!se_owns_any((unsigned)lowfd, ~0U) && se_sys.closefrom)) {
 		se_watch_forget_range((unsigned)(lowfd < 0 ? 0 : lowfd), ~0U);
-		if (se_real.closefrom)
-			se_real.closefrom(lowfd);
+		if (se_sys.closefrom)
+			se_sys.closefrom(lowfd);
 		else
 			close_range((unsigned)lowfd, ~0U, 0);
 		return;
@@ -106,8 +107,8 @@ SE_EXPORT void closefrom(int lowfd)
 SE_EXPORT int dup2(int oldfd, int newfd)
 {
 	if (!se_ready()) {
-		if (se_real.dup2)
-			return se_real.dup2(oldfd, newfd);
+		if (se_sys.dup2)
+			return se_sys.dup2(oldfd, newfd);
 		errno = ENOSYS;
 		return -1;
 	}
@@ -115,7 +116,7 @@ SE_EXPORT int dup2(int oldfd, int newfd)
 		se_watch_forget(newfd);
 	if (oldfd != newfd && se_owns(newfd) && fcntl(oldfd, F_GETFD) >= 0)
 		return se_watch_own_dup(oldfd, newfd, 0, true);
-	return se_real.dup2(oldfd, newfd);
+	return se_sys.dup2(oldfd, newfd);
 }
 
 SE_EXPORT int dup3(int oldfd, int newfd, int flags)

@@ -16,7 +16,7 @@
 #include "core/engine.h"
 #include "core/log.h"
 #include "core/runtime.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "core/sys.h"
 #include "preload.h"
 

@@ -15,10 +15,6 @@
 
 #define SE_EXPORT __attribute__((visibility("default")))
 
-/* The real functions are se_sys's (sys.h), the engine's table. The old
- * name, for the wrappers not yet moved to it (fd.c). */
-#define se_real se_sys
-
 /* Set once the program has called setsockopt() for IP_RECVERR or
  * IPV6_RECVERR: from then on the engine asks each socket before it
  * changes them. */

@@ -16,6 +16,7 @@
 
 #include "core/history.h"
 #include "core/log.h"
+#include "core/policy.h"
 #include "core/sys.h"
 #include "core/lazy.h"
 #include "preload.h"
@@ -24,7 +25,7 @@
  * a destination section may choose another. */
 static bool se_conf_remembers(void)
 {
-	return se_conf.base.policy != SE_POLICY_KERNEL || se_conf.n_dest > 0;
+	return se_policy_acts(&se_conf.base) || se_conf.n_dest > 0;
 }
 
 /* Is node an address rather than a name ("192.0.2.1", "2001:db8::1",

@@ -8,7 +8,7 @@
 
 #include "core/sockrec.h"
 #include "core/sys.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "preload.h"
 
 SE_EXPORT int socket(int domain, int type, int protocol)

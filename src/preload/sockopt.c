@@ -5,7 +5,7 @@
  *
  * getsockopt(), setsockopt(), getsockname(), getpeername() on a descriptor
  * a transparent non-blocking connect holds a stand-in on answer for the
- * socket behind it (watch.h); shutdown() there gives the program its
+ * socket behind it (pending.h); shutdown() there gives the program its
  * socket back and is the kernel's. */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 
 #include "core/sockrec.h"
 #include "core/sys.h"
-#include "core/watch.h"
+#include "pending.h"
 #include "preload.h"
 
 SE_EXPORT int setsockopt(int fd, int level, int name, const void *val,

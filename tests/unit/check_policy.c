@@ -99,6 +99,33 @@ START_TEST(counters_follow_settings)
 }
 END_TEST
 
+/* The questions asked of the policy elsewhere: what each policy answers. */
+START_TEST(predicates)
+{
+	static const struct {
+		enum se_policy p;
+		bool acts, persists, early_alt, early_none;
+	} t[] = {
+		{ SE_POLICY_KERNEL, false, false, false, false },
+		{ SE_POLICY_RFC1122, true, false, false, false },
+		{ SE_POLICY_ABORT, true, false, true, true },
+		{ SE_POLICY_CONFIRM, true, false, false, false },
+		{ SE_POLICY_ADAPTIVE, true, true, true, false },
+	};
+	struct se_settings s;
+	size_t i;
+
+	se_settings_defaults(&s);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		s.policy = t[i].p;
+		ck_assert_msg(se_policy_acts(&s) == t[i].acts, "acts %zu", i);
+		ck_assert_msg(se_policy_may_persist(&s) == t[i].persists, "persists %zu", i);
+		ck_assert_msg(se_policy_ends_early(&s, true) == t[i].early_alt, "early %zu", i);
+		ck_assert_msg(se_policy_ends_early(&s, false) == t[i].early_none, "early-none %zu", i);
+	}
+}
+END_TEST
+
 Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -106,6 +133,7 @@ Suite *policy_suite(void)
 
 	tcase_add_loop_test(tc, policy_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
 	tcase_add_test(tc, counters_follow_settings);
+	tcase_add_test(tc, predicates);
 	suite_add_tcase(s, tc);
 	return s;
 }

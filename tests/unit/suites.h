@@ -21,5 +21,6 @@ Suite *netwatch_suite(void);
 Suite *errq_suite(void);
 Suite *ownfd_suite(void);
 Suite *fdtab_suite(void);
+Suite *loop_suite(void);
 
 #endif

@@ -1,0 +1,591 @@
+/* The loop thread (loop.h): its thread, lock, wake-up, reaper, and the
+ * descriptors it holds.
+ *
+ * The library's own descriptors can be closed behind its back (a raw close
+ * system call, close_range(), a loop closing every number) and their
+ * numbers reused by the program's files. The thread's wake-up is a pipe
+ * (not libev's eventfd, which it would write into blindly) written only
+ * while the number still holds that pipe; the loop's epoll instance holds
+ * the pipe's write end as a canary (no events asked), and the thread asks
+ * for it before every wait: gone, the thread stops before it could wait on
+ * an epoll instance of the program's (whose events it would take). The
+ * loop then stands aside (abandon()): never an abort, never a byte written
+ * into a file that is not the library's. Every descriptor of the library's
+ * is known by its file (ownfd.h), and spared by the program's close(),
+ * close_range() and closefrom(). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "loop.h"
+#include "ownfd.h"
+#include "sys.h"
+
+/* The first of the library's locks (loop.h says in which order). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ev_loop *loop;
+static const struct se_loop_hooks *hooks;
+static ev_io wake_io;
+static pthread_t thread;
+static pid_t loop_pid;
+
+/* Set in the thread: its loop's own epoll_ctl() calls pass straight
+ * through the wrapper (the thread holds the lock the wrapper takes). */
+static __thread bool in_thread __attribute__((tls_model("initial-exec")));
+
+static int wake_fd[2] = { -1, -1 };
+static bool dead;		/* abandoned: connects go to the kernel */
+static bool stopping;		/* at exit: the loop breaks */
+
+/* Idle: no work and no wake-up for idle_ms, the thread lets go of it all
+ * (a process that connected once keeps no thread and no descriptors for
+ * the rest of its life). */
+static unsigned idle_ms = SE_LOOP_IDLE_MS;
+static ev_timer idle_timer;	/* looks every idle_ms / 4 */
+static uint64_t busy_at;	/* se_now_ms() when last seen busy */
+
+/* Threads between poke()'s look at the number and its write: a dup2() of
+ * the program's onto the pipe's number waits for them (se_loop_let_go()),
+ * so the byte never lands in the program's file. */
+static unsigned poking;
+
+/* Buried records (se_loop_bury()), linked by their grave. */
+static struct se_grave *graves;
+
+/* The loop's epoll instance, as found when it was made (libev does not
+ * tell its number): -1 when not known. */
+static int backend_fd = -1;
+
+/* An epoll instance of the library's own, in the loop, in which the
+ * client registers write ends of pipes with no events asked
+ * (se_loop_watch_reader()): the kernel reports EPOLLERR there once the last
+ * reader is gone. Its canary is the wake-up pipe's write end, as the
+ * loop's. -1: none (no room for it). */
+static int gone_ep = -1;
+static ev_io gone_io;
+#define CANARY (~(uint64_t)0)	/* its data in either instance */
+
+/* The client has work right after the poll: the thread kept the lock
+ * through it rather than queue for it again behind the program's
+ * threads. */
+static bool kept;
+
+/* The program is putting a file of its own on the epoll instance's number
+ * (se_loop_let_go()): the thread must not wait there again. */
+static bool backend_leaving;
+
+/* Set while this thread makes the loop: the epoll instance libev creates
+ * then is the library's (se_loop_epoll_made()), found at made_epfd. */
+static __thread bool making_loop __attribute__((tls_model("initial-exec")));
+static int made_epfd = -1;
+
+/* --- The lock ------------------------------------------------------------ */
+
+void se_loop_take(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	pthread_mutex_lock(&lock);
+}
+
+void se_loop_give(const sigset_t *old)
+{
+	int err = errno;
+
+	pthread_mutex_unlock(&lock);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+	errno = err;
+}
+
+/* Wakes the thread through the pipe's write end fd (async-signal-safe).
+ * Called with every signal blocked (or the lock held): a signal handler's
+ * dup2() cannot wait for the very poke() it interrupted. */
+static void poke(int fd)
+{
+	int saved = errno;
+
+	__atomic_add_fetch(&poking, 1, __ATOMIC_ACQ_REL);
+	if (se_owns(fd) && write(fd, "", 1) < 0) {
+		/* Full: the thread has a wake-up to read already. */
+	}
+	__atomic_sub_fetch(&poking, 1, __ATOMIC_ACQ_REL);
+	errno = saved;
+}
+
+void se_loop_poke(void)
+{
+	poke(wake_fd[1]);
+}
+
+void se_loop_give_wake(const sigset_t *old, bool wake)
+{
+	int fd = wake_fd[1], err = errno;
+
+	if (!wake) {
+		se_loop_give(old);
+		return;
+	}
+	/* The lock first, then the wake-up; signals stay blocked until the
+	 * poke is done. */
+	pthread_mutex_unlock(&lock);
+	poke(fd);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+	errno = err;
+}
+
+bool se_loop_here(void)
+{
+	return loop && loop_pid == getpid();
+}
+
+bool se_loop_alive(void)
+{
+	return se_loop_here() && !dead;
+}
+
+struct ev_loop *se_loop_get(void)
+{
+	return se_loop_here() ? loop : NULL;
+}
+
+bool se_loop_in_thread(void)
+{
+	return in_thread;
+}
+
+/* --- The reaper ---------------------------------------------------------- */
+
+void se_loop_bury(struct se_grave *g)
+{
+	if (in_thread) {
+		free(g);
+		return;
+	}
+	g->next = graves;
+	graves = g;
+}
+
+void se_loop_reap(void)
+{
+	while (graves) {
+		struct se_grave *g = graves;
+
+		graves = g->next;
+		free(g);
+	}
+}
+
+bool se_loop_has_graves(void)
+{
+	return graves != NULL;
+}
+
+/* --- The loop's own descriptors ------------------------------------------ */
+
+/* The loop lost a descriptor of its own: the client hands every attempt
+ * back, nothing of the loop is touched again (its numbers may be the
+ * program's now: it is not even destroyed), and the thread ends; from now
+ * on connects are the kernel's. With the lock held, in the thread. */
+static void abandon(const char *why)
+{
+	dead = true;
+	if (hooks && hooks->abandon)
+		hooks->abandon();
+	/* Not even a word on stderr: in a program that closes every number,
+	 * descriptor 2 may be any file by now. why is for the debugger. */
+	(void)why;
+	pthread_mutex_unlock(&lock);
+	pthread_exit(NULL);
+}
+
+/* Is the loop's epoll instance still the library's? Its canary (the wake
+ * pipe's write end, no events asked) is registered there and nowhere
+ * else. */
+static bool backend_ours(void)
+{
+	return backend_fd < 0 || se_owns(backend_fd);
+}
+
+/* Registers the canary (the wake-up pipe's write end, no events asked,
+ * data as given) in epfd, an epoll instance of the library's, by which it
+ * is known from then on (ownfd.h). Returns whether it took it. */
+static bool take_canary(int epfd, uint64_t data)
+{
+	struct epoll_event canary = { .events = 0, .data.u64 = data };
+
+	if (epfd < 0 || se_sys.epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd[1], &canary) < 0)
+		return false;
+	se_own_epoll(epfd, wake_fd[1]);
+	return true;
+}
+
+/* epfd is the loop's epoll instance if it takes the canary. */
+static void adopt_backend(int epfd)
+{
+	if (take_canary(epfd, CANARY))
+		backend_fd = epfd;
+}
+
+int se_loop_epoll_made(int fd)
+{
+	if (fd < 0 || (!making_loop && !in_thread))
+		return fd;
+	fd = se_own_move(fd);
+	if (making_loop)
+		made_epfd = fd;
+	else
+		/* libev makes its epoll instance anew, in the thread: it
+		 * closed the old one (se_loop_closes()) on finding the
+		 * kernel's registrations out of step with its own (a
+		 * registered socket's file outlived its number, in a child
+		 * forked meanwhile). The new one is the loop's, as the first
+		 * was. */
+		adopt_backend(fd);
+	return fd;
+}
+
+bool se_loop_closes(int fd)
+{
+	/* Only libev closes descriptors in the thread, and only its own. */
+	if (!in_thread || fd != backend_fd)
+		return false;
+	se_disown(fd);
+	backend_fd = -1;
+	return true;
+}
+
+void se_loop_watch_reader(int wake, uint64_t data)
+{
+	struct epoll_event ev = { .events = EPOLLONESHOT, .data.u64 = data };
+
+	if (gone_ep >= 0 && se_owns(gone_ep))
+		se_sys.epoll_ctl(gone_ep, EPOLL_CTL_ADD, wake, &ev);
+}
+
+void se_loop_let_go(int num)
+{
+	struct timespec pause = { 0, 200000 };
+	int i;
+
+	/* The thread may be on its way to epoll_wait() on that number (past
+	 * its look at the canary): it is woken, and gives up the loop before
+	 * the number changes (at most a second: then the call goes on). The
+	 * epoll instance is known by the wake-up pipe registered in it:
+	 * losing either end of the pipe is losing the loop too. */
+	if ((num == backend_fd || num == wake_fd[0] || num == wake_fd[1]) &&
+	    se_loop_alive()) {
+		backend_leaving = true;
+		for (i = 0; i < 5000 && !dead; i++) {
+			poke(wake_fd[1]);
+			pthread_mutex_unlock(&lock);
+			nanosleep(&pause, NULL);
+			pthread_mutex_lock(&lock);
+		}
+	}
+	/* Not the library's from now on: what it finds there next is not
+	 * its own, and it stands aside (no write, no close, no wait). */
+	se_disown(num);
+	while (__atomic_load_n(&poking, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+/* --- The thread ---------------------------------------------------------- */
+
+static void release_cb(struct ev_loop *l)
+{
+	if (backend_leaving)
+		abandon("the program puts a file of its own on its epoll instance's number");
+	if (!backend_ours())
+		abandon("its epoll instance was closed behind its back");
+	if (hooks->keep_lock()) {
+		kept = true;
+		return;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static void acquire_cb(struct ev_loop *l)
+{
+	if (kept) {
+		kept = false;
+		return;
+	}
+	pthread_mutex_lock(&lock);
+}
+
+/* Makes the loop and finds its epoll instance: the one the epoll_create1()
+ * wrapper saw libev make and moved out of the program's way; without the
+ * wrapper (libev linked in statically, the unit tests), the lowest free
+ * number when ev_loop_new() ran. Either if it takes the canary. */
+static struct ev_loop *new_loop(void)
+{
+	struct ev_loop *l;
+	int low = fcntl(wake_fd[0], F_DUPFD_CLOEXEC, 0);
+
+	if (low >= 0)
+		se_sys.close(low);
+	backend_fd = -1;
+	made_epfd = -1;
+	making_loop = true;
+	l = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	making_loop = false;
+	if (made_epfd >= 0)
+		low = made_epfd;
+	if (l)
+		adopt_backend(low);
+	if (!l)
+		l = ev_loop_new(EVBACKEND_POLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	return l;
+}
+
+void se_loop_set_idle(unsigned ms)
+{
+	idle_ms = ms;
+}
+
+/* Nothing to do for idle_ms: the loop breaks, and the thread frees it
+ * (thread_main()). */
+static void idle_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	uint64_t now = se_now_ms();
+
+	if (!hooks->idle() || se_loop_has_graves())
+		busy_at = now;
+	else if (now - busy_at >= idle_ms)
+		ev_break(l, EVBREAK_ALL);
+}
+
+static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	char buf[64];
+
+	busy_at = se_now_ms();
+
+	/* Mostly to make the loop look at its watchers again; at exit, to
+	 * stop it (ev_break() works from inside the loop's own thread only),
+	 * and to free what the program's threads let go of. */
+	if (!se_owns(wake_fd[0]))
+		abandon("its wake-up pipe was closed behind its back");
+	while (read(wake_fd[0], buf, sizeof(buf)) == (ssize_t)sizeof(buf))
+		;
+	hooks->woken();
+	se_loop_reap();
+	if (stopping)
+		ev_break(l, EVBREAK_ALL);
+}
+
+/* A registered write end lost its last reader (se_loop_watch_reader()):
+ * the client is told. */
+static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct epoll_event ev[16];
+	int n, i;
+
+	if (!se_owns(gone_ep))
+		abandon("its epoll instance for stand-ins was closed behind its back");
+	do {
+		n = epoll_wait(gone_ep, ev, 16, 0);
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.u64 != CANARY)
+				hooks->reader_gone(ev[i].data.u64);
+			else if (!se_owns(wake_fd[0]))
+				abandon("its wake-up pipe was closed behind its back");
+		}
+	} while (n == 16);
+}
+
+/* libev's answer to a system call that failed where it cannot go on (its
+ * epoll_wait() on a number closed behind the library's back, and reused
+ * by a file that is no epoll instance): in the thread, the loop stands
+ * aside; anywhere else (a loop of the program's, sharing libev) what libev
+ * does without a callback. */
+static void syserr_cb(const char *msg)
+{
+	if (in_thread && loop && !dead) {
+		/* Called with the lock held (after libev's acquire). */
+		abandon(msg);
+	}
+	perror(msg);
+	abort();
+}
+
+static void destroy_loop(void);
+
+static void *thread_main(void *arg)
+{
+	in_thread = true;
+	pthread_mutex_lock(&lock);
+	ev_run(loop, 0);
+	if (!stopping && !dead) {
+		/* Idle (idle_cb()): the loop and its descriptors go, under the
+		 * lock, so the next connect() finds none and starts anew.
+		 * Nobody joins this thread. */
+		destroy_loop();
+		pthread_detach(pthread_self());
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+/* Makes gone_ep, when the library may hold one descriptor more. */
+static void make_gone_ep(void)
+{
+	int ep;
+
+	if (!se_own_room(1) || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return;
+	ep = se_own_move(ep);
+	if (!take_canary(ep, CANARY)) {
+		se_sys.close(ep);
+		return;
+	}
+	gone_ep = ep;
+	ev_io_init(&gone_io, gone_cb, gone_ep, EV_READ);
+	ev_io_start(loop, &gone_io);
+}
+
+/* The loop's own watchers in the new loop: the wake-up, the stand-ins'
+ * readers, the idle timer; then the client's. */
+static void start_watchers(void)
+{
+	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
+	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
+	ev_io_start(loop, &wake_io);
+	make_gone_ep();
+	if (idle_ms) {
+		busy_at = se_now_ms();
+		ev_timer_init(&idle_timer, idle_cb, idle_ms / 4000., idle_ms / 4000.);
+		ev_timer_start(loop, &idle_timer);
+	}
+	hooks->started();
+}
+
+int se_loop_ensure(const struct se_loop_hooks *h)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int rc;
+
+	if (se_loop_here())
+		return 0;
+	/* The thread holds three descriptors: a pipe, an epoll instance (and
+	 * a fourth when there is room, make_gone_ep()). */
+	if (dead || !se_own_room(3))
+		return -1;
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	wake_fd[0] = se_own_move(wake_fd[0]);
+	wake_fd[1] = se_own_move(wake_fd[1]);
+	hooks = h;
+	/* libev's error callback is one for the whole process: when the
+	 * program uses libev too, it is the program's to set. */
+	if (!se_other_object_needs("libev.so", (const void *)se_loop_ensure))
+		ev_set_syserr_cb(syserr_cb);
+	loop = new_loop();
+	if (!loop)
+		goto fail;
+	start_watchers();
+	/* Every signal blocked in the thread: the program's handlers run in
+	 * the program's threads only. */
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&thread, &attr, thread_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		ev_loop_destroy(loop);
+		loop = NULL;
+		if (gone_ep >= 0)
+			se_close_own(gone_ep);
+		gone_ep = -1;
+		goto fail;
+	}
+	loop_pid = getpid();
+	return 0;
+
+fail:
+	se_close_own(wake_fd[0]);
+	se_close_own(wake_fd[1]);
+	wake_fd[0] = wake_fd[1] = -1;
+	return -1;
+}
+
+/* Frees the loop and closes its descriptors, those still the library's:
+ * after abandon(), none is touched (the memory is left, as the numbers may
+ * be the program's). */
+static void destroy_loop(void)
+{
+	if (!loop)
+		return;
+	if (!dead && backend_ours()) {
+		/* libev closes it through the program's close(), which spares
+		 * what the library owns. */
+		se_disown(backend_fd);
+		ev_loop_destroy(loop);
+	}
+	loop = NULL;
+	backend_fd = -1;
+	if (gone_ep >= 0)
+		se_close_own(gone_ep);
+	gone_ep = -1;
+	se_close_own(wake_fd[0]);
+	se_close_own(wake_fd[1]);
+	wake_fd[0] = wake_fd[1] = -1;
+}
+
+/* --- fork() and exit ----------------------------------------------------- */
+
+/* The signal mask of the thread that forks, while it holds the lock. */
+static sigset_t fork_mask;
+
+void se_loop_fork_prepare(void)
+{
+	se_loop_take(&fork_mask);
+}
+
+void se_loop_fork_parent(void)
+{
+	se_loop_give(&fork_mask);
+}
+
+void se_loop_fork_child(void)
+{
+	/* The loop's descriptors are this process's copies: closing them
+	 * leaves the parent's alone. */
+	destroy_loop();
+	loop_pid = 0;
+	se_loop_reap();
+	pthread_mutex_init(&lock, NULL);
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
+}
+
+void se_loop_shutdown(void)
+{
+	struct timespec until;
+
+	if (!loop || dead || loop_pid != getpid() || pthread_mutex_trylock(&lock) != 0)
+		return;
+	stopping = true;
+	poke(wake_fd[1]);
+	pthread_mutex_unlock(&lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	if (pthread_timedjoin_np(thread, NULL, &until) == 0) {
+		destroy_loop();
+		stopping = false;	/* it may start again */
+	}
+}

@@ -1,0 +1,144 @@
+/* The loop thread: one background thread, one libev loop, one lock.
+ *
+ * The thread holds the lock except while it sleeps in epoll_wait() (libev's
+ * release and acquire callbacks), so the program's threads change what the
+ * loop watches under the same lock and wake the thread through a pipe of
+ * the library's own. Started on first need (se_loop_ensure()), again in a
+ * child after fork(); its descriptors are the library's (ownfd.h).
+ *
+ * No interposition here: the client (the preload layer's watcher) gives the
+ * loop its hooks, and the wrappers ask se_loop_epoll_made(),
+ * se_loop_closes() and se_loop_in_thread() about the loop's own calls.
+ *
+ * The locks of the library, and the one order in which they are taken
+ * (never the other way round):
+ *
+ *   1. the loop's lock (this module): the program's threads take it with
+ *      every signal blocked (se_loop_take()), the thread holds it while
+ *      it runs the loop's callbacks;
+ *   2. under it, each alone: the name memory's (names.h, se_names.lock),
+ *      the network's (netwatch.h, se_netstate.lock), the history's
+ *      (history.h, se_history.lock; the network's is never taken under
+ *      it), and under the history's, the shared history file's flock();
+ *   3. no lock: the per-descriptor table (fdtab.h: atomics, and sockrec's
+ *      rec_busy, an atomic exchange never waited on), the library's own
+ *      descriptors (ownfd.h, lock-free), the log (log.h: one write() per
+ *      line).
+ *
+ * The engine's blocking connect() takes none of them but 2. */
+#ifndef SOFTERR_CORE_LOOP_H
+#define SOFTERR_CORE_LOOP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ev_loop;
+
+/* What the loop's client does at the loop's turns. Each is called in the
+ * thread with the lock held. */
+struct se_loop_hooks {
+	/* The loop was made (the thread not yet started). */
+	void (*started)(void);
+	/* After every wake-up (se_loop_poke()): what the program's threads
+	 * let go of is ended and freed here. */
+	void (*woken)(void);
+	/* A descriptor registered with se_loop_watch_reader() lost its last
+	 * reader: data as registered. */
+	void (*reader_gone)(uint64_t data);
+	/* Is there work for right after the next poll? The thread then keeps
+	 * the lock through it (the poll does not wait). */
+	bool (*keep_lock)(void);
+	/* Is nothing left for the loop to do (no attempt watched, nothing
+	 * to end or put in place)? Asked now and then: idle long enough, the
+	 * thread stops and its descriptors go (se_loop_set_idle()). */
+	bool (*idle)(void);
+	/* The loop stands aside for good (it lost a descriptor of its own):
+	 * every attempt goes back to the kernel as it is. Nothing of the
+	 * loop may be touched from then on. */
+	void (*abandon)(void);
+};
+
+/* After this many milliseconds with nothing to do (hooks->idle(), and no
+ * wake-up), the thread stops and closes its descriptors; the next need
+ * starts it again. 0: it stays. SE_LOOP_IDLE_MS unless set. For tests. */
+#define SE_LOOP_IDLE_MS 30000
+void se_loop_set_idle(unsigned ms);
+
+/* Takes the lock with every signal blocked (the old mask in *old): a
+ * signal handler that closes a socket (close() is async-signal-safe) then
+ * never waits for a lock its own thread holds. */
+void se_loop_take(sigset_t *old);
+/* Gives it back and restores the mask. errno is kept. */
+void se_loop_give(const sigset_t *old);
+/* The same, then wakes the thread if wake says so (to look at what
+ * changed: woken first, it would only wait for the lock). */
+void se_loop_give_wake(const sigset_t *old, bool wake);
+
+/* Starts the thread with hooks unless it runs in this process (with the
+ * lock held). Returns 0, or -1 if it cannot be had (no descriptors, no
+ * libev loop, no thread; or abandoned). */
+int se_loop_ensure(const struct se_loop_hooks *hooks);
+/* The loop when the thread runs in this process, else NULL (with the lock
+ * held). */
+struct ev_loop *se_loop_get(void);
+/* Does the thread run in this process (abandoned or not)? With the lock
+ * held. */
+bool se_loop_here(void);
+/* ... and has it not been abandoned? */
+bool se_loop_alive(void);
+/* Wakes the thread (async-signal-safe; with the lock held or every signal
+ * blocked). */
+void se_loop_poke(void);
+
+/* Memory the program's threads let go of, freed by the thread (or by
+ * se_loop_reap()): close() may come from a signal handler that interrupted
+ * malloc(), where free() may deadlock. A record to be buried this way
+ * begins with a struct se_grave and was had from malloc(). */
+struct se_grave {
+	struct se_grave *next;
+};
+/* Frees g now in the thread, else at the next reaping (with the lock
+ * held). */
+void se_loop_bury(struct se_grave *g);
+/* Frees what was buried (with the lock held, where free() may be called). */
+void se_loop_reap(void);
+/* Is anything buried, to be freed by the thread? */
+bool se_loop_has_graves(void);
+
+/* Asks the loop to tell hooks->reader_gone(data) once when no reader of
+ * the pipe whose write end is wake (the library's) is left. Registered with
+ * no events asked: the registration goes with wake's file. */
+void se_loop_watch_reader(int wake, uint64_t data);
+
+/* The program puts a file of its own on num, a number of the library's,
+ * next (dup2()/dup3() onto it; with the lock held): if it is one of the
+ * loop's, the thread gives up the loop first (at most a second), and num
+ * is disowned, every poke on its way done. */
+void se_loop_let_go(int num);
+
+/* epoll_create() or epoll_create1() returned fd (or -1): while the thread
+ * makes its loop (libev creates its epoll instance itself), fd is the
+ * library's and is moved out of the program's way (ownfd.h). Returns the
+ * number to hand back: fd, or where it went. */
+int se_loop_epoll_made(int fd);
+/* close(fd) of a descriptor the library owns, called from the thread:
+ * libev closing its epoll instance to make it anew (it does so when the
+ * kernel's registrations are out of step with its own). True: fd is
+ * disowned and to be closed; the new instance is then the loop's
+ * (se_loop_epoll_made()). */
+bool se_loop_closes(int fd);
+/* Is the caller the loop's thread (whose loop's calls are its own)? */
+bool se_loop_in_thread(void);
+
+/* fork(): the lock is held across it (prepare, parent). In the child the
+ * thread is not there: after the client forgot what it watched, the loop's
+ * copies of its descriptors are closed and its memory freed (child). */
+void se_loop_fork_prepare(void);
+void se_loop_fork_parent(void);
+void se_loop_fork_child(void);
+
+/* At exit: the thread stops (at most a second) and the loop is freed. */
+void se_loop_shutdown(void);
+
+#endif

@@ -1,0 +1,683 @@
+/* The answers for a pending descriptor, and the visible mode (pending.h).
+ *
+ * Each watched number has an entry (entry.h) in its slot of the descriptor
+ * table (core/fdtab.h), read and written under the loop's lock
+ * (core/loop.h); what is known of the number without the lock is in
+ * known.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ev.h>
+
+#include "core/errq.h"
+#include "core/fdtab.h"
+#include "core/history.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/ownfd.h"
+#include "core/policy.h"
+#include "core/sockrec.h"
+#include "core/sys.h"
+#include "entry.h"
+#include "epmirror.h"
+#include "known.h"
+#include "pending.h"
+
+/* Entries whose number the program closed, for the thread to end. */
+static struct se_pending *gone;
+
+struct se_pending *se_entry_get(int num)
+{
+	struct se_fdslot *sl = se_fdtab_get(num);
+
+	return sl ? sl->entry : NULL;
+}
+
+/* num has a slot when e is set (se_watch_connect() made it). */
+void se_entry_set(int num, struct se_pending *e)
+{
+	struct se_fdslot *sl = se_fdtab_get(num);
+
+	if (!sl)
+		return;
+	sl->entry = e;
+	if (e)
+		se_known_mark(num, SE_KNOWN_ENTRY);
+	else
+		se_known_unmark(num, SE_KNOWN_ENTRY);
+}
+
+/* --- Entries ------------------------------------------------------------- */
+
+static void note(struct se_pending *e, const char *what)
+{
+	if (e->line)
+		se_line_add(e->line, " %s at %llu ms;", what,
+			    (unsigned long long)(se_now_ms() - e->t0));
+}
+
+static void emit(struct se_pending *e, const char *outcome)
+{
+	char abuf[INET6_ADDRSTRLEN];
+	struct se_line out;
+
+	if (!e->line)
+		return;
+	se_line_init(&out);
+	se_line_add(&out, "softerr: non-blocking connect fd %d to %s port %u, "
+		    "policy %s:%s %s", e->num, se_addr_str(&e->addr, abuf, sizeof(abuf)),
+		    ntohs(e->port), se_policy_name(e->s->policy), e->line->buf, outcome);
+	se_line_emit(&out, &e->s->log);
+	free(e->line);
+	e->line = NULL;
+}
+
+/* Tells the address history how e's attempt went (ic: the ICMP error that
+ * ended it, or NULL). The thread writes it; the program does not wait. */
+static void learn(struct se_pending *e, enum se_hist_kind kind,
+		  const struct se_icmp_seen *ic, uint32_t rtt_us)
+{
+	if (!e->hist)
+		return;
+	if (kind == SE_HIST_CONNECTED)
+		se_history_handshake(e->hist, &e->addr, rtt_us, se_boot_ms());
+	else
+		se_history_record(e->hist, &e->addr, kind,
+				  ic ? ic->type : SE_HIST_NO_ICMP, ic ? ic->code : 0,
+				  rtt_us, se_boot_ms());
+}
+
+/* Was e's attempt silent long enough, against the handshake times its
+ * address or its /24 or /48 usually show, for the program's giving up on
+ * it to teach the history "no answer" (se_rtt_silence_ms())? */
+static bool long_silent(const struct se_pending *e)
+{
+	struct se_rtt rt;
+
+	if (!e->hist || e->icmp_seen)
+		return false;
+	se_history_rtt(e->hist, &e->addr, NULL, 0, se_boot_ms(), &rt);
+	return se_now_ms() - e->t0 >= se_rtt_silence_ms(&rt);
+}
+
+int se_entry_know_file(struct se_pending *e)
+{
+	struct stat st;
+
+	if (fstat(e->num, &st) < 0)
+		return -1;
+	e->st_dev = st.st_dev;
+	e->st_ino = st.st_ino;
+	return 0;
+}
+
+bool se_entry_still_there(const struct se_pending *e)
+{
+	struct stat st;
+	int saved = errno;
+	bool there = fstat(e->num, &st) == 0 && st.st_dev == e->st_dev &&
+		     st.st_ino == e->st_ino;
+
+	errno = saved;
+	return there;
+}
+
+/* Stops watching e's socket. */
+static void unwatch(struct se_pending *e)
+{
+	struct ev_loop *loop = se_loop_get();
+
+	if (!loop)
+		return;
+	ev_io_stop(loop, &e->io);
+	ev_timer_stop(loop, &e->timer);
+}
+
+void se_entry_drop(struct se_pending *e)
+{
+	unwatch(e);
+	se_recverr_restore(e->num, &e->lvl_ours);	/* nothing once VISIBLE */
+	se_entry_set(e->num, NULL);
+	free(e->line);
+	free(e);
+}
+
+/* Ends the attempt now and lets the program see err: its poll(), select()
+ * or epoll wakes (the cancelled socket is in error), and SO_ERROR or a
+ * second connect() hands it err. */
+static void make_visible(struct se_pending *e, int err, const char *why)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+	char what[96];
+
+	unwatch(e);
+	se_recverr_restore(e->num, &e->lvl_ours);
+	se_sys.connect(e->num, &sa, sizeof(sa));
+	e->state = VISIBLE;
+	e->visible_err = err;
+	snprintf(what, sizeof(what), "%s, ended", why);
+	note(e, what);
+	snprintf(what, sizeof(what), "failed: %s", strerror(err));
+	emit(e, what);
+}
+
+/* Looks at e's socket: the error queue and the TCP state (from the thread,
+ * or from the program's getsockopt()). */
+static void examine(struct se_pending *e)
+{
+	struct se_icmp_seen seen[SE_ERRQ_MAX];
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+	char what[160];
+	size_t n, i;
+	bool up;
+
+	n = se_errq_drain(e->num, &e->s->icmp, seen, SE_ERRQ_MAX);
+	memset(&ti, 0, sizeof(ti));
+	if (se_sys.getsockopt(e->num, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
+		ti.tcpi_state = TCP_CLOSE;
+	for (i = 0; i < n; i++) {
+		note(e, se_icmp_describe(&seen[i], what, sizeof(what)));
+		if (seen[i].cls == SE_ICMP_IGNORE)
+			continue;
+		/* A soft error ends the attempt under the policies watched
+		 * here (abort, adaptive with another address); a hard one
+		 * always. */
+		e->icmp_seen = true;
+		if (ti.tcpi_state == TCP_SYN_SENT) {
+			/* One soft error may be forged (RFC 5461 6): the
+			 * history holds it unconfirmed until another comes. */
+			learn(e, seen[i].cls == SE_ICMP_SOFT ? SE_HIST_SOFT_ONCE :
+			      SE_HIST_HARD, &seen[i], 0);
+			make_visible(e, seen[i].err, se_icmp_class_name(seen[i].cls));
+			return;
+		}
+	}
+	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV)
+		return;
+	/* Connected (also when the peer spoke and closed before this look),
+	 * or ended by the kernel (which then holds the error the program
+	 * reads): nothing more to do. */
+	up = se_tcp_handshake_done(&ti);
+	if (up)
+		learn(e, SE_HIST_CONNECTED, NULL, (uint32_t)(se_now_us() - e->t0_us));
+	note(e, up ? "connected" : "ended by the kernel");
+	emit(e, up ? "connected" : "left to the kernel");
+	se_entry_drop(e);
+}
+
+/* The thread ends what the program let go of (se_watch_forget()), without
+ * touching the numbers, which may hold something else by now. */
+static void bury_gone(void)
+{
+	while (gone) {
+		struct se_pending *e = gone;
+
+		gone = e->next_gone;
+		if (e->run) {
+			se_run_cancel(e->run, "closed by the program");
+			free(e->run);
+			se_standin_end_run(e);
+		} else if (e->placing) {
+			se_standin_unplace(e);
+			se_standin_end_run(e);
+		} else if (e->state == PENDING) {
+			/* Given up on by the program (its own timeout, or
+			 * another address won): silent long enough, it was
+			 * no answer. */
+			if (long_silent(e))
+				learn(e, SE_HIST_SILENT, NULL, 0);
+			emit(e, "closed by the program");
+		}
+		unwatch(e);
+		free(e->line);
+		free(e);
+	}
+}
+
+bool se_entry_current(struct se_pending *e)
+{
+	if (e->gone)
+		return false;
+	if (se_entry_still_there(e))
+		return true;
+	se_entry_forget(e->num, false);
+	bury_gone();
+	return false;
+}
+
+static void io_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct se_pending *e = w->data;
+
+	if (se_entry_current(e))
+		examine(e);
+}
+
+static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct se_pending *e = w->data;
+
+	if (!se_entry_current(e))
+		return;
+	if (!e->icmp_seen)
+		learn(e, SE_HIST_SILENT, NULL, 0);
+	make_visible(e, ETIMEDOUT, "establishment timer ran out");
+}
+
+/* --- The loop's turns ---------------------------------------------------- */
+
+static void woken(void)
+{
+	bury_gone();
+	se_standin_arm();	/* for runs given back by shutdown() */
+}
+
+/* The loop stands aside (core/loop.h): every attempt goes back to the
+ * kernel as it is, the program's socket back on its number where the
+ * stand-in still is. */
+static void abandoned(void)
+{
+	unsigned num;
+
+	for (num = 0; num < se_fdtab_end(); num++) {
+		struct se_pending *e = se_entry_get((int)num);
+
+		if (!e)
+			continue;
+		if (e->state == RUNNING)
+			se_standin_give_up(e);
+		else if (e->state == PENDING && se_entry_still_there(e))
+			se_recverr_restore(e->num, &e->lvl_ours);
+		se_entry_set((int)num, NULL);
+	}
+}
+
+/* Nothing for the loop to do: no entry on any number, none to end. */
+static bool idle(void)
+{
+	unsigned num;
+
+	if (gone || se_standin_placing())
+		return false;
+	for (num = 0; num < se_fdtab_end(); num++)
+		if (se_entry_get((int)num))
+			return false;
+	return true;
+}
+
+static const struct se_loop_hooks hooks = {
+	.idle = idle,
+	.started = se_standin_started,
+	.woken = woken,
+	.reader_gone = se_standin_reader_gone,
+	.keep_lock = se_standin_placing,
+	.abandon = abandoned,
+};
+
+/* --- What the wrappers call ---------------------------------------------- */
+
+/* Does the policy end an attempt to a on the first soft error? */
+static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
+		       const void *key)
+{
+	struct se_candidates c;
+
+	if (!se_policy_may_persist(ctx->settings) || !ctx->names)
+		return se_policy_ends_early(ctx->settings, false);
+	/* An alternative: the name has another address to try, or the
+	 * program may have one the library did not see it resolve. */
+	se_names_candidates(ctx->names, a, key, se_now_ms(), &c);
+	return se_policy_ends_early(ctx->settings,
+				    (c.n > 1 && !c.persist_spent) ||
+				    c.source == SE_CAND_SHARED || c.source == SE_CAND_NONE);
+}
+
+/* Watches e's attempt on num in the visible mode (the lock held, the thread
+ * running). Returns false when it cannot: nothing changed. */
+static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
+			  int num, const struct se_addr *a,
+			  const struct sockaddr *sa, unsigned lvl)
+{
+	struct ev_loop *loop = se_loop_get();
+
+	if (ctx->settings->log.to && !(e->line = malloc(sizeof(*e->line))))
+		return false;
+	if (e->line)
+		se_line_init(e->line);
+	e->num = num;
+	if (se_entry_know_file(e) < 0)
+		return false;
+	e->state = PENDING;
+	e->lvl_ours = lvl;
+	e->s = ctx->settings;
+	e->addr = *a;
+	e->port = ((const struct sockaddr_in *)sa)->sin_port;
+	e->t0_us = se_now_us();
+	e->t0 = e->t0_us / 1000;	/* what se_now_ms() says now */
+	e->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
+	note(e, "sent");
+	ev_io_init(&e->io, io_cb, num, EV_WRITE);
+	e->io.data = e;
+	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
+	e->timer.data = e;
+	se_entry_set(num, e);
+	/* An error queued before the thread looks is found by its first poll. */
+	ev_io_start(loop, &e->io);
+	ev_timer_start(loop, &e->timer);
+	return true;
+}
+
+/* The kernel's connect() of num to sa, with the error queue's level lvl
+ * turned on for it. Returns true when it is pending and not connected at
+ * once: there is something to watch. Else *rc (errno set) is the
+ * program's answer, the error queue as the program had it. */
+static bool kernel_connect(const struct se_engine_ctx *ctx, int num,
+			   const struct sockaddr *sa, socklen_t len,
+			   unsigned lvl, int *rc)
+{
+	struct pollfd pfd;
+	int err, saved = errno;
+
+	/* A program that reads the error queue itself keeps it to itself. */
+	if ((ctx->program_may_use_recverr && se_recverr_get(num, lvl) != 0) ||
+	    se_recverr_set(num, lvl, 1) < 0) {
+		errno = saved;
+		*rc = se_sys.connect(num, sa, len);
+		return false;
+	}
+	*rc = se_sys.connect(num, sa, len);
+	if (*rc == 0 || errno != EINPROGRESS) {
+		err = *rc == 0 ? saved : errno;
+		se_recverr_set(num, lvl, 0);
+		errno = err;
+		return false;
+	}
+	/* Healthy and near: often connected already. */
+	pfd.fd = num;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) == POLLOUT) {
+		se_recverr_set(num, lvl, 0);
+		errno = EINPROGRESS;
+		return false;
+	}
+	return true;
+}
+
+int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
+		     const struct sockaddr *sa, socklen_t len)
+{
+	sigset_t old;
+	struct se_addr a;
+	struct se_pending *e;
+	unsigned lvl;
+	bool transparent;
+	int rc;
+
+	transparent = ctx->settings->transparent && se_policy_acts(ctx->settings);
+	/* The slot for num's entry is made here, where the program's thread
+	 * may allocate. */
+	if (!se_fdtab_make(num) || se_addr_from_sockaddr(&a, sa, len) < 0 ||
+	    (!transparent && !ends_early(ctx, &a, sa)))
+		return se_sys.connect(num, sa, len);
+	lvl = se_recverr_level(domain, a.family);
+	if (!kernel_connect(ctx, num, sa, len, lvl, &rc))
+		return rc;
+
+	e = calloc(1, sizeof(*e));
+	se_loop_take(&old);
+	if (!e || se_loop_ensure(&hooks) < 0)
+		goto kernel;
+	/* An entry left on the number is of a socket closed behind the
+	 * wrappers' back: let go of without touching the number, which holds
+	 * the program's new socket. */
+	if (se_entry_get(num))
+		se_entry_forget(num, false);
+	if (transparent && se_standin_take_over(ctx, e, num, domain, sa, len, lvl)) {
+		se_loop_give_wake(&old, true);
+		errno = EINPROGRESS;
+		return -1;
+	}
+	/* The visible mode: transparent off (the policy ends attempts early,
+	 * or this connect() would not be here), or no room for a run. The
+	 * name memory's lock comes after the loop's (core/loop.h). */
+	if ((transparent && !ends_early(ctx, &a, sa)) ||
+	    !watch_visible(ctx, e, num, &a, sa, lvl))
+		goto kernel;
+	se_loop_give_wake(&old, true);
+	errno = EINPROGRESS;
+	return -1;
+
+kernel:
+	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
+	se_loop_give(&old);
+	if (e)
+		free(e->line);
+	free(e);
+	se_recverr_set(num, lvl, 0);
+	errno = EINPROGRESS;
+	return -1;
+}
+
+/* The number num no longer holds what the watcher knew there: its entry
+ * goes on the gone list for the thread and its registrations are
+ * forgotten (regs_too). Returns whether the thread is to be woken. Only
+ * what must happen before the number can be used again happens here:
+ * close() may come from a signal handler, where libev (which allocates)
+ * and free() must not be called. The thread ends the attempt
+ * (bury_gone()). */
+bool se_entry_forget(int num, bool regs_too)
+{
+	struct se_pending *e = se_entry_get(num);
+	bool wake_thread = false;
+
+	if (e) {
+		se_entry_set(num, NULL);
+		e->gone = true;
+		e->next_gone = gone;
+		gone = e;
+		wake_thread = true;
+	}
+	if (regs_too)
+		se_epmirror_forget(num);
+	return (wake_thread || se_loop_has_graves()) && se_loop_here();
+}
+
+void se_watch_forget(int num)
+{
+	sigset_t old;
+
+	if (!se_watch_known(num))
+		return;
+	se_loop_take(&old);
+	se_loop_give_wake(&old, se_entry_forget(num, true));
+}
+
+void se_watch_forget_range(unsigned lo, unsigned hi)
+{
+	unsigned num;
+
+	for (num = lo; num <= hi && num < se_fdtab_end(); num++)
+		if (se_watch_known((int)num))
+			se_watch_forget((int)num);
+}
+
+struct se_pending *se_entry_find(int num, bool *woken)
+{
+	struct se_pending *e = se_entry_get(num);
+
+	if (e && !se_entry_still_there(e)) {
+		*woken = se_entry_forget(num, true) || *woken;
+		return NULL;
+	}
+	return e;
+}
+
+bool se_watch_sockopt(int num, bool set, int level, int name, void *val,
+		      socklen_t *len, int *rc)
+{
+	sigset_t old;
+	bool so_error = !set && level == SOL_SOCKET && name == SO_ERROR &&
+			val && *len >= sizeof(int);
+	bool answered = true, woken = false;
+	struct se_pending *e;
+
+	se_loop_take(&old);
+	e = se_entry_find(num, &woken);
+	if (e && e->state == PENDING && so_error)
+		examine(e);	/* the program may be quicker than the thread */
+	e = se_entry_get(num);
+	if (e && e->state == RUNNING) {
+		if (set) {
+			*rc = se_sys.setsockopt(e->orig, level, name, val, *len);
+			if (*rc == 0) {
+				se_sockrec_setsockopt(num, level, name, val, *len);
+				if (e->run)	/* else decided: orig is all */
+					se_run_setsockopt(e->run, level, name, val, *len);
+			}
+		} else if (so_error) {
+			/* Still connecting: no error yet. */
+			memset(val, 0, sizeof(int));
+			*len = sizeof(int);
+			*rc = 0;
+		} else {
+			*rc = se_sys.getsockopt(e->orig, level, name, val, len);
+		}
+	} else if (e && so_error) {
+		*rc = se_sys.getsockopt(num, level, name, val, len);
+		if (*rc == 0 && e->state == VISIBLE && !e->delivered) {
+			/* Instead of the ECONNRESET the cancel left. */
+			memcpy(val, &e->visible_err, sizeof(int));
+			e->delivered = true;
+		}
+	} else {
+		answered = false;
+	}
+	se_loop_give_wake(&old, woken);
+	return answered;
+}
+
+bool se_watch_name(int num, bool peer, struct sockaddr *sa, socklen_t *len, int *rc)
+{
+	sigset_t old;
+	struct se_pending *e;
+	bool answered = false, woken = false;
+
+	se_loop_take(&old);
+	e = se_entry_find(num, &woken);
+	if (e && e->state == RUNNING) {
+		answered = true;
+		*rc = (peer ? se_sys.getpeername : se_sys.getsockname)(e->orig, sa, len);
+	}
+	se_loop_give_wake(&old, woken);
+	return answered;
+}
+
+bool se_watch_connect_again(int num, int *rc)
+{
+	sigset_t old;
+	struct se_pending *e;
+	bool answered = false, woken = false;
+	int err = 0;
+
+	se_loop_take(&old);
+	e = se_entry_find(num, &woken);
+	if (e && e->state == RUNNING) {
+		/* Still connecting, as the kernel says. */
+		se_loop_give(&old);
+		*rc = -1;
+		errno = EALREADY;
+		return true;
+	}
+	if (e && e->state == PENDING)
+		examine(e);
+	e = se_entry_get(num);
+	if (e && e->state == VISIBLE) {
+		/* The kernel's second connect() after a failed attempt: the
+		 * error once, or ECONNABORTED if SO_ERROR took it; the socket
+		 * can then connect anew. */
+		err = e->delivered ? ECONNABORTED : e->visible_err;
+		se_sock_error(num);
+		se_entry_drop(e);
+		answered = true;
+	}
+	se_loop_give_wake(&old, woken);
+	if (answered) {
+		*rc = -1;
+		errno = err;
+	}
+	return answered;
+}
+
+int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2)
+{
+	sigset_t old;
+	int rc;
+
+	se_loop_take(&old);
+	if (se_loop_alive())
+		se_standin_hand_back_holder(newfd);
+	se_loop_let_go(newfd);
+	rc = is_dup2 ? se_sys.dup3(oldfd, newfd, 0) : se_sys.dup3(oldfd, newfd, flags);
+	se_loop_give(&old);
+	return rc;
+}
+
+/* --- fork() and exit ----------------------------------------------------- */
+
+void se_watch_fork_prepare(void)
+{
+	se_loop_fork_prepare();
+}
+
+void se_watch_fork_parent(void)
+{
+	se_loop_fork_parent();
+}
+
+void se_watch_fork_child(void)
+{
+	unsigned num;
+
+	/* The sockets are the parent's too, and its thread watches them:
+	 * forget them here without touching them. */
+	se_standin_fork_child();
+	for (num = 0; num < se_fdtab_end(); num++) {
+		struct se_fdslot *sl = se_fdtab_get((int)num);
+
+		if (sl && (sl->has & SE_KNOWN_ENTRY)) {
+			struct se_pending *e = sl->entry;
+
+			if (e->state == RUNNING)
+				se_standin_child(e);
+			free(e->line);
+			free(e);
+			sl->entry = NULL;
+		}
+		if (sl)
+			sl->has &= (unsigned char)~SE_KNOWN_ENTRY;
+	}
+	while (gone) {
+		struct se_pending *e = gone;
+
+		gone = e->next_gone;
+		if (e->run || e->placing)
+			se_standin_forget_run(e);
+		free(e->line);
+		free(e);
+	}
+	se_loop_fork_child();
+}
+
+void se_watch_shutdown(void)
+{
+	se_loop_shutdown();
+}
