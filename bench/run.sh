@@ -57,9 +57,9 @@ PROCS=${PROCS:-1000}	# per arm and row, split over the rounds (curl: a fifth)
 FORKS=${FORKS:-2000}	# bash loop iterations per arm, split over the rounds
 
 # proc_ratio LABEL COMMAND...: as ratio(), for a bench-spawn that prints
-# "WALL CPU" in ns a process.
+# "WALL CPU FAULTS" a process: a row for each (page faults: the medians).
 proc_ratio() {
-	local label=$1 bw=() bc=() pw=() pc=() rw=() rc=() i a b
+	local label=$1 bw=() bc=() bf=() pw=() pc=() pf=() rw=() rc=() i a b
 	shift
 	for i in $(seq 1 "$ROUNDS"); do
 		if [ $((i % 2)) = 1 ]; then
@@ -68,18 +68,35 @@ proc_ratio() {
 			b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@"); a=$(taskset -c 0 "$@")
 		fi
 		[ -n "$a" ] && [ -n "$b" ] || { echo "bench: $label failed" >&2; return 1; }
-		bw+=("${a% *}"); bc+=("${a#* }"); pw+=("${b% *}"); pc+=("${b#* }")
-		rw+=("$(awk -v a="${a% *}" -v b="${b% *}" 'BEGIN { printf "%.4f", b / a }')")
-		rc+=("$(awk -v a="${a#* }" -v b="${b#* }" 'BEGIN { printf "%.4f", b / a }')")
+		read -r aw ac af <<<"$a"
+		read -r pw_ pc_ pf_ <<<"$b"
+		bw+=("$aw"); bc+=("$ac"); bf+=("$af"); pw+=("$pw_"); pc+=("$pc_"); pf+=("$pf_")
+		rw+=("$(awk -v a="$aw" -v b="$pw_" 'BEGIN { printf "%.4f", b / a }')")
+		rc+=("$(awk -v a="$ac" -v b="$pc_" 'BEGIN { printf "%.4f", b / a }')")
 	done
+	us() { median | awk '{ printf "%.0f", $1 / 1000 }'; }
 	printf '%-48s %9s us %9s us   %.3f  (%s)\n' "$label" \
-		"$(printf '%s\n' "${bw[@]}" | median | awk '{ printf "%.0f", $1 / 1000 }')" \
-		"$(printf '%s\n' "${pw[@]}" | median | awk '{ printf "%.0f", $1 / 1000 }')" \
+		"$(printf '%s\n' "${bw[@]}" | us)" "$(printf '%s\n' "${pw[@]}" | us)" \
 		"$(printf '%s\n' "${rw[@]}" | median)" "$(printf '%s\n' "${rw[@]}" | quartiles)"
 	printf '%-48s %9s us %9s us   %.3f  (%s)\n' "  CPU time" \
-		"$(printf '%s\n' "${bc[@]}" | median | awk '{ printf "%.0f", $1 / 1000 }')" \
-		"$(printf '%s\n' "${pc[@]}" | median | awk '{ printf "%.0f", $1 / 1000 }')" \
+		"$(printf '%s\n' "${bc[@]}" | us)" "$(printf '%s\n' "${pc[@]}" | us)" \
 		"$(printf '%s\n' "${rc[@]}" | median)" "$(printf '%s\n' "${rc[@]}" | quartiles)"
+	printf '%-48s %12s %12s\n' "  page faults" \
+		"$(printf '%s\n' "${bf[@]}" | median)" "$(printf '%s\n' "${pf[@]}" | median)"
+}
+
+# The same processes in user-space instructions (callgrind: the dynamic
+# linker's work included, exact and repeatable where the clock is not).
+proc_instr() {	# proc_instr LABEL [ip netns exec NS] COMMAND...
+	local label=$1 pre=() a b
+	shift
+	[ "$1" = ip ] && { pre=("$1" "$2" "$3" "$4"); shift 4; }
+	a=$("${pre[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+	b=$("${pre[@]}" env LD_PRELOAD="$SOFTERR_LIB" valgrind --tool=callgrind \
+		--callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+	printf '%-48s %12s %12s   +%s\n' "$label" "$a" "$b" "$((b - a))"
 }
 
 process_rows() {
@@ -103,6 +120,12 @@ process_rows() {
 			sed s/a/b/ <<<a >/dev/null
 			grep -q a <<<a
 		done' forks "$f"
+	if command -v valgrind >/dev/null 2>&1; then
+		echo "  instructions a process (callgrind)"
+		proc_instr "/bin/true" /bin/true
+		proc_instr "a TCP socket made and closed" "$BENCH" socket 1
+		proc_instr "nc -z, live address in the lab" ip netns exec "$LAB_C" nc -z 203.0.113.21 9090
+	fi
 	echo "(targets, issue 14: a process that never connects beyond loopback pays"
 	echo " at most 3% more, and the library less than 0.1 ms a process)"
 }
