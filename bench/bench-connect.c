@@ -8,6 +8,9 @@
  *                                         pending, and close (an address
  *                                         that does not answer at once)
  *   bench-connect gai N NAME              N x (getaddrinfo, freeaddrinfo)
+ *   bench-connect socket N                N x (a TCP socket, close)
+ *   bench-connect http PORT               an HTTP/1.0 server: every request
+ *                                         gets an empty 200 answer
  *
  * Prints the mean nanoseconds per operation. connect closes with SO_LINGER
  * 0 (an RST) so that 100,000 connects leave no TIME_WAIT behind. */
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +53,53 @@ static int serve(int port)
 		if (c >= 0)
 			close(c);
 	}
+}
+
+/* For curl: one read of the request (a client that sends nothing more
+ * within a second is given up on), an empty answer, close. */
+static int serve_http(int port)
+{
+	static const char answer[] = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { 1, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+	char buf[4096];
+
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+		perror("bench-connect http");
+		return 1;
+	}
+	alarm(900);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (recv(c, buf, sizeof(buf), 0) > 0)
+			send(c, answer, sizeof(answer) - 1, MSG_NOSIGNAL);
+		close(c);
+	}
+}
+
+static int bench_socket(long n)
+{
+	double t0 = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0) {
+			perror("bench-connect socket");
+			return 1;
+		}
+		close(fd);
+	}
+	printf("%.0f\n", (now_ns() - t0) / (double)n);
+	return 0;
 }
 
 /* connect() on a non-blocking socket, as an event loop does it: wait for
@@ -137,6 +188,11 @@ int main(int argc, char **argv)
 		return bench_connect(atol(argv[2]), argv[3], atoi(argv[4]), 2);
 	if (argc == 4 && strcmp(argv[1], "gai") == 0)
 		return bench_gai(atol(argv[2]), argv[3]);
-	fprintf(stderr, "usage: bench-connect serve PORT | {connect|nbconnect|nbstart} N ADDR PORT | gai N NAME\n");
+	if (argc == 3 && strcmp(argv[1], "socket") == 0)
+		return bench_socket(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "http") == 0)
+		return serve_http(atoi(argv[2]));
+	fprintf(stderr, "usage: bench-connect serve PORT | http PORT | {connect|nbconnect|nbstart} N ADDR PORT\n"
+		"       | gai N NAME | socket N\n");
 	return 2;
 }

@@ -463,7 +463,13 @@ void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 	h->enabled = enabled;
 	h->lifetime_ms = lifetime_ms;
 	snprintf(h->path, sizeof(h->path), "%s", path ? path : "");
-	read_boot_id(h->boot_id);
+	/* The boot only tells a shared file's entries from another boot's:
+	 * a history that stays in the process never reads it (three system
+	 * calls saved in every process that connects). */
+	if (enabled && h->path[0])
+		read_boot_id(h->boot_id);
+	else
+		memset(h->boot_id, 0, sizeof(h->boot_id));
 	h->net = NULL;
 	h->read_at_ms = 0;
 	h->file_stamp = 0;

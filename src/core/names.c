@@ -8,9 +8,14 @@
 
 #include "names.h"
 
+/* Only the counters: the slots (over 100 KB) are read up to used alone,
+ * and each is zeroed as it is first taken. Zeroing them all here would
+ * fault in every page of them, zero already in a static, in every process
+ * the library is preloaded into, at its first socket call. */
 void se_names_init(struct se_names *m)
 {
-	memset(m, 0, sizeof(*m));
+	m->next = 0;
+	m->used = 0;
 	pthread_mutex_init(&m->lock, NULL);
 }
 
@@ -176,6 +181,8 @@ void se_names_remember(struct se_names *m, const char *name,
 	} else {
 		if (!e) {
 			e = &m->slot[m->next];
+			if (m->next == m->used)	/* never taken: as new */
+				memset(e, 0, sizeof(*e));
 			m->next = (m->next + 1) % SE_NAMES_MAX;
 			if (m->used < SE_NAMES_MAX)
 				__atomic_store_n(&m->used, m->used + 1,

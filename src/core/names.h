@@ -87,6 +87,7 @@ struct se_candidates {
 	struct se_addr addr[SE_NAME_ADDRS_MAX];
 };
 
+/* Makes m empty; its slots need not be zeroed (only those taken are read). */
 void se_names_init(struct se_names *m);
 
 /* Fills a from sa; an IPv4-mapped IPv6 address becomes AF_INET. Returns 0,
