@@ -182,6 +182,17 @@ static void load(struct se_history *h, int fd, const struct stat *st)
 }
 
 /* Brings h up to date with the file, when it may have changed. */
+static int apply(struct se_history *h, const struct se_addr *a,
+		 struct se_hist_entry e);
+
+/* What this process has yet to write (se_history_flush()) stays known
+ * over a table read anew. */
+static void reapply_queued(struct se_history *h)
+{
+	for (unsigned i = 0; i < h->queued; i++)
+		apply(h, &h->queue[i].addr, h->queue[i].e);
+}
+
 static void refresh(struct se_history *h, uint64_t now_ms)
 {
 	char why[96];
@@ -199,6 +210,7 @@ static void refresh(struct se_history *h, uint64_t now_ms)
 			memset(h->e, 0, sizeof(h->e));
 			recount(h);
 			h->file_stamp = 0;
+			reapply_queued(h);
 		}
 		return;
 	}
@@ -224,10 +236,12 @@ static void refresh(struct se_history *h, uint64_t now_ms)
 		se_close(fd);
 		return;
 	}
-	if (refused(&st, why, sizeof(why)))
+	if (refused(&st, why, sizeof(why))) {
 		give_up(h, why);
-	else
+	} else {
 		load(h, fd, &st);
+		reapply_queued(h);
+	}
 	se_close(fd);
 }
 
@@ -477,6 +491,7 @@ void se_history_init(struct se_history *h, bool enabled, uint64_t lifetime_ms,
 	fresh_head(h, 1);
 	memset(h->e, 0, sizeof(h->e));
 	h->failures = 0;
+	h->queued = 0;
 }
 
 static unsigned slot_of(const struct se_addr *a)
@@ -569,13 +584,66 @@ bool se_history_get(struct se_history *h, const struct se_addr *a,
 	return known;
 }
 
+static __thread bool deferring __attribute__((tls_model("initial-exec")));
+
+void se_history_defer_here(bool on)
+{
+	deferring = on;
+}
+
+/* e, as recorded for a, into the table, with the lock held. Returns its
+ * slot, or -1 when the table keeps what it has. */
+static int apply(struct se_history *h, const struct se_addr *a,
+		 struct se_hist_entry e)
+{
+	unsigned s = place(h, a, e.path);
+
+	if (e.kind == SE_HIST_SOFT_ONCE && holds(&h->e[s], a, e.path) &&
+	    h->e[s].at_ms <= e.at_ms + 1000 &&
+	    (h->e[s].at_ms > e.at_ms || e.at_ms - h->e[s].at_ms < h->lifetime_ms)) {
+		/* A second piece of evidence confirms a soft error; one that
+		 * persistence was lost on stays so, from when it was lost. */
+		if (h->e[s].kind == SE_HIST_PERSIST_LOST)
+			return -1;
+		if (kind_doubtful(h->e[s].kind)) {
+			e.kind = SE_HIST_SOFT;
+			e.check = entry_check(&e);
+		}
+	}
+	h->e[s] = e;
+	recount(h);
+	return (int)s;
+}
+
+static void write_slot(struct se_history *h, int fd, int s)
+{
+	if (pwrite(fd, &h->e[s], sizeof(h->e[s]),
+		   (off_t)(sizeof(struct se_hist_head) + (size_t)s * sizeof(h->e[s]))) !=
+	    (ssize_t)sizeof(h->e[s]))
+		h->path[0] = '\0';
+}
+
+/* With the lock held, the table just read from the file (open_locked():
+ * fd) or -1 when it could not be (the table then keeps them as they were
+ * applied): the queued records on it again, and written. Empties the
+ * queue. */
+static void write_queued(struct se_history *h, int fd)
+{
+	for (unsigned i = 0; i < h->queued && fd >= 0; i++) {
+		int s = apply(h, &h->queue[i].addr, h->queue[i].e);
+
+		if (s >= 0)
+			write_slot(h, fd, s);
+	}
+	h->queued = 0;
+}
+
 void se_history_record(struct se_history *h, const struct se_addr *a,
 		       enum se_hist_kind kind, uint8_t icmp_type,
 		       uint8_t icmp_code, uint32_t rtt_us, uint64_t now_ms)
 {
 	struct se_hist_entry e;
-	unsigned s;
-	int fd = -1;
+	int fd = -1, s;
 
 	if (!h->enabled)
 		return;
@@ -591,33 +659,41 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 	e.check = entry_check(&e);
 
 	pthread_mutex_lock(&h->lock);
+	if (deferring && h->path[0] && h->queued < SE_HIST_QUEUE) {
+		apply(h, a, e);
+		h->queue[h->queued].addr = *a;
+		h->queue[h->queued++].e = e;
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
 	if (h->path[0])
 		fd = open_locked(h);
-	s = place(h, a, e.path);
-	if (kind == SE_HIST_SOFT_ONCE && holds(&h->e[s], a, e.path) &&
-	    h->e[s].at_ms <= now_ms + 1000 &&
-	    (h->e[s].at_ms > now_ms || now_ms - h->e[s].at_ms < h->lifetime_ms)) {
-		/* A second piece of evidence confirms a soft error; one that
-		 * persistence was lost on stays so, from when it was lost. */
-		if (h->e[s].kind == SE_HIST_PERSIST_LOST) {
-			if (fd >= 0)
-				close_written(h, fd);
-			pthread_mutex_unlock(&h->lock);
-			return;
-		}
-		if (kind_doubtful(h->e[s].kind)) {
-			e.kind = SE_HIST_SOFT;
-			e.check = entry_check(&e);
-		}
-	}
-	h->e[s] = e;
-	recount(h);
+	write_queued(h, fd);
+	s = apply(h, a, e);
 	if (fd >= 0) {
-		if (pwrite(fd, &e, sizeof(e), (off_t)(sizeof(struct se_hist_head) +
-						       s * sizeof(e))) != (ssize_t)sizeof(e))
-			h->path[0] = '\0';
+		if (s >= 0)
+			write_slot(h, fd, s);
 		close_written(h, fd);
 		h->read_at_ms = now_ms;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+void se_history_flush(struct se_history *h)
+{
+	uint64_t last;
+	int fd = -1;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->queued) {
+		last = h->queue[h->queued - 1].e.at_ms;
+		if (h->path[0])
+			fd = open_locked(h);
+		write_queued(h, fd);
+		if (fd >= 0) {
+			close_written(h, fd);
+			h->read_at_ms = last;
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -630,6 +706,7 @@ static void forget_locked(struct se_history *h)
 	fresh_head(h, h->head.generation + 1);
 	memset(h->e, 0, sizeof(h->e));
 	recount(h);
+	h->queued = 0;		/* learned on the network that was */
 	if (fd >= 0) {
 		if (pwrite(fd, &h->head, sizeof(h->head), 0) != (ssize_t)sizeof(h->head) ||
 		    pwrite(fd, h->e, sizeof(h->e), sizeof(h->head)) != (ssize_t)sizeof(h->e))

@@ -32,6 +32,8 @@
 #include "settings.h"
 
 #define SE_HIST_SLOTS 256
+/* Records a deferring thread may queue before one is written at once. */
+#define SE_HIST_QUEUE 16
 #define SE_HIST_PROBE 8		/* slots an address may live in */
 #define SE_HIST_MAGIC "SEHIST02"	/* 01: no paths, a fingerprint */
 #define SE_HIST_NO_ICMP 0xff	/* icmp_type of an error no ICMP brought */
@@ -95,6 +97,13 @@ struct se_history {
 	/* Entries of e[] that record a failure, expired or not; read without
 	 * the lock by se_history_any_failed(). */
 	unsigned failures;
+	/* Records made while deferring (se_history_defer_here()), in e[]
+	 * already, to be written to the file by se_history_flush(). */
+	struct se_hist_queued {
+		struct se_addr addr;
+		struct se_hist_entry e;		/* as recorded, before merging */
+	} queue[SE_HIST_QUEUE];
+	unsigned queued;
 };
 
 /* What is known of one address. */
@@ -104,6 +113,17 @@ struct se_hist_info {
 	uint32_t rtt_us;
 	uint64_t age_ms;
 };
+
+/* Records the calling thread makes from now on (on: true) are kept in
+ * memory at once and written to the file later, by se_history_flush(),
+ * so that a thread holding a lock the program's threads wait for (the
+ * loop's, loop.h) never waits behind another process's flock() on the
+ * file. A full queue is written at once. Per thread; off unless set. */
+void se_history_defer_here(bool on);
+/* Writes the queued records to the file (one flock()), each merged with
+ * what the file holds then, as se_history_record() would have. Call it
+ * with no lock of the library's held. */
+void se_history_flush(struct se_history *h);
 
 /* path NULL or "": kept in this process only. Never fails: a file that
  * cannot be used makes the history this process's own (said to h->log,

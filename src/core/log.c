@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,25 +101,86 @@ static void to_file(const char *path, const char *msg, size_t len)
 	se_close(fd);
 }
 
-void se_line_emit(struct se_line *l, const struct se_log_target *t)
-{
-	int saved = errno;
+/* Lines a deferring thread emitted, written by se_log_flush(): each a
+ * target, a length and the line with its newline, packed. Only the loop's
+ * thread defers, but an idle one ending may meet the next one starting:
+ * the queue has a lock of its own, which no program thread ever takes. */
+static __thread bool deferring __attribute__((tls_model("initial-exec")));
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static char queue[16384];
+static size_t queued;
 
-	l->buf[l->len] = '\n';
+struct queued_line {
+	const struct se_log_target *t;
+	size_t len;
+};
+
+void se_log_defer_here(bool on)
+{
+	deferring = on;
+}
+
+static void write_line(const struct se_log_target *t, const char *msg, size_t len)
+{
 	switch (t->to) {
 	case SE_LOG_OFF:
 		break;
 	case SE_LOG_STDERR:
-		write_all(STDERR_FILENO, l->buf, l->len + 1);
+		write_all(STDERR_FILENO, msg, len);
 		break;
 	case SE_LOG_SYSLOG:
-		to_syslog(l->buf, l->len);
+		to_syslog(msg, len - 1);
 		break;
 	case SE_LOG_FILE:
-		to_file(t->path, l->buf, l->len + 1);
+		to_file(t->path, msg, len);
 		break;
 	}
+}
+
+/* Queued when deferring and there is room; else false. */
+static bool enqueue(const struct se_log_target *t, const char *msg, size_t len)
+{
+	struct queued_line q = { t, len };
+	bool done = false;
+
+	pthread_mutex_lock(&queue_lock);
+	if (sizeof(queue) - queued >= sizeof(q) + len) {
+		memcpy(queue + queued, &q, sizeof(q));
+		memcpy(queue + queued + sizeof(q), msg, len);
+		queued += sizeof(q) + len;
+		done = true;
+	}
+	pthread_mutex_unlock(&queue_lock);
+	return done;
+}
+
+void se_line_emit(struct se_line *l, const struct se_log_target *t)
+{
+	int saved = errno;
+
+	if (t->to == SE_LOG_OFF)
+		return;
+	l->buf[l->len] = '\n';
+	if (!deferring || !enqueue(t, l->buf, l->len + 1))
+		write_line(t, l->buf, l->len + 1);
 	l->buf[l->len] = '\0';
+	errno = saved;
+}
+
+void se_log_flush(void)
+{
+	int saved = errno;
+
+	pthread_mutex_lock(&queue_lock);
+	for (size_t at = 0; at < queued; ) {
+		struct queued_line q;
+
+		memcpy(&q, queue + at, sizeof(q));
+		write_line(q.t, queue + at + sizeof(q), q.len);
+		at += sizeof(q) + q.len;
+	}
+	queued = 0;
+	pthread_mutex_unlock(&queue_lock);
 	errno = saved;
 }
 

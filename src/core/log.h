@@ -4,6 +4,7 @@
 #ifndef SOFTERR_CORE_LOG_H
 #define SOFTERR_CORE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum se_log_to {
@@ -34,6 +35,16 @@ void se_line_add(struct se_line *l, const char *fmt, ...)
  * that cannot be written to (no syslog daemon, an unwritable file) loses
  * the line: a program's connect() is never made to fail by its log. */
 void se_line_emit(struct se_line *l, const struct se_log_target *t);
+
+/* Lines the calling thread emits from now on (on: true) are queued and
+ * written by se_log_flush(), so that a thread holding a lock the
+ * program's threads wait for (the loop's, loop.h) never blocks on a full
+ * pipe or a slow file with it. A line the queue (16 KB) has no room for
+ * is written at once. Per thread; off unless set. */
+void se_log_defer_here(bool on);
+/* Writes the queued lines, in order. Call it with no lock of the
+ * library's held. Keeps errno. */
+void se_log_flush(void);
 
 /* Writes msg as it is to fd 2, keeping errno: warnings, which always go
  * to standard error. */

@@ -315,6 +315,8 @@ static void release_cb(struct ev_loop *l)
 		return;
 	}
 	pthread_mutex_unlock(&lock);
+	if (hooks->unlocked)
+		hooks->unlocked();
 }
 
 static void acquire_cb(struct ev_loop *l)
@@ -427,6 +429,8 @@ static void destroy_loop(void);
 static void *thread_main(void *arg)
 {
 	in_thread = true;
+	if (hooks->thread_begins)
+		hooks->thread_begins();
 	pthread_mutex_lock(&lock);
 	ev_run(loop, 0);
 	if (!stopping && !dead) {
@@ -437,6 +441,8 @@ static void *thread_main(void *arg)
 		pthread_detach(pthread_self());
 	}
 	pthread_mutex_unlock(&lock);
+	if (hooks->unlocked)
+		hooks->unlocked();
 	return NULL;
 }
 

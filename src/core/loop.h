@@ -19,13 +19,21 @@
  *   2. under it, each alone: the name memory's (names.h, se_names.lock),
  *      the network's (netwatch.h, se_netstate.lock), the history's
  *      (history.h, se_history.lock; the network's is never taken under
- *      it), and under the history's, the shared history file's flock();
- *   3. no lock: the per-descriptor table (fdtab.h: atomics, and sockrec's
+ *      it);
+ *   3. the shared history file's flock(), under the history's lock but
+ *      never under the loop's: the thread queues its records and log
+ *      lines while it holds the loop's lock and writes them once it has
+ *      let go (hooks->unlocked, se_history_flush(), se_log_flush()), so
+ *      that no program thread waits behind another process's lock or a
+ *      full pipe;
+ *   4. no lock: the per-descriptor table (fdtab.h: atomics, and sockrec's
  *      rec_busy, an atomic exchange never waited on), the library's own
  *      descriptors (ownfd.h, lock-free), the log (log.h: one write() per
- *      line).
+ *      line; its queue's lock is the loop thread's alone).
  *
- * The engine's blocking connect() takes none of them but 2. */
+ * The engine's blocking connect() takes none of them but 2 and 3; the
+ * fork handlers (runtime.c) take 1 (the preloaded library's part), then
+ * the network's, the history's and the names'. */
 #ifndef SOFTERR_CORE_LOOP_H
 #define SOFTERR_CORE_LOOP_H
 
@@ -53,6 +61,13 @@ struct se_loop_hooks {
 	 * to end or put in place)? Asked now and then: idle long enough, the
 	 * thread stops and its descriptors go (se_loop_set_idle()). */
 	bool (*idle)(void);
+	/* In the thread, as it begins (NULL: nothing). */
+	void (*thread_begins)(void);
+	/* In the thread, each time it has let the lock go (before it
+	 * sleeps, and as it ends): work that may wait on others (the
+	 * history file's flock()) is done here, never under the lock (NULL:
+	 * nothing). */
+	void (*unlocked)(void);
 	/* The loop stands aside for good (it lost a descriptor of its own):
 	 * every attempt goes back to the kernel as it is. Nothing of the
 	 * loop may be touched from then on. */

@@ -10,10 +10,7 @@
  * files and is put off by the preloaded library until a connect() beyond
  * loopback or a lookup needs it.
  *
- * Lock order, outermost first: the caller's own (taken by its fork_prepare
- * hook), the network's (se_netstate.lock), the history's (se_history.lock),
- * the names' (se_names.lock). None of the last three is taken under a later
- * one. */
+ * The locks and their order: loop.h, where the outermost is defined. */
 #ifndef SOFTERR_CORE_RUNTIME_H
 #define SOFTERR_CORE_RUNTIME_H
 

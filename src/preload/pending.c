@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/ownfd.h"
+#include "core/runtime.h"
 #include "core/policy.h"
 #include "core/sockrec.h"
 #include "core/sys.h"
@@ -314,7 +315,24 @@ static bool idle(void)
 	return true;
 }
 
+/* The thread's records of what each attempt did, and its log lines, wait
+ * for the lock to be let go: the shared history file's flock() may wait
+ * on another process, a log line on a full pipe (history.h, log.h). */
+static void thread_begins(void)
+{
+	se_history_defer_here(true);
+	se_log_defer_here(true);
+}
+
+static void unlocked(void)
+{
+	se_history_flush(&se_history);
+	se_log_flush();
+}
+
 static const struct se_loop_hooks hooks = {
+	.thread_begins = thread_begins,
+	.unlocked = unlocked,
 	.idle = idle,
 	.started = se_standin_started,
 	.woken = woken,

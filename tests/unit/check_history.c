@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -204,6 +205,66 @@ START_TEST(persistence_lost)
 	se_history_record(&h, &a, SE_HIST_CONNECTED, 0, 0, 500, NOW + 30000);
 	ck_assert(se_history_get(&h, &a, NOW + 30001, &i));
 	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+}
+END_TEST
+
+/* A deferring thread's records: known in the process at once, in the file
+ * only after the flush, merged with what another process wrote meanwhile
+ * as if written at once; and never waiting on the file's lock. */
+START_TEST(deferred_records_written_at_flush)
+{
+	struct se_addr a = se_test_addr("192.0.2.10"), b = se_test_addr("192.0.2.11");
+	struct se_hist_info i;
+	struct se_history other;
+	int fd;
+
+	se_history_init(&h, true, 600000, path);
+	se_history_defer_here(true);
+	se_history_record(&h, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW);
+	ck_assert(se_history_get(&h, &a, NOW + 1, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT_ONCE);
+	ck_assert_uint_eq(h.queued, 1);
+	se_history_defer_here(false);	/* per thread: "other" writes at once */
+	se_history_init(&other, true, 600000, path);
+	ck_assert(!se_history_get(&other, &a, NOW + 1, &i));
+	/* Another process's own evidence meanwhile: the flush merges. */
+	se_history_record(&other, &a, SE_HIST_SOFT_ONCE, 3, 1, 0, NOW + 5);
+	se_history_record(&other, &b, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW + 5);
+	/* With the file's lock held elsewhere, a record only queues. */
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	se_history_defer_here(true);
+	se_history_record(&h, &b, SE_HIST_CONNECTED, 0, 0, 700, NOW + 10);
+	ck_assert_uint_eq(h.queued, 2);
+	close(fd);
+	se_history_defer_here(false);
+	se_history_flush(&h);
+	ck_assert_uint_eq(h.queued, 0);
+	se_history_init(&other, true, 600000, path);
+	ck_assert(se_history_get(&other, &a, NOW + 20, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_SOFT);		/* confirmed by the two */
+	ck_assert(se_history_get(&other, &b, NOW + 20, &i));
+	ck_assert_int_eq(i.kind, SE_HIST_CONNECTED);
+
+	/* A full queue is written at once, the queued ones with it. */
+	se_history_defer_here(true);
+	for (unsigned n = 0; n <= SE_HIST_QUEUE; n++) {
+		struct se_addr c = se_test_addr("198.51.100.1");
+
+		c.bytes[3] = (uint8_t)(n + 1);
+		se_history_record(&h, &c, SE_HIST_SILENT, SE_HIST_NO_ICMP, 0, 0, NOW + 30);
+	}
+	se_history_defer_here(false);
+	ck_assert_uint_eq(h.queued, 0);
+	se_history_init(&other, true, 600000, path);
+	for (unsigned n = 0; n <= SE_HIST_QUEUE; n++) {
+		struct se_addr c = se_test_addr("198.51.100.1");
+
+		c.bytes[3] = (uint8_t)(n + 1);
+		ck_assert(se_history_get(&other, &c, NOW + 31, &i));
+		ck_assert_int_eq(i.kind, SE_HIST_SILENT);
+	}
 }
 END_TEST
 
@@ -1145,6 +1206,7 @@ Suite *history_suite(void)
 	tcase_add_test(tc, one_soft_error_is_not_confirmed);
 	tcase_add_test(tc, persistence_lost);
 	tcase_add_test(tc, shared_between_processes);
+	tcase_add_test(tc, deferred_records_written_at_flush);
 	tcase_add_test(tc, sixteen_concurrent_writers);
 	tcase_add_test(tc, damaged_files);
 	tcase_add_test(tc, wrong_size_not_used_and_rebuilt);
