@@ -156,7 +156,7 @@ for i in "${!pids[@]}"; do
 	total=$((total + ${n:-0}))
 	printf '%-20s %9s %6s %6s %8s %6s %16s\n' "${names[$i]}" "${n:-?}" "$failed" "$wrong" \
 		"$ended" "$left" "${first[$i]:-?}->${last[$i]:-?}"
-	[ $rc = 0 ] || sed 's/^/#   /' "$f" | grep -v '^#   attempt\|^#   result ok' | tail -5
+	[ $rc = 0 ] || sed 's/^/#   /' "$f" | grep -v '^#   attempt\|^#   result ok' | tail -40
 done
 awk -v flaps="$T/flaps" '
 	BEGIN { while ((getline l < flaps) > 0) { split(l, f, " ")

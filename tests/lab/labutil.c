@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -28,6 +30,26 @@ int lab_count_fds(void)
 
 	while (d && readdir(d))
 		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int lab_count_program_fds(void)
+{
+	struct rlimit rl;
+	int base = FD_SETSIZE, n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < FD_SETSIZE + FD_SETSIZE / 8)
+		base = (int)(rl.rlim_cur - rl.rlim_cur / 8);
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) < base &&
+		    atoi(de->d_name) != dirfd(d))
+			n++;
 	if (d)
 		closedir(d);
 	return n;

@@ -9,6 +9,11 @@
 double lab_now_ms(void);
 /* Descriptors open in this process now. */
 int lab_count_fds(void);
+/* Those below the numbers a preloaded softerr moves its own to (ownfd.h:
+ * FD_SETSIZE, or an eighth below a soft limit under FD_SETSIZE and an
+ * eighth): the program's. softerr's own come and go (its loop's let go
+ * after 30 s idle); the program's must be as they were. */
+int lab_count_program_fds(void);
 /* "EHOSTUNREACH" for EHOSTUNREACH, "0" for 0, "E123" for the unnamed. */
 const char *lab_errname(int err);
 /* The address of sa (AF_INET or AF_INET6) as text in buf. */
