@@ -22,6 +22,17 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # The first and third quartiles, "q1-q3".
 quartiles() { sort -n | awk '{ v[NR] = $1 } END { printf "%s-%s\n", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }'; }
 
+# paired ROUND COMMAND...: one round, A bare and B preloaded, on one CPU,
+# the order swapped every round. False when either printed nothing.
+paired() {
+	if [ $(($1 % 2)) = 1 ]; then
+		A=$(taskset -c 0 "${@:2}"); B=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "${@:2}")
+	else
+		B=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "${@:2}"); A=$(taskset -c 0 "${@:2}")
+	fi
+	[ -n "$A" ] && [ -n "$B" ]
+}
+
 # ratio LABEL COMMAND...: ROUNDS rounds, bare and preloaded in turn (the
 # order swapped every round), each printing ns per operation. Prints the
 # medians of each arm and the median of the rounds' ratios (pairing the
@@ -30,12 +41,8 @@ ratio() {
 	local label=$1 bare=() pre=() r=() i a b
 	shift
 	for i in $(seq 1 "$ROUNDS"); do
-		if [ $((i % 2)) = 1 ]; then
-			a=$(taskset -c 0 "$@"); b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@")
-		else
-			b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@"); a=$(taskset -c 0 "$@")
-		fi
-		[ -n "$a" ] && [ -n "$b" ] || { echo "bench: $label failed" >&2; return 1; }
+		paired "$i" "$@" || { echo "bench: $label failed" >&2; return 1; }
+		a=$A b=$B
 		bare+=("$a"); pre+=("$b")
 		r+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b / a }')")
 	done
@@ -62,12 +69,8 @@ proc_ratio() {
 	local label=$1 bw=() bc=() bf=() pw=() pc=() pf=() rw=() rc=() i a b
 	shift
 	for i in $(seq 1 "$ROUNDS"); do
-		if [ $((i % 2)) = 1 ]; then
-			a=$(taskset -c 0 "$@"); b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@")
-		else
-			b=$(LD_PRELOAD=$SOFTERR_LIB taskset -c 0 "$@"); a=$(taskset -c 0 "$@")
-		fi
-		[ -n "$a" ] && [ -n "$b" ] || { echo "bench: $label failed" >&2; return 1; }
+		paired "$i" "$@" || { echo "bench: $label failed" >&2; return 1; }
+		a=$A b=$B
 		read -r aw ac af <<<"$a"
 		read -r pw_ pc_ pf_ <<<"$b"
 		bw+=("$aw"); bc+=("$ac"); bf+=("$af"); pw+=("$pw_"); pc+=("$pc_"); pf+=("$pf_")
