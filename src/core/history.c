@@ -181,7 +181,6 @@ static void load(struct se_history *h, int fd, const struct stat *st)
 	recount(h);
 }
 
-/* Brings h up to date with the file, when it may have changed. */
 static int apply(struct se_history *h, const struct se_addr *a,
 		 struct se_hist_entry e);
 
@@ -193,6 +192,7 @@ static void reapply_queued(struct se_history *h)
 		apply(h, &h->queue[i].addr, h->queue[i].e);
 }
 
+/* Brings h up to date with the file, when it may have changed. */
 static void refresh(struct se_history *h, uint64_t now_ms)
 {
 	char why[96];
@@ -635,7 +635,7 @@ static void write_queued(struct se_history *h, int fd)
 		if (s >= 0)
 			write_slot(h, fd, s);
 	}
-	h->queued = 0;
+	__atomic_store_n(&h->queued, 0, __ATOMIC_RELAXED);
 }
 
 void se_history_record(struct se_history *h, const struct se_addr *a,
@@ -662,7 +662,8 @@ void se_history_record(struct se_history *h, const struct se_addr *a,
 	if (deferring && h->path[0] && h->queued < SE_HIST_QUEUE) {
 		apply(h, a, e);
 		h->queue[h->queued].addr = *a;
-		h->queue[h->queued++].e = e;
+		h->queue[h->queued].e = e;
+		__atomic_store_n(&h->queued, h->queued + 1, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&h->lock);
 		return;
 	}
@@ -684,6 +685,11 @@ void se_history_flush(struct se_history *h)
 	uint64_t last;
 	int fd = -1;
 
+	/* Asked at every turn of the loop: nothing queued, no lock taken.
+	 * The count is written under the lock, and only the thread that
+	 * queues (and asks here) adds to it. */
+	if (!__atomic_load_n(&h->queued, __ATOMIC_RELAXED))
+		return;
 	pthread_mutex_lock(&h->lock);
 	if (h->queued) {
 		last = h->queue[h->queued - 1].e.at_ms;
@@ -706,7 +712,7 @@ static void forget_locked(struct se_history *h)
 	fresh_head(h, h->head.generation + 1);
 	memset(h->e, 0, sizeof(h->e));
 	recount(h);
-	h->queued = 0;		/* learned on the network that was */
+	__atomic_store_n(&h->queued, 0, __ATOMIC_RELAXED);	/* learned on the network that was */
 	if (fd >= 0) {
 		if (pwrite(fd, &h->head, sizeof(h->head), 0) != (ssize_t)sizeof(h->head) ||
 		    pwrite(fd, h->e, sizeof(h->e), sizeof(h->head)) != (ssize_t)sizeof(h->e))
