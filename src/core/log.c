@@ -104,11 +104,13 @@ static void to_file(const char *path, const char *msg, size_t len)
 /* Lines a deferring thread emitted, written by se_log_flush(): each a
  * target, a length and the line with its newline, packed. Only the loop's
  * thread defers, but an idle one ending may meet the next one starting:
- * the queue has a lock of its own, which no program thread ever takes. */
+ * the queue has a lock of its own, held only to copy (never across a
+ * write), and taken around fork() (se_log_fork_*()). */
+#define QUEUE_SIZE 16384
 static __thread bool deferring __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static char queue[16384];
-static size_t queued;
+static char queue[QUEUE_SIZE];
+static size_t queued;		/* written under the lock */
 
 struct queued_line {
 	const struct se_log_target *t;
@@ -147,7 +149,7 @@ static bool enqueue(const struct se_log_target *t, const char *msg, size_t len)
 	if (sizeof(queue) - queued >= sizeof(q) + len) {
 		memcpy(queue + queued, &q, sizeof(q));
 		memcpy(queue + queued + sizeof(q), msg, len);
-		queued += sizeof(q) + len;
+		__atomic_store_n(&queued, queued + sizeof(q) + len, __ATOMIC_RELAXED);
 		done = true;
 	}
 	pthread_mutex_unlock(&queue_lock);
@@ -169,19 +171,44 @@ void se_line_emit(struct se_line *l, const struct se_log_target *t)
 
 void se_log_flush(void)
 {
+	char lines[QUEUE_SIZE];
+	size_t n;
 	int saved = errno;
 
+	/* Asked at every turn of the loop: nothing queued, no lock taken
+	 * (only a deferring thread adds, and it is the one asking). */
+	if (!__atomic_load_n(&queued, __ATOMIC_RELAXED))
+		return;
 	pthread_mutex_lock(&queue_lock);
-	for (size_t at = 0; at < queued; ) {
+	n = queued;
+	memcpy(lines, queue, n);
+	__atomic_store_n(&queued, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&queue_lock);
+	for (size_t at = 0; at < n; ) {
 		struct queued_line q;
 
-		memcpy(&q, queue + at, sizeof(q));
-		write_line(q.t, queue + at + sizeof(q), q.len);
+		memcpy(&q, lines + at, sizeof(q));
+		write_line(q.t, lines + at + sizeof(q), q.len);
 		at += sizeof(q) + q.len;
 	}
-	queued = 0;
-	pthread_mutex_unlock(&queue_lock);
 	errno = saved;
+}
+
+void se_log_fork_prepare(void)
+{
+	pthread_mutex_lock(&queue_lock);
+}
+
+void se_log_fork_parent(void)
+{
+	pthread_mutex_unlock(&queue_lock);
+}
+
+void se_log_fork_child(void)
+{
+	/* The lines are the parent's to write; its thread is not here. */
+	queued = 0;
+	pthread_mutex_init(&queue_lock, NULL);
 }
 
 void se_log_raw(const char *msg)

@@ -45,6 +45,11 @@ void se_log_defer_here(bool on);
 /* Writes the queued lines, in order. Call it with no lock of the
  * library's held. Keeps errno. */
 void se_log_flush(void);
+/* fork(): the queue's lock is held across it (runtime.c); the child
+ * starts with an empty queue. */
+void se_log_fork_prepare(void);
+void se_log_fork_parent(void);
+void se_log_fork_child(void);
 
 /* Writes msg as it is to fd 2, keeping errno: warnings, which always go
  * to standard error. */

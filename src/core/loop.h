@@ -29,11 +29,11 @@
  *   4. no lock: the per-descriptor table (fdtab.h: atomics, and sockrec's
  *      rec_busy, an atomic exchange never waited on), the library's own
  *      descriptors (ownfd.h, lock-free), the log (log.h: one write() per
- *      line; its queue's lock is the loop thread's alone).
+ *      line; its queue's lock, a leaf, is held only to copy the queue).
  *
  * The engine's blocking connect() takes none of them but 2 and 3; the
  * fork handlers (runtime.c) take 1 (the preloaded library's part), then
- * the network's, the history's and the names'. */
+ * the network's, the history's, the names' and the log queue's. */
 #ifndef SOFTERR_CORE_LOOP_H
 #define SOFTERR_CORE_LOOP_H
 

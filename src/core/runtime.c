@@ -7,6 +7,7 @@
 #include <sys/auxv.h>
 
 #include "core/lazy.h"
+#include "core/log.h"
 #include "core/netwatch.h"
 #include "core/sys.h"
 #include "runtime.h"
@@ -27,7 +28,7 @@ bool se_runtime_start(void)
 
 /* No lock may be held across fork() by a thread that does not exist in
  * the child: a child that connects or resolves would wait for it forever.
- * So each is taken before (in the order of runtime.h) and given back on
+ * So each is taken before (in the order of loop.h) and given back on
  * both sides. */
 static void before_fork(void)
 {
@@ -36,6 +37,7 @@ static void before_fork(void)
 	pthread_mutex_lock(&netstate.lock);
 	pthread_mutex_lock(&se_history.lock);
 	pthread_mutex_lock(&se_names.lock);
+	se_log_fork_prepare();
 }
 
 static void release(void)
@@ -47,6 +49,7 @@ static void release(void)
 
 static void after_fork_parent(void)
 {
+	se_log_fork_parent();
 	release();
 	if (fork_parent)
 		fork_parent();
@@ -54,6 +57,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+	se_log_fork_child();
 	release();
 	if (fork_child)
 		fork_child();
