@@ -665,7 +665,6 @@ static void connected(struct attempt *at, bool slow, bool closed)
 		/* Its file status flags become the program's when the run
 		 * ends, as the program's own socket's do. The caller hears
 		 * first that the file on the program's number changes. */
-		int cloexec = fcntl(r->fd, F_GETFD), rc;
 		struct stat st;
 
 		if (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino) {
@@ -680,10 +679,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 		}
 		if (r->replacing)
 			r->replacing(r->fd);
-		do
-			rc = se_sys.dup3(fd, r->fd, cloexec > 0 && (cloexec & FD_CLOEXEC) ? O_CLOEXEC : 0);
-		while (rc < 0 && (errno == EINTR || errno == EBUSY));
-		err = rc < 0 ? errno : 0;
+		err = se_dup_onto(fd, r->fd) < 0 ? errno : 0;
 		if (err)
 			note(at, "could not be put in place");
 		close_private(fd);

@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +66,16 @@ int se_close(int fd)
 	if (se_sys.close)
 		return se_sys.close(fd);
 	return (int)syscall(SYS_close, fd);
+}
+
+int se_dup_onto(int file, int num)
+{
+	int fdflags = fcntl(num, F_GETFD), rc;
+
+	do
+		rc = se_sys.dup3(file, num, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	while (rc < 0 && (errno == EINTR || errno == EBUSY));
+	return rc;
 }
 
 uint64_t se_now_ms(void)

@@ -53,6 +53,10 @@ int se_sys_init(void);
  * before se_sys_init(). */
 int se_close(int fd);
 
+/* Puts file on num in place of what is there (the real dup3(), retried on
+ * EINTR and EBUSY), keeping num's close-on-exec flag. Returns as dup3(). */
+int se_dup_onto(int file, int num);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t se_now_ms(void);
 /* ... and in microseconds. */

@@ -89,16 +89,6 @@ int se_epmirror_ctl(int epfd, int op, int num, struct epoll_event *ev)
 	return rc;
 }
 
-int se_dup_onto(int file, int num)
-{
-	int fdflags = fcntl(num, F_GETFD), rc;
-
-	do
-		rc = se_sys.dup3(file, num, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
-	while (rc < 0 && (errno == EINTR || errno == EBUSY));
-	return rc;
-}
-
 int se_epmirror_put(int file, int num)
 {
 	struct se_epreg *g, **p;

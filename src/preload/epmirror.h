@@ -20,11 +20,8 @@ int se_epmirror_ctl(int epfd, int op, int num, struct epoll_event *ev);
 
 /* The rest with the lock held. */
 
-/* Puts file on num in place of what is there, keeping num's close-on-exec
- * flag (dup3(), retried on EINTR and EBUSY). Returns as dup3(). */
-int se_dup_onto(int file, int num);
-/* The same, and the registrations recorded for num leave the file that was
- * there and are made again for file (an epoll instance that is gone, closed
+/* se_dup_onto() (core/sys.h), and the registrations recorded for num
+ * leave the file that was there and are made again for file (an epoll instance that is gone, closed
  * behind the library's back, loses its record). */
 int se_epmirror_put(int file, int num);
 /* Forgets the registrations of num (they stay made). */
