@@ -145,8 +145,11 @@ static void unwatch(struct se_pending *e)
 void se_entry_drop(struct se_pending *e)
 {
 	unwatch(e);
-	se_recverr_restore(e->num, &e->lvl_ours);	/* nothing once VISIBLE */
-	se_entry_set(e->num, NULL);
+	/* Its number only while it is still e's (not another attempt's). */
+	if (se_entry_get(e->num) == e) {
+		se_recverr_restore(e->num, &e->lvl_ours);	/* nothing once VISIBLE */
+		se_entry_set(e->num, NULL);
+	}
 	free(e->line);
 	free(e);
 }
