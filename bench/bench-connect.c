@@ -35,7 +35,9 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static int serve(int port)
+/* A listening socket on every address's port, or -1 (said, as what); the
+ * process ends 15 minutes later (alarm()). */
+static int listener(int port, const char *what)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1;
@@ -43,10 +45,19 @@ static int serve(int port)
 	sa.sin_addr.s_addr = htonl(INADDR_ANY);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
-		perror("bench-connect serve");
-		return 1;
+		perror(what);
+		return -1;
 	}
 	alarm(900);
+	return fd;
+}
+
+static int serve(int port)
+{
+	int fd = listener(port, "bench-connect serve");
+
+	if (fd < 0)
+		return 1;
 	for (;;) {
 		int c = accept(fd, NULL, NULL);
 
@@ -60,18 +71,12 @@ static int serve(int port)
 static int serve_http(int port)
 {
 	static const char answer[] = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { 1, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+	int fd = listener(port, "bench-connect http");
 	char buf[4096];
 
-	sa.sin_addr.s_addr = htonl(INADDR_ANY);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
-		perror("bench-connect http");
+	if (fd < 0)
 		return 1;
-	}
-	alarm(900);
 	for (;;) {
 		int c = accept(fd, NULL, NULL);
 

@@ -2,9 +2,10 @@
  * prints the mean nanoseconds a process from spawn to reaped exit (wall
  * clock), then the mean CPU time a process (user and system, its threads
  * and the children it waited for included: on a loaded machine this is
- * the steadier figure), then the mean minor page faults a process. Run bare and with LD_PRELOAD by run.sh: the
- * variable is inherited by the program, as it is from a shell; this
- * driver's own start is outside the figures.
+ * the steadier figure), then the mean minor page faults a process. Run
+ * bare and with LD_PRELOAD by run.sh: the variable is inherited by the
+ * program, as it is from a shell; this driver's own start is outside the
+ * figures.
  *
  *   bench-spawn [-p PER] N PROGRAM [ARG...]
  *
