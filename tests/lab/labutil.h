@@ -2,6 +2,7 @@
 #ifndef SOFTERR_LABUTIL_H
 #define SOFTERR_LABUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -11,9 +12,15 @@ double lab_now_ms(void);
 int lab_count_fds(void);
 /* Those below the numbers a preloaded softerr moves its own to (ownfd.h:
  * FD_SETSIZE, or an eighth below a soft limit under FD_SETSIZE and an
- * eighth): the program's. softerr's own come and go (its loop's let go
- * after 30 s idle); the program's must be as they were. */
+ * eighth): the program's, which must be as they were. softerr's own come
+ * and go: its loop starts at the first connect that needs it and lets go
+ * after 30 s idle. */
 int lab_count_program_fds(void);
+/* Are softerr's own descriptors (those above) no more than its loop holds
+ * between connects: one pipe, both ends, and at most two epoll instances?
+ * A socket, a lone pipe end or anything else there is a run's left behind:
+ * false, and why says what. */
+bool lab_library_fds_idle(char *why, size_t len);
 /* "EHOSTUNREACH" for EHOSTUNREACH, "0" for 0, "E123" for the unnamed. */
 const char *lab_errname(int err);
 /* The address of sa (AF_INET or AF_INET6) as text in buf. */
