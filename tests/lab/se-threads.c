@@ -272,8 +272,8 @@ int main(int argc, char **argv)
 	}
 	/* A library may keep descriptors of its own while it works
 	 * (softerr's loop: its epoll instances and wake-up pipe, until it has
-	 * been idle 30 s); one connect to each name first lets what stays
-	 * open after a first connect appear, and the program's numbers are counted apart from the library's
+	 * been idle 30 s). One connect to each name first opens what the
+	 * program keeps; its numbers are counted apart from the library's
 	 * (labutil.h), which must be no more than its loop's at the end. */
 	for (i = 0; i < n_names; i++)
 		if (one_connect(names[i]) != 0)
