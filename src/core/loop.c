@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,19 @@ static __thread bool in_thread __attribute__((tls_model("initial-exec")));
 static int wake_fd[2] = { -1, -1 };
 static bool dead;		/* abandoned: connects go to the kernel */
 static bool stopping;		/* at exit: the loop breaks */
+
+/* The thread's word that it runs (thread_main()), which a connect waits
+ * for before it depends on the thread. A thread started in the child of a
+ * threaded program may never run: a lock held across fork() by a thread
+ * the child does not have stops it (AddressSanitizer's allocator has such
+ * a lock, and stops a new thread there before its first instruction), and
+ * a stand-in would then leave the program waiting on it forever. So
+ * se_loop_ensure() waits up to SE_LOOP_BEGIN_MS for the word; until it
+ * comes, connects are the kernel's, and at exit nobody waits for the
+ * thread. */
+#define SE_LOOP_BEGIN_MS 200
+static sem_t begin_sem;
+static bool begun;
 
 /* Idle: no work and no wake-up for idle_ms, the thread lets go of it all
  * (a process that connected once keeps no thread and no descriptors for
@@ -431,6 +445,8 @@ static void *thread_main(void *arg)
 	in_thread = true;
 	if (hooks->thread_begins)
 		hooks->thread_begins();
+	__atomic_store_n(&begun, true, __ATOMIC_RELEASE);
+	sem_post(&begin_sem);
 	pthread_mutex_lock(&lock);
 	ev_run(loop, 0);
 	if (!stopping && !dead) {
@@ -479,6 +495,25 @@ static void start_watchers(void)
 	hooks->started();
 }
 
+/* Has the thread begun, or does it within SE_LOOP_BEGIN_MS? Keeps errno. */
+static bool wait_begun(void)
+{
+	struct timespec until;
+	int saved = errno;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += SE_LOOP_BEGIN_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!__atomic_load_n(&begun, __ATOMIC_ACQUIRE) &&
+	       sem_clockwait(&begin_sem, CLOCK_MONOTONIC, &until) < 0 && errno == EINTR)
+		;
+	errno = saved;
+	return __atomic_load_n(&begun, __ATOMIC_ACQUIRE);
+}
+
 int se_loop_ensure(const struct se_loop_hooks *h)
 {
 	sigset_t all, old;
@@ -486,7 +521,7 @@ int se_loop_ensure(const struct se_loop_hooks *h)
 	int rc;
 
 	if (se_loop_here())
-		return 0;
+		return __atomic_load_n(&begun, __ATOMIC_ACQUIRE) ? 0 : -1;
 	/* The thread holds three descriptors: a pipe, an epoll instance (and
 	 * a fourth when there is room, make_gone_ep()). */
 	if (dead || !se_own_room(3))
@@ -507,6 +542,8 @@ int se_loop_ensure(const struct se_loop_hooks *h)
 	/* Every signal blocked in the thread: the program's handlers run in
 	 * the program's threads only. */
 	sigfillset(&all);
+	__atomic_store_n(&begun, false, __ATOMIC_RELAXED);
+	sem_init(&begin_sem, 0, 0);
 	pthread_attr_init(&attr);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&thread, &attr, thread_main, NULL);
@@ -521,7 +558,7 @@ int se_loop_ensure(const struct se_loop_hooks *h)
 		goto fail;
 	}
 	loop_pid = getpid();
-	return 0;
+	return wait_begun() ? 0 : -1;
 
 fail:
 	se_close_own(wake_fd[0]);
@@ -583,7 +620,8 @@ void se_loop_shutdown(void)
 {
 	struct timespec until;
 
-	if (!loop || dead || loop_pid != getpid() || pthread_mutex_trylock(&lock) != 0)
+	if (!loop || dead || loop_pid != getpid() ||
+	    !__atomic_load_n(&begun, __ATOMIC_ACQUIRE) || pthread_mutex_trylock(&lock) != 0)
 		return;
 	stopping = true;
 	poke(wake_fd[1]);

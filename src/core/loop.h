@@ -91,8 +91,10 @@ void se_loop_give(const sigset_t *old);
 void se_loop_give_wake(const sigset_t *old, bool wake);
 
 /* Starts the thread with hooks unless it runs in this process (with the
- * lock held). Returns 0, or -1 if it cannot be had (no descriptors, no
- * libev loop, no thread; or abandoned). */
+ * lock held), and waits for it to begin (200 ms at most). Returns 0, or
+ * -1 if it cannot be had (no descriptors, no libev loop, no thread; a
+ * thread that has not begun, as in the child of a threaded program whose
+ * allocator's lock a vanished thread held; or abandoned). */
 int se_loop_ensure(const struct se_loop_hooks *hooks);
 /* The loop when the thread runs in this process, else NULL (with the lock
  * held). */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Programs that handle descriptors behind the library's back: libuv's raw
 # close (so Node.js's own family autoselection), close_range(), closefrom()
-# and a daemon's loop closing 3..1023 while connects are pending. The
+# and a daemon's loop closing 3..1023 while connects are pending; and one
+# in which the library's thread never runs. The
 # library must never act on, nor answer for, a number it no longer owns:
 # with softerr every case ends as it does without. Needs root and node;
 # run by `make check`.
@@ -11,10 +12,12 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lab/harness.sh"
 
 HOSTILE=$top_builddir/tests/lab/se-hostile
+STUCK=$top_builddir/tests/lab/se-stuck
 NODE_JS=$top_srcdir/tests/lab/node-connect.js
 command -v node >/dev/null || lab_fail "node not found (Debian: nodejs)"
 lab_up
-echo "# lab up: $LAB_C $LAB_R $LAB_S; $(node --version)"
+lab_far_up
+echo "# lab up: $LAB_C $LAB_R $LAB_S $LAB_F; $(node --version)"
 T=$(mktemp -d)
 trap 'rm -rf "$T"; lab_down' EXIT
 # Each case is bounded well below the harness's 40 s.
@@ -129,6 +132,20 @@ for limit in 16 256; do
 	check "RLIMIT_NOFILE $limit: ${n0:-?} connects pending without softerr, ${n1:-?} with" \
 		eval 'rc_is 0 && has "^pending [0-9]* EMFILE" && [ -n "$n0" ] && [ -n "$n1" ] &&
 		      [ "$n1" -ge $(( n0 - limit / 8 )) ] && { [ $limit -ge 64 ] || [ "$n1" = "$n0" ]; }'
+done
+
+# 5. A thread that never runs, as in the child of a threaded program where
+# a thread the child does not have held its allocator's lock across fork()
+# (se-stuck: every new thread sleeps). The library's loop never begins, so
+# a connect still pending when connect() returns (farlive.lab, 40 ms away)
+# is the kernel's: connected, on the program's own socket. At exit nothing
+# waits for that thread (it would for up to 1 s): the time from the
+# program's last line to its end stays small.
+for mode in without with; do
+	run $mode -- "$STUCK" farlive.lab $LAB_PORT
+	last=$(printf '%s\n' "$OUT" | sed -n 's/^result ok [0-9.]* \([0-9]*\)$/\1/p')
+	check "a thread that never runs: a pending connect connects, the exit waits for nothing ($mode softerr, ${MS} ms, ${last:-?} ms to the result)" \
+		eval 'rc_is 0 && [ -n "$last" ] && [ $(( MS - last )) -lt 800 ]'
 done
 
 summary
