@@ -38,6 +38,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ev_loop *loop;
 static const struct se_loop_hooks *hooks;
 static ev_io wake_io;
+static ev_prepare prepare_w;	/* calls hooks->prepare */
 static pthread_t thread;
 static pid_t loop_pid;
 
@@ -403,6 +404,11 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
+static void prepare_cb(struct ev_loop *l, ev_prepare *w, int revents)
+{
+	hooks->prepare();
+}
+
 /* A registered write end lost its last reader (se_loop_watch_reader()):
  * the client is told. */
 static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
@@ -486,6 +492,10 @@ static void start_watchers(void)
 	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
 	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
 	ev_io_start(loop, &wake_io);
+	if (hooks->prepare) {
+		ev_prepare_init(&prepare_w, prepare_cb);
+		ev_prepare_start(loop, &prepare_w);
+	}
 	make_gone_ep();
 	if (idle_ms) {
 		busy_at = se_now_ms();

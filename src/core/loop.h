@@ -51,6 +51,11 @@ struct se_loop_hooks {
 	/* After every wake-up (se_loop_poke()): what the program's threads
 	 * let go of is ended and freed here. */
 	void (*woken)(void);
+	/* Before every poll, before libev applies the changes made to the
+	 * watchers since the last one (it registers each new watcher's
+	 * number then): a watcher on a number the program has let go of
+	 * since it was started is stopped here (NULL: nothing). */
+	void (*prepare)(void);
 	/* A descriptor registered with se_loop_watch_reader() lost its last
 	 * reader: data as registered. */
 	void (*reader_gone)(uint64_t data);

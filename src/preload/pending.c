@@ -35,6 +35,16 @@
 /* Entries whose number the program closed, for the thread to end. */
 static struct se_pending *gone;
 
+/* Numbers whose entry's watcher started since the loop last applied its
+ * watchers' changes (watch_visible()): the program's own sockets, which it
+ * may close behind the wrappers' back before the thread registers them,
+ * and libev would then register a closed number (and abort) or the
+ * program's next file there. Past FRESH_MAX, every entry is looked at. */
+#define FRESH_MAX 32
+static int fresh[FRESH_MAX];
+static unsigned n_fresh;
+static bool fresh_overflow;
+
 struct se_pending *se_entry_get(int num)
 {
 	struct se_fdslot *sl = se_fdtab_get(num);
@@ -285,6 +295,24 @@ static void woken(void)
 	se_standin_arm();	/* for runs given back by shutdown() */
 }
 
+/* Before libev registers new watchers' numbers: the attempts the program
+ * let go of end first (their watchers stop), and a fresh entry whose
+ * socket left its number behind the wrappers' back is let go of. */
+static void prepare(void)
+{
+	unsigned i, end = fresh_overflow ? se_fdtab_end() : n_fresh;
+
+	bury_gone();
+	for (i = 0; i < end; i++) {
+		struct se_pending *e = se_entry_get(fresh_overflow ? (int)i : fresh[i]);
+
+		if (e && e->state == PENDING)
+			se_entry_current(e);
+	}
+	n_fresh = 0;
+	fresh_overflow = false;
+}
+
 /* The loop stands aside (core/loop.h): every attempt goes back to the
  * kernel as it is, the program's socket back on its number where the
  * stand-in still is. */
@@ -339,6 +367,7 @@ static const struct se_loop_hooks hooks = {
 	.idle = idle,
 	.started = se_standin_started,
 	.woken = woken,
+	.prepare = prepare,
 	.reader_gone = se_standin_reader_gone,
 	.keep_lock = se_standin_placing,
 	.abandon = abandoned,
@@ -394,6 +423,10 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 	/* An error queued before the thread looks is found by its first poll. */
 	ev_io_start(loop, &e->io);
 	ev_timer_start(loop, &e->timer);
+	if (n_fresh < FRESH_MAX)
+		fresh[n_fresh++] = num;
+	else
+		fresh_overflow = true;
 	return true;
 }
 
@@ -671,6 +704,8 @@ void se_watch_fork_child(void)
 	/* The sockets are the parent's too, and its thread watches them:
 	 * forget them here without touching them. */
 	se_standin_fork_child();
+	n_fresh = 0;
+	fresh_overflow = false;
 	for (num = 0; num < se_fdtab_end(); num++) {
 		struct se_fdslot *sl = se_fdtab_get((int)num);
 
