@@ -44,6 +44,7 @@ int main(void)
 	srunner_add_suite(sr, ownfd_suite());
 	srunner_add_suite(sr, fdtab_suite());
 	srunner_add_suite(sr, loop_suite());
+	srunner_add_suite(sr, pending_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -22,5 +22,6 @@ Suite *errq_suite(void);
 Suite *ownfd_suite(void);
 Suite *fdtab_suite(void);
 Suite *loop_suite(void);
+Suite *pending_suite(void);
 
 #endif
