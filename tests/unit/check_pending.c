@@ -27,6 +27,7 @@
 #include "core/fdtab.h"
 #include "core/lazy.h"
 #include "core/settings.h"
+#include "core/sockrec.h"
 #include "preload/entry.h"
 #include "preload/pending.h"
 #include "suites.h"
@@ -114,13 +115,17 @@ static void teardown(void)
 }
 
 /* A non-blocking socket whose connect() to the full listener the layer
- * holds behind a stand-in; its inode into *ino. */
-static int pending(ino_t *ino)
+ * holds behind a stand-in; its inode into *ino. Recorded (as the socket()
+ * wrapper records what it makes), the engine may race private sockets
+ * for it; else it tries one address at a time on this socket. */
+static int pending_as(ino_t *ino, bool recorded)
 {
 	struct stat st;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
 	ck_assert_int_ge(fd, 0);
+	if (recorded)
+		se_sockrec_socket(fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	ck_assert_int_eq(fstat(fd, &st), 0);
 	*ino = st.st_ino;
 	errno = 0;
@@ -131,6 +136,11 @@ static int pending(ino_t *ino)
 	ck_assert_int_eq(fstat(fd, &st), 0);
 	ck_assert_msg(S_ISFIFO(st.st_mode), "no stand-in on the number");
 	return fd;
+}
+
+static int pending(ino_t *ino)
+{
+	return pending_as(ino, false);
 }
 
 START_TEST(stand_in_answers)
@@ -162,14 +172,40 @@ START_TEST(stand_in_answers)
 }
 END_TEST
 
-START_TEST(winner_put_in_place)
+/* The program's wait on fd wakes with it connected to to: the socket in
+ * place, the wrappers' next call the kernel's (it waits for the thread to
+ * finish putting the socket there: the lock). Returns the socket's inode. */
+static ino_t woke_connected(int fd, const struct sockaddr_in *to)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(int);
+	int err = -1, rc;
+	struct stat st;
+
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(p.revents & (POLLOUT | POLLERR), POLLOUT);
+	ck_assert(!se_watch_sockopt(fd, false, SOL_SOCKET, SO_ERROR, &err, &len, &rc));
+	ck_assert(!se_watch_has(fd));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	ck_assert_int_eq(err, 0);
+	len = sizeof(peer);
+	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&peer, &len), 0);
+	ck_assert_int_eq(peer.sin_addr.s_addr, to->sin_addr.s_addr);
+	return st.st_ino;
+}
+
+/* The name's second address (127.0.0.2) is tried after 100 ms and
+ * connects: that socket goes on the program's number, and the program's
+ * wait wakes there. Raced on a private socket (recorded), the winner is
+ * another socket and the program's own is closed; else the program's own
+ * socket gave up the first address for the second. */
+static void second_address_wins(bool recorded)
 {
 	struct se_candidates cand = { .source = SE_CAND_NAME, .n = 2 };
-	struct pollfd p = { .events = POLLOUT };
-	struct sockaddr_in peer;
-	socklen_t len = sizeof(peer);
-	int base = sockets(), err = -1, rc;
-	struct stat st;
+	int base = sockets(), fd;
 	ino_t ino;
 
 	strcpy(cand.name, "pending.test");
@@ -181,26 +217,25 @@ START_TEST(winner_put_in_place)
 	settings.attempt_delay_ms = 100;
 	if (getenv("CHECK_PENDING_LOG"))
 		se_settings_set(&settings, "log", "stderr", NULL);
-	p.fd = pending(&ino);
-	/* The second address is raced after 100 ms and connects: it goes on
-	 * the program's number, and the program's wait wakes there. */
-	ck_assert_int_eq(poll(&p, 1, 3000), 1);
-	ck_assert_int_eq(p.revents & (POLLOUT | POLLERR), POLLOUT);
-	ck_assert_int_eq(fstat(p.fd, &st), 0);
-	ck_assert(S_ISSOCK(st.st_mode));
-	/* The wrappers' next call is the kernel's (it waits for the thread
-	 * to finish putting the socket in place: the lock). */
-	len = sizeof(err);
-	ck_assert(!se_watch_sockopt(p.fd, false, SOL_SOCKET, SO_ERROR, &err, &len, &rc));
-	ck_assert(!se_watch_has(p.fd));
-	ck_assert_int_eq(getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
-	ck_assert_int_eq(err, 0);
-	len = sizeof(peer);
-	ck_assert_int_eq(getpeername(p.fd, (struct sockaddr *)&peer, &len), 0);
-	ck_assert_int_eq(peer.sin_addr.s_addr, open_l.sin_addr.s_addr);
-	/* The program's own socket lost and is closed; nothing else stays. */
+	fd = pending_as(&ino, recorded);
+	if (recorded)
+		ck_assert_msg(woke_connected(fd, &open_l) != ino, "not the private winner");
+	else
+		ck_assert_msg(woke_connected(fd, &open_l) == ino, "not the program's own socket");
+	/* Nothing else stays. */
 	ck_assert_msg(sockets_back_to(base + 1), "%d sockets, %d expected", sockets(), base + 1);
-	close(p.fd);
+	close(fd);
+}
+
+START_TEST(private_winner_put_in_place)
+{
+	second_address_wins(true);
+}
+END_TEST
+
+START_TEST(own_socket_tries_the_next)
+{
+	second_address_wins(false);
 }
 END_TEST
 
@@ -209,31 +244,17 @@ END_TEST
  * goes back on the number, connected. */
 START_TEST(own_socket_wins)
 {
-	struct pollfd p = { .events = POLLOUT };
-	struct sockaddr_in peer;
-	socklen_t len;
-	int base = sockets(), err = -1, rc, taken;
-	struct stat st;
+	int base = sockets(), fd, taken;
 	ino_t ino;
 
-	p.fd = pending(&ino);
+	fd = pending(&ino);
 	taken = accept(full_fd, NULL, NULL);
 	ck_assert_int_ge(taken, 0);
 	close(taken);
-	ck_assert_int_eq(poll(&p, 1, 5000), 1);
-	ck_assert_int_eq(p.revents & (POLLOUT | POLLERR), POLLOUT);
-	len = sizeof(err);
-	ck_assert(!se_watch_sockopt(p.fd, false, SOL_SOCKET, SO_ERROR, &err, &len, &rc));
-	ck_assert_int_eq(fstat(p.fd, &st), 0);
-	ck_assert_msg(st.st_ino == ino, "not the program's own socket");
-	ck_assert_int_eq(getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
-	ck_assert_int_eq(err, 0);
-	len = sizeof(peer);
-	ck_assert_int_eq(getpeername(p.fd, (struct sockaddr *)&peer, &len), 0);
-	ck_assert_int_eq(peer.sin_addr.s_addr, full.sin_addr.s_addr);
+	ck_assert_msg(woke_connected(fd, &full) == ino, "not the program's own socket");
 	/* The run's private copy of it is closed. */
 	ck_assert_msg(sockets_back_to(base + 1), "%d sockets, %d expected", sockets(), base + 1);
-	close(p.fd);
+	close(fd);
 }
 END_TEST
 
@@ -447,7 +468,8 @@ Suite *pending_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, stand_in_answers);
-	tcase_add_test(tc, winner_put_in_place);
+	tcase_add_test(tc, private_winner_put_in_place);
+	tcase_add_test(tc, own_socket_tries_the_next);
 	tcase_add_test(tc, own_socket_wins);
 	tcase_add_test(tc, visible_keeps_the_socket);
 	tcase_add_test(tc, visible_raw_close);
