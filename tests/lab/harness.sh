@@ -21,6 +21,12 @@ export SOFTERR_HISTORY_SHARE=off
 # sanitizer slows every call ten times (CI's ThreadSanitizer pass): there
 # they look for races, which a few hundred find as well.
 SOAK=${SOFTERR_SOAK:-1000}
+# What se-threads says of its fork()'s child: "ok", or, built with
+# AddressSanitizer (whose fork() is not safe in a threaded program), that
+# there was none (se-threads.c, FORK_CHILD). A pattern for has().
+CHILD_OK='\(ok\|none (AddressSanitizer)\)'
+# "; no child (AddressSanitizer)" for a check's name when it said so.
+no_child() { has "child none (AddressSanitizer)" && echo "; no child (AddressSanitizer)"; }
 # The kernel's first SYN retransmission comes after 1 s: "before it" is the
 # bar for failing over, with room for a slow machine.
 BEFORE_MS=900

@@ -4,7 +4,8 @@
  *   se-threads [--nonblocking] [--signals] NAMES PORT THREADS CONNECTS
  *
  * NAMES is one name or several, comma-separated: thread i connects to the
- * (i mod n)th, the child to the first. Each connect walks the name's
+ * (i mod n)th, the child to the first (built with AddressSanitizer, no
+ * child: see FORK_CHILD). Each connect walks the name's
  * addresses in order, blocking (or non-blocking, waiting in poll() and
  * reading SO_ERROR); every one must end connected (the names' last address
  * is alive). Prints "threads ok N" with the number of connects, and
@@ -35,6 +36,20 @@
 #include "labutil.h"
 
 #define MAX_NAMES 8
+
+/* GCC 12's AddressSanitizer takes no lock around fork() (later ones do):
+ * a child forked while other threads allocate may inherit a lock of its
+ * allocator's held by a thread the child does not have, and hang in its
+ * first malloc() or free() of that size, the program's or a library's.
+ * CI's AddressSanitizer pass hung so in the child of this soak (gdb: the
+ * library's loop thread waiting on the allocator's region mutex). Built
+ * with it, the soak forks no child and says "child none"; the plain and
+ * ThreadSanitizer builds, whose fork() is safe, run the child. */
+#ifdef __SANITIZE_ADDRESS__
+#define FORK_CHILD 0
+#else
+#define FORK_CHILD 1
+#endif
 
 static char *names[MAX_NAMES];
 static int n_names;
@@ -297,7 +312,7 @@ int main(int argc, char **argv)
 	/* fork() while the others are inside connect(): the child must not
 	 * inherit a held lock. */
 	usleep(20000);
-	child = fork();
+	child = FORK_CHILD ? fork() : -2;
 	if (child == 0) {
 		int k, bad = 0, err;
 
@@ -319,10 +334,10 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
-	if (child < 0 || waitpid(child, &status, 0) != child)
+	if (child != -2 && (child < 0 || waitpid(child, &status, 0) != child))
 		status = 1;
 	printf("threads %s %d, child %s\n", failures ? "failed" : "ok", n * connects,
-	       status == 0 ? "ok" : "failed");
+	       child == -2 ? "none (AddressSanitizer)" : status == 0 ? "ok" : "failed");
 	if (signals)
 		printf("closed by a signal handler %d\n", cut_total);
 	/* The thread may still be closing what the last connects used:
