@@ -179,13 +179,6 @@ void ev_timer_stop(struct ev_loop *l, ev_timer *w)
 		f(l, w);
 }
 
-void ev_prepare_start(struct ev_loop *l, ev_prepare *w)
-{
-	REAL(ev, ev_prepare_start)
-	if (f)
-		f(l, w);
-}
-
 /* --- libmnl -------------------------------------------------------------- */
 
 struct mnl_socket *mnl_socket_fdopen(int fd)

@@ -38,7 +38,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ev_loop *loop;
 static const struct se_loop_hooks *hooks;
 static ev_io wake_io;
-static ev_prepare prepare_w;	/* calls hooks->prepare */
 static pthread_t thread;
 static pid_t loop_pid;
 
@@ -83,10 +82,11 @@ static struct se_grave *graves;
 static int backend_fd = -1;
 
 /* An epoll instance of the library's own, in the loop, in which the
- * client registers write ends of pipes with no events asked
- * (se_loop_watch_reader()): the kernel reports EPOLLERR there once the last
- * reader is gone. Its canary is the wake-up pipe's write end, as the
- * loop's. -1: none (no room for it). */
+ * client registers descriptors itself, one-shot, at once
+ * (se_loop_watch_fd()): write ends of pipes with no events asked (the
+ * kernel reports EPOLLERR once the last reader is gone), and the program's
+ * sockets of the visible mode. Its canary is the wake-up pipe's write end,
+ * as the loop's. -1: none (no room for it). */
 static int gone_ep = -1;
 static ev_io gone_io;
 #define CANARY (~(uint64_t)0)	/* its data in either instance */
@@ -282,12 +282,38 @@ bool se_loop_closes(int fd)
 	return true;
 }
 
-void se_loop_watch_reader(int wake, uint64_t data)
+/* epoll_ctl(op) on gone_ep for fd, one-shot. */
+static int gone_ctl(int op, int fd, uint32_t events, uint64_t data)
 {
-	struct epoll_event ev = { .events = EPOLLONESHOT, .data.u64 = data };
+	struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.u64 = data };
 
-	if (gone_ep >= 0 && se_owns(gone_ep))
-		se_sys.epoll_ctl(gone_ep, EPOLL_CTL_ADD, wake, &ev);
+	if (gone_ep < 0 || !se_owns(gone_ep))
+		return -1;
+	return se_sys.epoll_ctl(gone_ep, op, fd, &ev);
+}
+
+int se_loop_watch_fd(int fd, uint32_t events, uint64_t data)
+{
+	int saved = errno, rc = gone_ctl(EPOLL_CTL_ADD, fd, events, data);
+
+	errno = saved;
+	return rc < 0 ? -1 : 0;
+}
+
+void se_loop_rearm_fd(int fd, uint32_t events, uint64_t data)
+{
+	int saved = errno;
+
+	gone_ctl(EPOLL_CTL_MOD, fd, events, data);
+	errno = saved;
+}
+
+void se_loop_unwatch_fd(int fd)
+{
+	int saved = errno;
+
+	gone_ctl(EPOLL_CTL_DEL, fd, 0, 0);
+	errno = saved;
 }
 
 void se_loop_let_go(int num)
@@ -404,13 +430,8 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
-static void prepare_cb(struct ev_loop *l, ev_prepare *w, int revents)
-{
-	hooks->prepare();
-}
-
-/* A registered write end lost its last reader (se_loop_watch_reader()):
- * the client is told. */
+/* A descriptor registered with se_loop_watch_fd() has an event: the
+ * client is told. */
 static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	struct epoll_event ev[16];
@@ -422,7 +443,7 @@ static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
 		n = epoll_wait(gone_ep, ev, 16, 0);
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.u64 != CANARY)
-				hooks->reader_gone(ev[i].data.u64);
+				hooks->fd_event(ev[i].data.u64, ev[i].events);
 			else if (!se_owns(wake_fd[0]))
 				abandon("its wake-up pipe was closed behind its back");
 		}
@@ -492,10 +513,6 @@ static void start_watchers(void)
 	ev_set_loop_release_cb(loop, release_cb, acquire_cb);
 	ev_io_init(&wake_io, wake_cb, wake_fd[0], EV_READ);
 	ev_io_start(loop, &wake_io);
-	if (hooks->prepare) {
-		ev_prepare_init(&prepare_w, prepare_cb);
-		ev_prepare_start(loop, &prepare_w);
-	}
 	make_gone_ep();
 	if (idle_ms) {
 		busy_at = se_now_ms();

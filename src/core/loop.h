@@ -51,14 +51,10 @@ struct se_loop_hooks {
 	/* After every wake-up (se_loop_poke()): what the program's threads
 	 * let go of is ended and freed here. */
 	void (*woken)(void);
-	/* Before every poll, before libev applies the changes made to the
-	 * watchers since the last one (it registers each new watcher's
-	 * number then): a watcher on a number the program has let go of
-	 * since it was started is stopped here (NULL: nothing). */
-	void (*prepare)(void);
-	/* A descriptor registered with se_loop_watch_reader() lost its last
-	 * reader: data as registered. */
-	void (*reader_gone)(uint64_t data);
+	/* A descriptor registered with se_loop_watch_fd() has one of the
+	 * events asked, or an error (events: what the kernel said); data as
+	 * registered. */
+	void (*fd_event)(uint64_t data, uint32_t events);
 	/* Is there work for right after the next poll? The thread then keeps
 	 * the lock through it (the poll does not wait). */
 	bool (*keep_lock)(void);
@@ -128,10 +124,22 @@ void se_loop_reap(void);
 /* Is anything buried, to be freed by the thread? */
 bool se_loop_has_graves(void);
 
-/* Asks the loop to tell hooks->reader_gone(data) once when no reader of
- * the pipe whose write end is wake (the library's) is left. Registered with
- * no events asked: the registration goes with wake's file. */
-void se_loop_watch_reader(int wake, uint64_t data);
+/* Asks the loop to tell hooks->fd_event(data, events) once when fd has
+ * one of events (EPOLLOUT, ...) or an error (EPOLLERR, always: with events
+ * 0 that alone, as the write end of a pipe whose last reader is gone).
+ * With the lock held, while fd is certainly the caller's: the registration
+ * is made at once, in an epoll instance of the loop's own, not at the
+ * loop's next turn as a libev watcher's would be (by then the program
+ * may have closed the number, and libev aborts on a closed one, or watches
+ * the program's next file there). One-shot: se_loop_rearm_fd() asks
+ * again. The registration goes with fd's file. Returns 0, or -1 (no such
+ * instance: not watched). */
+int se_loop_watch_fd(int fd, uint32_t events, uint64_t data);
+/* Asks again once (rearm) or drops the registration, with the lock held
+ * and only while fd holds the file registered (the caller checks; on a
+ * number the program reused, the call fails harmlessly with ENOENT). */
+void se_loop_rearm_fd(int fd, uint32_t events, uint64_t data);
+void se_loop_unwatch_fd(int fd);
 
 /* The program puts a file of its own on num, a number of the library's,
  * next (dup2()/dup3() onto it; with the lock held): if it is one of the

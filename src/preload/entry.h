@@ -35,7 +35,11 @@ struct se_pending {
 	struct se_history *hist;	/* learns how the attempt went; or NULL */
 	bool icmp_seen;
 	struct se_line *line;		/* the debug line, when logging */
-	ev_io io;
+	/* PENDING: num registered in the loop's own epoll instance
+	 * (se_loop_watch_fd()), with gen to tell this entry's events from
+	 * those of an earlier one on the same number. */
+	bool registered;
+	uint32_t gen;
 	ev_timer timer;
 
 	/* RUNNING */
@@ -108,7 +112,8 @@ void se_standin_started(void);
 void se_standin_arm(void);
 /* Do runs wait on the placing list? */
 bool se_standin_placing(void);
-/* A stand-in lost its last reader (core/loop.h's reader_gone). */
+/* A stand-in lost its last reader (core/loop.h's fd_event for data as
+ * standin.c registered it: the top bit clear). */
 void se_standin_reader_gone(uint64_t data);
 /* The program's own socket back on e's number (where the stand-in still
  * is), keeping the registrations: the loop stands aside. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include <ev.h>
@@ -35,15 +36,10 @@
 /* Entries whose number the program closed, for the thread to end. */
 static struct se_pending *gone;
 
-/* Numbers whose entry's watcher started since the loop last applied its
- * watchers' changes (watch_visible()): the program's own sockets, which it
- * may close behind the wrappers' back before the thread registers them,
- * and libev would then register a closed number (and abort) or the
- * program's next file there. Past FRESH_MAX, every entry is looked at. */
-#define FRESH_MAX 32
-static int fresh[FRESH_MAX];
-static unsigned n_fresh;
-static bool fresh_overflow;
+/* The visible mode's registrations (se_loop_watch_fd()) carry this bit,
+ * the entry's gen and its number; standin.c's have the bit clear. */
+#define VISIBLE_EVENT ((uint64_t)1 << 63)
+static uint32_t gens;
 
 struct se_pending *se_entry_get(int num)
 {
@@ -141,15 +137,24 @@ bool se_entry_still_there(const struct se_pending *e)
 	return there;
 }
 
-/* Stops watching e's socket. */
+static uint64_t visible_data(const struct se_pending *e)
+{
+	return VISIBLE_EVENT | (uint64_t)(e->gen & 0x7fffffffu) << 32 | (uint32_t)e->num;
+}
+
+/* Stops watching e's socket: its timer, and its registration while the
+ * number still holds e's file. One left on a file the program closed
+ * behind the wrappers' back goes with the file, or fires once and is told
+ * from a later entry's on the same number by its gen. */
 static void unwatch(struct se_pending *e)
 {
 	struct ev_loop *loop = se_loop_get();
 
-	if (!loop)
-		return;
-	ev_io_stop(loop, &e->io);
-	ev_timer_stop(loop, &e->timer);
+	if (e->registered && se_entry_get(e->num) == e && se_entry_still_there(e))
+		se_loop_unwatch_fd(e->num);
+	e->registered = false;
+	if (loop)
+		ev_timer_stop(loop, &e->timer);
 }
 
 void se_entry_drop(struct se_pending *e)
@@ -184,8 +189,9 @@ static void make_visible(struct se_pending *e, int err, const char *why)
 }
 
 /* Looks at e's socket: the error queue and the TCP state (from the thread,
- * or from the program's getsockopt()). */
-static void examine(struct se_pending *e)
+ * or from the program's getsockopt()). Returns true when e is still
+ * pending; else it is VISIBLE, or dropped (freed). */
+static bool examine(struct se_pending *e)
 {
 	struct se_icmp_seen seen[SE_ERRQ_MAX];
 	struct tcp_info ti;
@@ -212,11 +218,11 @@ static void examine(struct se_pending *e)
 			learn(e, seen[i].cls == SE_ICMP_SOFT ? SE_HIST_SOFT_ONCE :
 			      SE_HIST_HARD, &seen[i], 0);
 			make_visible(e, seen[i].err, se_icmp_class_name(seen[i].cls));
-			return;
+			return false;
 		}
 	}
 	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV)
-		return;
+		return true;
 	/* Connected (also when the peer spoke and closed before this look),
 	 * or ended by the kernel (which then holds the error the program
 	 * reads): nothing more to do. */
@@ -226,6 +232,7 @@ static void examine(struct se_pending *e)
 	note(e, up ? "connected" : "ended by the kernel");
 	emit(e, up ? "connected" : "left to the kernel");
 	se_entry_drop(e);
+	return false;
 }
 
 /* The thread ends what the program let go of (se_watch_forget()), without
@@ -268,12 +275,25 @@ bool se_entry_current(struct se_pending *e)
 	return false;
 }
 
-static void io_cb(struct ev_loop *l, ev_io *w, int revents)
+/* An event of a registration (core/loop.h's fd_event): a stand-in's
+ * reader gone, or a visible attempt's socket ready or in error. */
+static void fd_event(uint64_t data, uint32_t events)
 {
-	struct se_pending *e = w->data;
+	int num = (int)(uint32_t)data;
+	struct se_pending *e;
 
-	if (se_entry_current(e))
-		examine(e);
+	(void)events;
+	if (!(data & VISIBLE_EVENT)) {
+		se_standin_reader_gone(data);
+		return;
+	}
+	e = se_entry_get(num);
+	if (!e || e->state != PENDING || !e->registered || visible_data(e) != data ||
+	    !se_entry_current(e))
+		return;
+	/* Still pending (only errors the rules ignore): asked again. */
+	if (examine(e))
+		se_loop_rearm_fd(num, EPOLLOUT, data);
 }
 
 static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
@@ -293,24 +313,6 @@ static void woken(void)
 {
 	bury_gone();
 	se_standin_arm();	/* for runs given back by shutdown() */
-}
-
-/* Before libev registers new watchers' numbers: the attempts the program
- * let go of end first (their watchers stop), and a fresh entry whose
- * socket left its number behind the wrappers' back is let go of. */
-static void prepare(void)
-{
-	unsigned i, end = fresh_overflow ? se_fdtab_end() : n_fresh;
-
-	bury_gone();
-	for (i = 0; i < end; i++) {
-		struct se_pending *e = se_entry_get(fresh_overflow ? (int)i : fresh[i]);
-
-		if (e && e->state == PENDING)
-			se_entry_current(e);
-	}
-	n_fresh = 0;
-	fresh_overflow = false;
 }
 
 /* The loop stands aside (core/loop.h): every attempt goes back to the
@@ -367,8 +369,7 @@ static const struct se_loop_hooks hooks = {
 	.idle = idle,
 	.started = se_standin_started,
 	.woken = woken,
-	.prepare = prepare,
-	.reader_gone = se_standin_reader_gone,
+	.fd_event = fd_event,
 	.keep_lock = se_standin_placing,
 	.abandon = abandoned,
 };
@@ -415,18 +416,17 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 	e->t0 = e->t0_us / 1000;	/* what se_now_ms() says now */
 	e->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
 	note(e, "sent");
-	ev_io_init(&e->io, io_cb, num, EV_WRITE);
-	e->io.data = e;
+	/* Registered now, while num is certainly the program's socket (the
+	 * program may close it the moment connect() returns). An error
+	 * queued already is reported at once. */
+	e->gen = ++gens;
+	if (se_loop_watch_fd(num, EPOLLOUT, visible_data(e)) < 0)
+		return false;
+	e->registered = true;
 	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
 	e->timer.data = e;
 	se_entry_set(num, e);
-	/* An error queued before the thread looks is found by its first poll. */
-	ev_io_start(loop, &e->io);
 	ev_timer_start(loop, &e->timer);
-	if (n_fresh < FRESH_MAX)
-		fresh[n_fresh++] = num;
-	else
-		fresh_overflow = true;
 	return true;
 }
 
@@ -704,8 +704,6 @@ void se_watch_fork_child(void)
 	/* The sockets are the parent's too, and its thread watches them:
 	 * forget them here without touching them. */
 	se_standin_fork_child();
-	n_fresh = 0;
-	fresh_overflow = false;
 	for (num = 0; num < se_fdtab_end(); num++) {
 		struct se_fdslot *sl = se_fdtab_get((int)num);
 

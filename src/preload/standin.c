@@ -45,7 +45,7 @@ static struct se_pending *placing;	/* ... these, linked by next_place */
  * when the run ends. */
 static void watch_reader(struct se_pending *e, int num)
 {
-	se_loop_watch_reader(e->wake, (uint64_t)(uint32_t)num |
+	se_loop_watch_fd(e->wake, 0, (uint64_t)(uint32_t)num |
 				      (uint64_t)(uint32_t)e->wake << 32);
 }
 

@@ -24,9 +24,10 @@ static void on_woken(void)
 	__atomic_add_fetch(&woken, 1, __ATOMIC_ACQ_REL);
 }
 
-static void on_reader_gone(uint64_t data)
+static void on_fd_event(uint64_t data, uint32_t events)
 {
 	(void)data;
+	(void)events;
 }
 
 static bool keep_lock(void)
@@ -46,7 +47,7 @@ static void on_abandon(void)
 static const struct se_loop_hooks hooks = {
 	.started = on_started,
 	.woken = on_woken,
-	.reader_gone = on_reader_gone,
+	.fd_event = on_fd_event,
 	.keep_lock = keep_lock,
 	.idle = idle,
 	.abandon = on_abandon,
