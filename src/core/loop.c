@@ -443,7 +443,7 @@ static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
 		n = epoll_wait(gone_ep, ev, 16, 0);
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.u64 != CANARY)
-				hooks->fd_event(ev[i].data.u64, ev[i].events);
+				hooks->fd_event(ev[i].data.u64);
 			else if (!se_owns(wake_fd[0]))
 				abandon("its wake-up pipe was closed behind its back");
 		}

@@ -52,9 +52,8 @@ struct se_loop_hooks {
 	 * let go of is ended and freed here. */
 	void (*woken)(void);
 	/* A descriptor registered with se_loop_watch_fd() has one of the
-	 * events asked, or an error (events: what the kernel said); data as
-	 * registered. */
-	void (*fd_event)(uint64_t data, uint32_t events);
+	 * events asked, or an error: data as registered. */
+	void (*fd_event)(uint64_t data);
 	/* Is there work for right after the next poll? The thread then keeps
 	 * the lock through it (the poll does not wait). */
 	bool (*keep_lock)(void);
@@ -124,7 +123,7 @@ void se_loop_reap(void);
 /* Is anything buried, to be freed by the thread? */
 bool se_loop_has_graves(void);
 
-/* Asks the loop to tell hooks->fd_event(data, events) once when fd has
+/* Asks the loop to tell hooks->fd_event(data) once when fd has
  * one of events (EPOLLOUT, ...) or an error (EPOLLERR, always: with events
  * 0 that alone, as the write end of a pipe whose last reader is gone).
  * With the lock held, while fd is certainly the caller's: the registration

@@ -35,10 +35,9 @@ struct se_pending {
 	struct se_history *hist;	/* learns how the attempt went; or NULL */
 	bool icmp_seen;
 	struct se_line *line;		/* the debug line, when logging */
-	/* PENDING: num registered in the loop's own epoll instance
+	/* PENDING: num is registered in the loop's own epoll instance
 	 * (se_loop_watch_fd()), with gen to tell this entry's events from
 	 * those of an earlier one on the same number. */
-	bool registered;
 	uint32_t gen;
 	ev_timer timer;
 

@@ -21,8 +21,9 @@ int se_epmirror_ctl(int epfd, int op, int num, struct epoll_event *ev);
 /* The rest with the lock held. */
 
 /* se_dup_onto() (core/sys.h), and the registrations recorded for num
- * leave the file that was there and are made again for file (an epoll instance that is gone, closed
- * behind the library's back, loses its record). */
+ * leave the file that was there and are made again for file (an epoll
+ * instance that is gone, closed behind the library's back, loses its
+ * record). */
 int se_epmirror_put(int file, int num);
 /* Forgets the registrations of num (they stay made). */
 void se_epmirror_drop(int num);

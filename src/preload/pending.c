@@ -150,9 +150,8 @@ static void unwatch(struct se_pending *e)
 {
 	struct ev_loop *loop = se_loop_get();
 
-	if (e->registered && se_entry_get(e->num) == e && se_entry_still_there(e))
+	if (e->state == PENDING && se_entry_get(e->num) == e && se_entry_still_there(e))
 		se_loop_unwatch_fd(e->num);
-	e->registered = false;
 	if (loop)
 		ev_timer_stop(loop, &e->timer);
 }
@@ -277,19 +276,17 @@ bool se_entry_current(struct se_pending *e)
 
 /* An event of a registration (core/loop.h's fd_event): a stand-in's
  * reader gone, or a visible attempt's socket ready or in error. */
-static void fd_event(uint64_t data, uint32_t events)
+static void fd_event(uint64_t data)
 {
 	int num = (int)(uint32_t)data;
 	struct se_pending *e;
 
-	(void)events;
 	if (!(data & VISIBLE_EVENT)) {
 		se_standin_reader_gone(data);
 		return;
 	}
 	e = se_entry_get(num);
-	if (!e || e->state != PENDING || !e->registered || visible_data(e) != data ||
-	    !se_entry_current(e))
+	if (!e || e->state != PENDING || visible_data(e) != data || !se_entry_current(e))
 		return;
 	/* Still pending (only errors the rules ignore): asked again. */
 	if (examine(e))
@@ -422,7 +419,6 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 	e->gen = ++gens;
 	if (se_loop_watch_fd(num, EPOLLOUT, visible_data(e)) < 0)
 		return false;
-	e->registered = true;
 	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
 	e->timer.data = e;
 	se_entry_set(num, e);

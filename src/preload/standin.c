@@ -46,7 +46,7 @@ static struct se_pending *placing;	/* ... these, linked by next_place */
 static void watch_reader(struct se_pending *e, int num)
 {
 	se_loop_watch_fd(e->wake, 0, (uint64_t)(uint32_t)num |
-				      (uint64_t)(uint32_t)e->wake << 32);
+				     (uint64_t)(uint32_t)e->wake << 32);
 }
 
 void se_standin_reader_gone(uint64_t data)

@@ -53,8 +53,8 @@
 top_builddir=${top_builddir:-$top_srcdir}
 SOFTERR_LIB=${SOFTERR_LIB:-$top_builddir/src/preload/.libs/libsofterr.so}
 # The lab's server, not what is under test: CI's sanitizer passes run the
-# plain build's (a thread a connection, under a sanitizer, is what slowed
-# them, not the library).
+# plain build's (a thread a connection under a sanitizer costs memory and
+# time the passes need for the library).
 LAB_SERVER=${SOFTERR_LAB_SERVER:-$top_builddir/tests/lab/se-server}
 
 LAB=se$$

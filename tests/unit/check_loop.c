@@ -24,10 +24,9 @@ static void on_woken(void)
 	__atomic_add_fetch(&woken, 1, __ATOMIC_ACQ_REL);
 }
 
-static void on_fd_event(uint64_t data, uint32_t events)
+static void on_fd_event(uint64_t data)
 {
 	(void)data;
-	(void)events;
 }
 
 static bool keep_lock(void)
