@@ -56,16 +56,39 @@ void se_own_epoll(int epfd, int probe)
 	record(epfd, probe);
 }
 
-int se_own_base(void)
+/* The descriptor limit as one call of the library's read it
+ * (se_own_limit_hold()), in this thread; 0: read it each time. */
+static __thread rlim_t held_limit __attribute__((tls_model("initial-exec")));
+
+void se_own_limit_hold(bool hold)
 {
 	struct rlimit rl;
-	rlim_t lim;
 	int saved = errno;
 
+	held_limit = 0;
+	if (hold && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 0)
+		held_limit = rl.rlim_cur;
+	errno = saved;
+}
+
+/* The soft RLIMIT_NOFILE (0 if it cannot be read). errno is kept. */
+static rlim_t limit(void)
+{
+	struct rlimit rl;
+	int saved = errno;
+
+	if (held_limit)
+		return held_limit;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		rl.rlim_cur = 0;
 	errno = saved;
-	lim = rl.rlim_cur;
+	return rl.rlim_cur;
+}
+
+int se_own_base(void)
+{
+	rlim_t lim = limit();
+
 	if (lim - lim / 8 > FD_SETSIZE)
 		return FD_SETSIZE;
 	return (int)(lim - lim / 8);
@@ -79,26 +102,44 @@ int se_own_base(void)
  * later. Recorded by the file it should hold, such a number is simply not
  * the library's. Returns the copy, or -1 (fd untouched; recorded itself
  * when move says so, by the same file). errno is kept. */
+static int own_copy_as(int fd, const struct stat *st, bool move)
+{
+	int saved = errno, to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
+
+	if (to >= 0)
+		record_as(to, st, -1);
+	else if (move)
+		/* The range is full up to the limit: fd stays. */
+		record_as(fd, st, -1);
+	errno = saved;
+	return to;
+}
+
 static int own_copy(int fd, bool move)
 {
 	struct stat st;
-	int saved = errno, to = -1;
+	int saved = errno;
 
-	if (fd >= 0 && fstat(fd, &st) == 0) {
-		to = fcntl(fd, F_DUPFD_CLOEXEC, se_own_base());
-		if (to >= 0)
-			record_as(to, &st, -1);
-		else if (move)
-			/* The range is full up to the limit: fd stays. */
-			record_as(fd, &st, -1);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		errno = saved;
+		return -1;
 	}
-	errno = saved;
-	return to;
+	return own_copy_as(fd, &st, move);
 }
 
 int se_own_move(int fd)
 {
 	int to = own_copy(fd, true);
+
+	if (to < 0)
+		return fd;
+	se_close(fd);
+	return to;
+}
+
+int se_own_move_as(int fd, const struct stat *st)
+{
+	int to = own_copy_as(fd, st, true);
 
 	if (to < 0)
 		return fd;
@@ -121,19 +162,16 @@ void se_disown(int fd)
 
 bool se_own_room(unsigned n)
 {
-	struct rlimit rl;
-	int saved = errno;
-	bool room = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-		    rl.rlim_cur >= SE_OWN_SMALL_LIMIT &&
-		    __atomic_load_n(&held, __ATOMIC_RELAXED) + n <= rl.rlim_cur / 8;
+	rlim_t lim = limit();
 
-	errno = saved;
-	return room;
+	return lim >= SE_OWN_SMALL_LIMIT &&
+	       __atomic_load_n(&held, __ATOMIC_RELAXED) + n <= lim / 8;
 }
 
 bool se_owns(int fd)
 {
 	struct se_fdslot *s = se_fdtab_get(fd);
+	struct epoll_event ev = { .events = 0 };
 	struct stat st;
 	uint64_t ino;
 	int saved, probe;
@@ -142,20 +180,21 @@ bool se_owns(int fd)
 	if (!s || !(ino = __atomic_load_n(&s->own_ino, __ATOMIC_ACQUIRE)))
 		return false;
 	saved = errno;
-	same = fstat(fd, &st) == 0 && (uint64_t)st.st_ino == ino &&
-	       (uint64_t)st.st_dev == __atomic_load_n(&s->own_dev, __ATOMIC_RELAXED);
 	probe = __atomic_load_n(&s->own_probe, __ATOMIC_RELAXED);
-	if (same && probe >= 0) {
-		/* Every epoll instance has this inode: this one holds the
-		 * probe (adding it again says so), another would take it. */
-		struct epoll_event ev = { .events = 0 };
-
+	if (probe >= 0) {
+		/* An epoll instance: every one has the same inode, so fstat()
+		 * would tell nothing; this one holds the probe (adding it
+		 * again says so: EEXIST), another would take it (or is no
+		 * epoll instance: EINVAL, EBADF). */
 		if (se_sys.epoll_ctl(fd, EPOLL_CTL_ADD, probe, &ev) == 0) {
 			se_sys.epoll_ctl(fd, EPOLL_CTL_DEL, probe, NULL);
 			same = false;
 		} else {
 			same = errno == EEXIST;
 		}
+	} else {
+		same = fstat(fd, &st) == 0 && (uint64_t)st.st_ino == ino &&
+		       (uint64_t)st.st_dev == __atomic_load_n(&s->own_dev, __ATOMIC_RELAXED);
 	}
 	if (!same)
 		se_disown(fd);

@@ -47,6 +47,14 @@ int se_own_move(int fd);
 /* The same for a copy of fd (a file the program holds too), fd left as it
  * is. Returns the copy, or -1. errno is kept. */
 int se_own_dup(int fd);
+/* se_own_move() for fd, whose file fstat() described as *st already (the
+ * two ends of a pipe have one inode). */
+struct stat;
+int se_own_move_as(int fd, const struct stat *st);
+/* Reads the descriptor limit once for what this thread's call does next
+ * (hold true: se_own_base() and se_own_room() use it), until it lets go
+ * (hold false). */
+void se_own_limit_hold(bool hold);
 /* epfd, an epoll instance of the library's in which probe (a descriptor of
  * the library's, registered by then) is registered. */
 void se_own_epoll(int epfd, int probe);
