@@ -127,6 +127,9 @@ struct run {
 	bool closing;		/* cancelled: the caller closes the sockets */
 	bool held;		/* the program took its socket back */
 	bool deciding;		/* an attempt connected: the others go */
+	/* se_now_ms() when the program let go of the run before a loop had
+	 * it (se_run_let_go()); 0: it did not. */
+	uint64_t let_go_at;
 	int winner;		/* async: a private winner, for done() */
 	struct ev_loop *loop;
 	ev_timer timer;
@@ -273,7 +276,7 @@ static bool long_silent(const struct attempt *at)
 		need = se_rtt_delay_ms(&rt, r->s->attempt_delay_ms);
 	else
 		need = se_rtt_silence_ms(&rt);
-	return se_now_ms() - at->t0 >= need;
+	return (r->let_go_at ? r->let_go_at : se_now_ms()) - at->t0 >= need;
 }
 
 /* What the history knows of a, if it is asked at all. */
@@ -886,7 +889,8 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 		if (at->rep)
 			at->rep->syns++;
 		at->alive = true;
-		ev_io_start(r->loop, &at->io);
+		if (r->loop)
+			ev_io_start(r->loop, &at->io);
 		note(at, "sent");
 		return true;
 	}
@@ -1200,7 +1204,7 @@ static void on_time(struct run *r)
 	}
 }
 
-static void settle(struct run *r);
+static uint64_t settle(struct run *r);
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -1380,7 +1384,8 @@ static void release_all(struct run *r)
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0)
 			release(&r->att[i]);
-	ev_timer_stop(r->loop, &r->timer);
+	if (r->loop)
+		ev_timer_stop(r->loop, &r->timer);
 }
 
 /* The slow path: wait under a private loop until the run is decided.
@@ -1616,14 +1621,20 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 /* --- Non-blocking connect(): runs in the watcher's loop ------------------- */
 
 /* After each event: start what is due, or, decided, tell the watcher and
- * free the run. */
-static void settle(struct run *r)
+ * free the run. Returns, for a run not yet in a loop, when the loop must
+ * take it (se_run_resume()) if nothing happens on the program's socket
+ * meanwhile; 0: at once (decided, freed, or with private attempts of its
+ * own in flight, whose events only the loop would see). */
+static uint64_t settle(struct run *r)
 {
 	if (r->state == RUNNING)
 		advance(r);
 	if (r->state == RUNNING) {
-		arm_timer(r);
-		return;
+		if (r->loop) {
+			arm_timer(r);
+			return 0;
+		}
+		return r->inflight == 1 && own_attempt(r) ? next_wake(r) : 0;
 	}
 	release_all(r);
 	wrap_up(r);
@@ -1631,6 +1642,7 @@ static void settle(struct run *r)
 		r->state == CONNECTED ? 0 : result_errno(r),
 		r->state == CONNECTED ? r->winner : -1);
 	free(r);
+	return 0;
 }
 
 struct se_run *se_run_new(void)
@@ -1638,23 +1650,42 @@ struct se_run *se_run_new(void)
 	return malloc(sizeof(struct run));
 }
 
-void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
-		  int rec_fd, int domain, const struct sockaddr *sa, socklen_t len,
-		  unsigned lvl, struct ev_loop *loop, se_run_done_fn done, void *arg)
+uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
+		      int rec_fd, int domain, const struct sockaddr *sa, socklen_t len,
+		      unsigned lvl, se_run_done_fn done, void *arg)
 {
 	struct run *r = (struct run *)run;
 
 	run_init(r, ctx, fd, rec_fd, domain, sa, len);
 	r->async = true;
 	r->winner = -1;
-	r->loop = loop;
 	r->done = done;
 	r->done_arg = arg;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
 	start_attempt(r, &r->att[0], 0, true, &lvl);
 	slow_start(r);
+	return settle(r);
+}
+
+void se_run_resume(struct se_run *run, struct ev_loop *loop)
+{
+	struct run *r = (struct run *)run;
+	unsigned i;
+
+	r->loop = loop;
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (r->att[i].fd >= 0 && r->att[i].alive)
+			ev_io_start(loop, &r->att[i].io);
 	settle(r);
+}
+
+void se_run_let_go(struct se_run *run)
+{
+	struct run *r = (struct run *)run;
+
+	r->let_go_at = se_now_ms();
+	r->held = true;
 }
 
 void se_run_cancel(struct se_run *run, const char *why)
@@ -1666,7 +1697,8 @@ void se_run_cancel(struct se_run *run, const char *why)
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (r->att[i].fd >= 0)
 			give_up(&r->att[i], why, SE_OUT_CANCELLED, 0);
-	ev_timer_stop(r->loop, &r->timer);
+	if (r->loop)
+		ev_timer_stop(r->loop, &r->timer);
 	if (r->logging)
 		emit_log(r, why);
 }

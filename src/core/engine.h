@@ -105,18 +105,35 @@ struct se_run *se_run_new(void);
 /* Takes over a non-blocking connect() that the program's socket, now on
  * the private number fd (the program's number is rec_fd), has begun to sa
  * with the RECVERR levels lvl turned on for it: runs the policy, the
- * staggered attempts and the timers as se_connect_blocking() does, in
- * loop. A private winner is put on fd with dup3(). done may be called
+ * staggered attempts and the timers as se_connect_blocking() does, once a
+ * loop has it (se_run_resume()). Until then nothing of the run is in a
+ * loop, so the caller may close fd without one knowing (se_run_cancel()
+ * then leaves it alone). A private winner is put on fd with dup3(). done
+ * may be called before this returns.
+ *
+ * Returns when the run needs its loop if nothing happens on fd meanwhile
+ * (se_now_ms()'s clock: the attempt delay, the establishment timer); 0:
+ * at once (done was called, or private attempts began already). */
+uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
+		      int rec_fd, int domain, const struct sockaddr *sa, socklen_t len,
+		      unsigned lvl, se_run_done_fn done, void *arg);
+
+/* loop takes the run adopted: it watches its sockets and timers from now
+ * on (in the loop's thread, or with its lock held). done may be called
  * before this returns. */
-void se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
-		  int rec_fd, int domain, const struct sockaddr *sa, socklen_t len,
-		  unsigned lvl, struct ev_loop *loop, se_run_done_fn done, void *arg);
+void se_run_resume(struct se_run *run, struct ev_loop *loop);
 
 /* The program gave up (closed its descriptor): every attempt ends, the
  * history learns what was silent long enough (done is not called). fd is
- * left open as it is, for the caller to close, and run for the caller to
- * free (with free()). */
+ * left as it is, for the caller to close (or closed already), and run for
+ * the caller to free (with free()). */
 void se_run_cancel(struct se_run *run, const char *why);
+
+/* The program let go of a run no loop has yet (se_run_resume()), and its
+ * caller closed fd: the run does nothing more until se_run_cancel(), which
+ * judges its silence as of now. Async-signal-safe (close() may come from a
+ * signal handler). */
+void se_run_let_go(struct se_run *run);
 
 /* The program takes its socket back while the run goes on (shutdown()):
  * the error queue is turned off on it as the program had it, and the run

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +91,14 @@ static int backend_fd = -1;
 static int gone_ep = -1;
 static ev_io gone_io;
 #define CANARY (~(uint64_t)0)	/* its data in either instance */
+#define ALARM (CANARY - 2)	/* the alarm's, in gone_ep */
+
+/* The alarm: a timerfd in gone_ep that wakes the thread by a time a
+ * program's thread asked for (se_loop_wake_at()), without a wake-up:
+ * set only when that time is earlier than the one it is set for
+ * (alarm_at, UINT64_MAX: not set). -1: none (no room for it). */
+static int alarm_fd = -1;
+static uint64_t alarm_at = UINT64_MAX;
 
 /* The client has work right after the poll: the thread kept the lock
  * through it rather than queue for it again behind the program's
@@ -282,29 +291,41 @@ bool se_loop_closes(int fd)
 	return true;
 }
 
-/* epoll_ctl(op) on gone_ep for fd, one-shot. */
-static int gone_ctl(int op, int fd, uint32_t events, uint64_t data)
+/* epoll_ctl(op) on gone_ep for fd, one-shot; checked ours first unless
+ * checked says it was just now. */
+static int gone_ctl(int op, int fd, uint32_t events, uint64_t data, bool checked)
 {
 	struct epoll_event ev = { .events = events | EPOLLONESHOT, .data.u64 = data };
 
-	if (gone_ep < 0 || !se_owns(gone_ep))
+	if (gone_ep < 0 || (!checked && !se_owns(gone_ep)))
 		return -1;
 	return se_sys.epoll_ctl(gone_ep, op, fd, &ev);
 }
 
+size_t se_loop_watch_fds(const struct se_loop_watch *w, size_t n)
+{
+	int saved = errno;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (gone_ctl(EPOLL_CTL_ADD, w[i].fd, w[i].events, w[i].data, i > 0) < 0)
+			break;
+	errno = saved;
+	return i;
+}
+
 int se_loop_watch_fd(int fd, uint32_t events, uint64_t data)
 {
-	int saved = errno, rc = gone_ctl(EPOLL_CTL_ADD, fd, events, data);
+	struct se_loop_watch w = { fd, events, data };
 
-	errno = saved;
-	return rc < 0 ? -1 : 0;
+	return se_loop_watch_fds(&w, 1) == 1 ? 0 : -1;
 }
 
 void se_loop_rearm_fd(int fd, uint32_t events, uint64_t data)
 {
 	int saved = errno;
 
-	gone_ctl(EPOLL_CTL_MOD, fd, events, data);
+	gone_ctl(EPOLL_CTL_MOD, fd, events, data, false);
 	errno = saved;
 }
 
@@ -312,8 +333,24 @@ void se_loop_unwatch_fd(int fd)
 {
 	int saved = errno;
 
-	gone_ctl(EPOLL_CTL_DEL, fd, 0, 0);
+	gone_ctl(EPOLL_CTL_DEL, fd, 0, 0, false);
 	errno = saved;
+}
+
+int se_loop_wake_at(uint64_t ms)
+{
+	struct itimerspec its = { .it_value = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L } };
+	int saved = errno;
+
+	if (ms >= alarm_at)
+		return 0;
+	if (alarm_fd < 0 || !se_owns(alarm_fd) || ms <= se_now_ms() ||
+	    timerfd_settime(alarm_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		errno = saved;
+		return -1;
+	}
+	alarm_at = ms;
+	return 0;
 }
 
 void se_loop_let_go(int num)
@@ -411,11 +448,18 @@ static void idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
+/* The thread was woken (a wake-up, the alarm, a nudge): the client looks at
+ * what the program's threads changed, and what they let go of is freed. */
+static void woke(void)
+{
+	busy_at = se_now_ms();
+	hooks->woken();
+	se_loop_reap();
+}
+
 static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	char buf[64];
-
-	busy_at = se_now_ms();
 
 	/* Mostly to make the loop look at its watchers again; at exit, to
 	 * stop it (ev_break() works from inside the loop's own thread only),
@@ -424,17 +468,31 @@ static void wake_cb(struct ev_loop *l, ev_io *w, int revents)
 		abandon("its wake-up pipe was closed behind its back");
 	while (read(wake_fd[0], buf, sizeof(buf)) == (ssize_t)sizeof(buf))
 		;
-	hooks->woken();
-	se_loop_reap();
+	woke();
 	if (stopping)
 		ev_break(l, EVBREAK_ALL);
 }
 
+/* The alarm went off: read, so that it is quiet until set again. */
+static void alarm_rang(void)
+{
+	uint64_t n;
+
+	if (!se_owns(alarm_fd))
+		abandon("its alarm was closed behind its back");
+	if (read(alarm_fd, &n, sizeof(n)) < 0) {
+		/* Set again since it went off (not expired): nothing to read. */
+	}
+	if (alarm_at <= se_now_ms())
+		alarm_at = UINT64_MAX;
+}
+
 /* A descriptor registered with se_loop_watch_fd() has an event: the
- * client is told. */
+ * client is told, or, for the alarm and a nudge, looks at what changed. */
 static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	struct epoll_event ev[16];
+	bool woken = false;
 	int n, i;
 
 	if (!se_owns(gone_ep))
@@ -442,12 +500,21 @@ static void gone_cb(struct ev_loop *l, ev_io *w, int revents)
 	do {
 		n = epoll_wait(gone_ep, ev, 16, 0);
 		for (i = 0; i < n; i++) {
-			if (ev[i].data.u64 != CANARY)
+			if (ev[i].data.u64 == CANARY) {
+				if (!se_owns(wake_fd[0]))
+					abandon("its wake-up pipe was closed behind its back");
+			} else if (ev[i].data.u64 == ALARM) {
+				alarm_rang();
+				woken = true;
+			} else if (ev[i].data.u64 == SE_LOOP_NUDGE) {
+				woken = true;
+			} else {
 				hooks->fd_event(ev[i].data.u64);
-			else if (!se_owns(wake_fd[0]))
-				abandon("its wake-up pipe was closed behind its back");
+			}
 		}
 	} while (n == 16);
+	if (woken)
+		woke();
 }
 
 /* libev's answer to a system call that failed where it cannot go on (its
@@ -489,7 +556,27 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* Makes gone_ep, when the library may hold one descriptor more. */
+/* Makes the alarm in gone_ep, when the library may hold one descriptor
+ * more. */
+static void make_alarm(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ALARM };
+	int fd;
+
+	alarm_at = UINT64_MAX;
+	if (!se_own_room(1) ||
+	    (fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		return;
+	fd = se_own_move(fd);
+	if (se_sys.epoll_ctl(gone_ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		se_close_own(fd);
+		return;
+	}
+	alarm_fd = fd;
+}
+
+/* Makes gone_ep and its alarm, when the library may hold one descriptor
+ * more, and two for both. */
 static void make_gone_ep(void)
 {
 	int ep;
@@ -504,6 +591,19 @@ static void make_gone_ep(void)
 	gone_ep = ep;
 	ev_io_init(&gone_io, gone_cb, gone_ep, EV_READ);
 	ev_io_start(loop, &gone_io);
+	make_alarm();
+}
+
+/* Closes gone_ep and the alarm (those still the library's). */
+static void close_gone_ep(void)
+{
+	if (alarm_fd >= 0)
+		se_close_own(alarm_fd);
+	alarm_fd = -1;
+	alarm_at = UINT64_MAX;
+	if (gone_ep >= 0)
+		se_close_own(gone_ep);
+	gone_ep = -1;
 }
 
 /* The loop's own watchers in the new loop: the wake-up, the stand-ins'
@@ -550,7 +650,7 @@ int se_loop_ensure(const struct se_loop_hooks *h)
 	if (se_loop_here())
 		return __atomic_load_n(&begun, __ATOMIC_ACQUIRE) ? 0 : -1;
 	/* The thread holds three descriptors: a pipe, an epoll instance (and
-	 * a fourth when there is room, make_gone_ep()). */
+	 * a fourth and fifth when there is room, make_gone_ep()). */
 	if (dead || !se_own_room(3))
 		return -1;
 	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -579,9 +679,7 @@ int se_loop_ensure(const struct se_loop_hooks *h)
 	if (rc != 0) {
 		ev_loop_destroy(loop);
 		loop = NULL;
-		if (gone_ep >= 0)
-			se_close_own(gone_ep);
-		gone_ep = -1;
+		close_gone_ep();
 		goto fail;
 	}
 	loop_pid = getpid();
@@ -609,9 +707,7 @@ static void destroy_loop(void)
 	}
 	loop = NULL;
 	backend_fd = -1;
-	if (gone_ep >= 0)
-		se_close_own(gone_ep);
-	gone_ep = -1;
+	close_gone_ep();
 	se_close_own(wake_fd[0]);
 	se_close_own(wake_fd[1]);
 	wake_fd[0] = wake_fd[1] = -1;

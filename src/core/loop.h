@@ -38,6 +38,7 @@
 #define SOFTERR_CORE_LOOP_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,8 +49,9 @@ struct ev_loop;
 struct se_loop_hooks {
 	/* The loop was made (the thread not yet started). */
 	void (*started)(void);
-	/* After every wake-up (se_loop_poke()): what the program's threads
-	 * let go of is ended and freed here. */
+	/* After every wake-up (se_loop_poke(), the alarm, a nudge): what the
+	 * program's threads began or let go of is looked at, ended and freed
+	 * here. */
 	void (*woken)(void);
 	/* A descriptor registered with se_loop_watch_fd() has one of the
 	 * events asked, or an error: data as registered. */
@@ -134,6 +136,27 @@ bool se_loop_has_graves(void);
  * again. The registration goes with fd's file. Returns 0, or -1 (no such
  * instance: not watched). */
 int se_loop_watch_fd(int fd, uint32_t events, uint64_t data);
+/* The same for n descriptors (the instance checked once). Returns how
+ * many of them, from the first, are watched. */
+struct se_loop_watch {
+	int fd;
+	uint32_t events;
+	uint64_t data;
+};
+size_t se_loop_watch_fds(const struct se_loop_watch *w, size_t n);
+/* The data of a registration whose only errand is to wake the thread
+ * (hooks->woken() is called): the client then looks at what changed. */
+#define SE_LOOP_NUDGE (~(uint64_t)1)
+
+/* The thread wakes by ms (se_now_ms()'s clock) even if nothing else wakes
+ * it, without a wake-up now: an alarm in the loop's own epoll instance,
+ * set only when ms is earlier than the time it is set for (so a stream
+ * of connects, each wanting the thread a while after it began, makes one
+ * system call for the first only). hooks->woken() is called then. With
+ * the lock held. Returns 0, or -1: no alarm (no room for it, or ms is
+ * past), and the caller wakes the thread itself. */
+int se_loop_wake_at(uint64_t ms);
+
 /* Asks again once (rearm) or drops the registration, with the lock held
  * and only while fd holds the file registered (the caller checks; on a
  * number the program reused, the call fails harmlessly with ENOENT). */

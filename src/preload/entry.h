@@ -43,6 +43,10 @@ struct se_pending {
 
 	/* RUNNING */
 	struct se_run *run;
+	/* The thread has not looked at the run since the program began it:
+	 * nothing of it is in libev, and its sockets may be closed by the
+	 * program's thread (se_entry_forget()). */
+	bool fresh;
 	int orig;			/* the program's socket, privately */
 	int wake;			/* the stand-in pipe's write end */
 	/* The program took its socket back with shutdown(): e is out of the
@@ -97,10 +101,16 @@ bool se_entry_forget(int num, bool regs_too);
 /* standin.c */
 
 /* Takes over num's attempt behind a stand-in (the thread running). Returns
- * false when it cannot (no memory, no descriptors): nothing changed. */
+ * false when it cannot (no memory, no descriptors): nothing changed. Else
+ * *wake says whether the thread must be woken now to take the run (see
+ * se_standin_resume()). */
 bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, int domain, const struct sockaddr *sa,
-			  socklen_t len, unsigned lvl);
+			  socklen_t len, unsigned lvl, bool *wake);
+/* The thread takes the runs begun since it last looked (every wake-up):
+ * their sockets and timers go into libev, the stand-ins' readers are
+ * watched. */
+void se_standin_resume(void);
 /* The run of e is over: its descriptors go, every waiter wakes. */
 void se_standin_end_run(struct se_pending *e);
 /* e's decided run leaves the placing list. */

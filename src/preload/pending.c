@@ -33,8 +33,14 @@
 #include "known.h"
 #include "pending.h"
 
-/* Entries whose number the program closed, for the thread to end. */
+/* Entries whose number the program closed, for the thread to end, and
+ * how many. Those of runs the thread had not looked at yet need it only
+ * to free their memory: the program's thread does not wake it for them,
+ * but sets the alarm GONE_DELAY_MS ahead, unless GONE_BATCH wait. */
 static struct se_pending *gone;
+static unsigned gone_n;
+#define GONE_BATCH 32
+#define GONE_DELAY_MS 100
 
 /* The visible mode's registrations (se_loop_watch_fd()) carry this bit,
  * the entry's gen and its number; standin.c's have the bit clear. */
@@ -238,6 +244,7 @@ static bool examine(struct se_pending *e)
  * touching the numbers, which may hold something else by now. */
 static void bury_gone(void)
 {
+	gone_n = 0;
 	while (gone) {
 		struct se_pending *e = gone;
 
@@ -308,6 +315,7 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 
 static void woken(void)
 {
+	se_standin_resume();	/* first: the gone list's entries are freed next */
 	bury_gone();
 	se_standin_arm();	/* for runs given back by shutdown() */
 }
@@ -390,10 +398,11 @@ static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
 }
 
 /* Watches e's attempt on num in the visible mode (the lock held, the thread
- * running). Returns false when it cannot: nothing changed. */
+ * running). Returns false when it cannot: nothing changed. Else *wake says
+ * whether the thread must be woken to see it. */
 static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, const struct se_addr *a,
-			  const struct sockaddr *sa, unsigned lvl)
+			  const struct sockaddr *sa, unsigned lvl, bool *wake)
 {
 	struct ev_loop *loop = se_loop_get();
 
@@ -422,7 +431,11 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
 	e->timer.data = e;
 	se_entry_set(num, e);
+	/* The loop's clock may be as old as its last wake-up. */
+	ev_now_update(loop);
 	ev_timer_start(loop, &e->timer);
+	/* Its events wake the thread; the alarm, its timer. */
+	*wake = se_loop_wake_at(e->t0 + ctx->settings->establish_timeout_ms) < 0;
 	return true;
 }
 
@@ -469,7 +482,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	struct se_addr a;
 	struct se_pending *e;
 	unsigned lvl;
-	bool transparent;
+	bool transparent, wake;
 	int rc;
 
 	transparent = ctx->settings->transparent && se_policy_acts(ctx->settings);
@@ -486,13 +499,15 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	se_loop_take(&old);
 	if (!e || se_loop_ensure(&hooks) < 0)
 		goto kernel;
+	se_own_limit_hold(true);
 	/* An entry left on the number is of a socket closed behind the
 	 * wrappers' back: let go of without touching the number, which holds
 	 * the program's new socket. */
 	if (se_entry_get(num))
 		se_entry_forget(num, false);
-	if (transparent && se_standin_take_over(ctx, e, num, domain, sa, len, lvl)) {
-		se_loop_give_wake(&old, true);
+	if (transparent && se_standin_take_over(ctx, e, num, domain, sa, len, lvl, &wake)) {
+		se_own_limit_hold(false);
+		se_loop_give_wake(&old, wake);
 		errno = EINPROGRESS;
 		return -1;
 	}
@@ -500,14 +515,16 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	 * or this connect() would not be here), or no room for a run. The
 	 * name memory's lock comes after the loop's (core/loop.h). */
 	if ((transparent && !ends_early(ctx, &a, sa)) ||
-	    !watch_visible(ctx, e, num, &a, sa, lvl))
+	    !watch_visible(ctx, e, num, &a, sa, lvl, &wake))
 		goto kernel;
-	se_loop_give_wake(&old, true);
+	se_own_limit_hold(false);
+	se_loop_give_wake(&old, wake);
 	errno = EINPROGRESS;
 	return -1;
 
 kernel:
 	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
+	se_own_limit_hold(false);
 	se_loop_give(&old);
 	if (e)
 		free(e->line);
@@ -534,7 +551,24 @@ bool se_entry_forget(int num, bool regs_too)
 		e->gone = true;
 		e->next_gone = gone;
 		gone = e;
-		wake_thread = true;
+		gone_n++;
+		if (e->fresh) {
+			/* Nothing of the run is in libev yet: its sockets go
+			 * now (the program's attempt ends, as its close()
+			 * ends it; the stand-in's other end first, whose
+			 * registration goes with it, unheard), its memory
+			 * when the thread next wakes, and the run does
+			 * nothing meanwhile. */
+			se_run_let_go(e->run);
+			se_close_own(e->wake);
+			se_close_own(e->orig);
+			e->wake = e->orig = -1;
+			e->fresh = false;
+			wake_thread = gone_n >= GONE_BATCH ||
+				      se_loop_wake_at(se_now_ms() + GONE_DELAY_MS) < 0;
+		} else {
+			wake_thread = true;
+		}
 	}
 	if (regs_too)
 		se_epmirror_forget(num);

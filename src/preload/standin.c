@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,14 +40,15 @@
 
 static ev_timer placer;			/* puts decided runs in place */
 static struct se_pending *placing;	/* ... these, linked by next_place */
+/* Runs begun since the thread last looked (fresh), at most. */
+static unsigned fresh_n;
 
-/* Asks the loop to say once when no reader of e's stand-in (on num) is
- * left (se_standin_reader_gone()). The registration goes with the write end
- * when the run ends. */
-static void watch_reader(struct se_pending *e, int num)
+/* The data of the registration that tells once when no reader of e's
+ * stand-in (on num) is left (se_standin_reader_gone()). It goes with the
+ * write end when the run ends. */
+static uint64_t reader_data(const struct se_pending *e, int num)
 {
-	se_loop_watch_fd(e->wake, 0, (uint64_t)(uint32_t)num |
-				     (uint64_t)(uint32_t)e->wake << 32);
+	return (uint64_t)(uint32_t)num | (uint64_t)(uint32_t)e->wake << 32;
 }
 
 void se_standin_reader_gone(uint64_t data)
@@ -79,8 +81,16 @@ static int stand_in(struct se_pending *e, int num)
 		se_close_own(orig);
 		return -1;
 	}
-	p[1] = se_own_move(p[1]);
-	if (fstat(p[0], &st) < 0 || se_epmirror_put(p[0], num) < 0) {
+	/* One inode for both ends: the stand-in's, and the write end's
+	 * record. */
+	if (fstat(p[0], &st) < 0) {
+		se_sys.close(p[0]);
+		se_sys.close(p[1]);
+		se_close_own(orig);
+		return -1;
+	}
+	p[1] = se_own_move_as(p[1], &st);
+	if (se_epmirror_put(p[0], num) < 0) {
 		se_sys.close(p[0]);
 		se_close_own(p[1]);
 		se_close_own(orig);
@@ -91,7 +101,6 @@ static int stand_in(struct se_pending *e, int num)
 	e->wake = p[1];
 	e->st_dev = st.st_dev;
 	e->st_ino = st.st_ino;
-	watch_reader(e, num);
 	return 0;
 }
 
@@ -263,6 +272,7 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 		e->orig = winner;
 	}
 	e->run = NULL;
+	e->fresh = false;
 	if (e->gone) {
 		/* The program let go of the number: the socket is nobody's. */
 		se_standin_end_run(e);
@@ -284,9 +294,12 @@ static bool room_for_run(void)
 
 bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, int domain, const struct sockaddr *sa,
-			  socklen_t len, unsigned lvl)
+			  socklen_t len, unsigned lvl, bool *wake)
 {
+	struct se_loop_watch w[2] = { { .events = 0 }, { .events = EPOLLOUT, .data = SE_LOOP_NUDGE } };
 	struct se_run *run;
+	uint64_t when;
+	bool nudged;
 
 	if (!room_for_run() || !(run = se_run_new()))
 		return false;
@@ -297,11 +310,42 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 	e->num = num;
 	e->state = RUNNING;
 	e->run = run;
+	e->fresh = true;
+	fresh_n++;
 	se_entry_set(num, e);
+	/* The thread hears when the stand-in loses its last reader (the
+	 * program closed the number behind the wrappers' back), and an event
+	 * on the socket nudges it (it then takes the run, se_standin_resume());
+	 * the alarm rings when the run needs it anyway. */
+	w[0].fd = e->wake;
+	w[0].data = reader_data(e, num);
+	w[1].fd = e->orig;
+	nudged = se_loop_watch_fds(w, 2) == 2;
 	/* The run may be decided at once; run_done() then acts on e. */
-	se_run_adopt(run, ctx, e->orig, num, domain, sa, len, lvl, se_loop_get(),
-		     run_done, e);
+	when = se_run_adopt(run, ctx, e->orig, num, domain, sa, len, lvl, run_done, e);
+	/* Only a decided run, or one with private sockets already, wakes it
+	 * now. */
+	*wake = !e->fresh || when == 0 || !nudged || se_loop_wake_at(when) < 0;
 	return true;
+}
+
+void se_standin_resume(void)
+{
+	struct ev_loop *loop = se_loop_get();
+	unsigned num;
+
+	for (num = 0; num < se_fdtab_end() && fresh_n; num++) {
+		struct se_pending *e = se_entry_get((int)num);
+
+		if (!e || !e->fresh)
+			continue;
+		fresh_n--;
+		e->fresh = false;
+		if (e->state != RUNNING || !e->run)
+			continue;
+		se_run_resume(e->run, loop);
+	}
+	fresh_n = 0;
 }
 
 void se_standin_give_up(struct se_pending *e)
@@ -442,4 +486,5 @@ void se_standin_fork_child(void)
 		free(h);
 	}
 	placing = NULL;		/* the others are freed from the table or the gone list */
+	fresh_n = 0;
 }

@@ -17,7 +17,8 @@ int lab_count_fds(void);
  * after 30 s idle. */
 int lab_count_program_fds(void);
 /* Are softerr's own descriptors (those above) no more than its loop holds
- * between connects: one pipe, both ends, and at most two epoll instances?
+ * between connects: one pipe, both ends, at most two epoll instances and
+ * a timerfd (its alarm)?
  * A socket, a lone pipe end or anything else there is a run's left behind:
  * false, and why says what. */
 bool lab_library_fds_idle(char *why, size_t len);

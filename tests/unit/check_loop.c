@@ -4,15 +4,20 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/lazy.h"
 #include "core/loop.h"
+#include "core/sys.h"
 #include "suites.h"
 
 static unsigned started, woken;
+static uint64_t woken_at;	/* se_now_ms() at the last wake-up */
 
 static void on_started(void)
 {
@@ -21,6 +26,7 @@ static void on_started(void)
 
 static void on_woken(void)
 {
+	__atomic_store_n(&woken_at, se_now_ms(), __ATOMIC_RELAXED);
 	__atomic_add_fetch(&woken, 1, __ATOMIC_ACQ_REL);
 }
 
@@ -188,6 +194,50 @@ START_TEST(lets_go_when_idle)
 }
 END_TEST
 
+/* A program's thread has the thread woken later, or by an event, without
+ * waking it now: the alarm rings at the time asked (an earlier one is set
+ * anew, a later one is left), a nudge's registration wakes it at its
+ * event. */
+START_TEST(alarm_and_nudge)
+{
+	struct timespec ms50 = { 0, 50000000 };
+	uint64_t t0;
+	unsigned w;
+	sigset_t old;
+	int p[2];
+
+	ck_assert(se_lazy_load_ev());
+	se_loop_take(&old);
+	ck_assert_int_eq(se_loop_ensure(&hooks), 0);
+	se_loop_give(&old);
+	w = __atomic_load_n(&woken, __ATOMIC_ACQUIRE);
+
+	se_loop_take(&old);
+	t0 = se_now_ms();
+	ck_assert_int_eq(se_loop_wake_at(t0 + 5000), 0);
+	ck_assert_int_eq(se_loop_wake_at(t0 + 300), 0);		/* earlier: set anew */
+	ck_assert_int_eq(se_loop_wake_at(t0 + 4000), 0);	/* later: left */
+	ck_assert_int_eq(se_loop_wake_at(t0 - 1), -1);		/* past: the caller wakes it */
+	se_loop_give(&old);
+	nanosleep(&ms50, NULL);
+	ck_assert_uint_eq(__atomic_load_n(&woken, __ATOMIC_ACQUIRE), w);
+	ck_assert(reaches(&woken, w + 1));
+	ck_assert_uint_ge(__atomic_load_n(&woken_at, __ATOMIC_RELAXED), t0 + 300);
+	ck_assert_uint_lt(__atomic_load_n(&woken_at, __ATOMIC_RELAXED), t0 + 2000);
+	w++;
+
+	/* A nudge: the write end of an empty pipe is writable at once. */
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	se_loop_take(&old);
+	ck_assert_int_eq(se_loop_watch_fd(p[1], EPOLLOUT, SE_LOOP_NUDGE), 0);
+	se_loop_give(&old);
+	ck_assert(reaches(&woken, w + 1));
+	close(p[0]);
+	close(p[1]);
+	se_loop_shutdown();
+}
+END_TEST
+
 START_TEST(not_the_thread)
 {
 	/* Outside the thread, nothing is the loop's to close or adopt. */
@@ -207,6 +257,7 @@ Suite *loop_suite(void)
 	tcase_add_test(tc, starts_wakes_reaps_stops);
 	tcase_add_test(tc, lets_go_when_idle);
 	tcase_add_test(tc, not_the_thread);
+	tcase_add_test(tc, alarm_and_nudge);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,8 +56,9 @@ static int listener(int host, uint16_t port, int backlog, struct sockaddr_in *si
 	return fd;
 }
 
-/* Sockets this process holds. */
-static int sockets(void)
+/* Descriptors this process holds whose target begins with kind
+ * ("socket:", "pipe:"). */
+static int holds(const char *kind)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -69,11 +70,16 @@ static int sockets(void)
 	while ((de = readdir(d))) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
 		len = readlink(path, target, sizeof(target) - 1);
-		if (len > 0 && (target[len] = '\0', strncmp(target, "socket:", 7) == 0))
+		if (len > 0 && (target[len] = '\0', strncmp(target, kind, strlen(kind)) == 0))
 			n++;
 	}
 	closedir(d);
 	return n;
+}
+
+static int sockets(void)
+{
+	return holds("socket:");
 }
 
 /* Waits (3 s at most) until the process holds n sockets. */
@@ -169,6 +175,38 @@ START_TEST(stand_in_answers)
 	ck_assert_int_eq(close(fd), 0);
 	ck_assert_msg(sockets_back_to(base), "the run's socket stayed open (%d sockets, %d before)",
 		      sockets(), base);
+}
+END_TEST
+
+/* The program closes the number before the thread has looked at the run
+ * (nothing wakes it here: the SYN is dropped, and the attempt delay is 5
+ * s): the close() itself ends the attempt, its socket and the stand-in's
+ * other end gone when it returns, not after a wake-up of the thread. Many
+ * times: a thread woken to close them would win some of the races. */
+START_TEST(close_before_the_thread_looks)
+{
+	int base = sockets(), pipe_ends, fd, orig, wake, i;
+	ino_t ino;
+
+	/* The first starts the thread (its wake-up pipe). */
+	fd = pending(&ino);
+	pipe_ends = holds("pipe:");
+	se_watch_forget(fd);
+	close(fd);
+	for (i = 0; i < 20; i++) {
+		fd = pending(&ino);
+		ck_assert_int_eq(sockets(), base + 1);
+		ck_assert_int_eq(holds("pipe:"), pipe_ends);
+		orig = se_entry_get(fd)->orig;
+		wake = se_entry_get(fd)->wake;
+		se_watch_forget(fd);
+		/* Asked at once, before any thread could have closed them. */
+		ck_assert_int_eq(fcntl(orig, F_GETFD), -1);
+		ck_assert_int_eq(fcntl(wake, F_GETFD), -1);
+		ck_assert_int_eq(sockets(), base);
+		ck_assert_int_eq(close(fd), 0);
+		ck_assert_int_eq(holds("pipe:"), pipe_ends - 2);
+	}
 }
 END_TEST
 
@@ -468,6 +506,7 @@ Suite *pending_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, stand_in_answers);
+	tcase_add_test(tc, close_before_the_thread_looks);
 	tcase_add_test(tc, private_winner_put_in_place);
 	tcase_add_test(tc, own_socket_tries_the_next);
 	tcase_add_test(tc, own_socket_wins);
