@@ -47,6 +47,9 @@ struct se_pending {
 	 * nothing of it is in libev, and its sockets may be closed by the
 	 * program's thread (se_entry_forget()). */
 	bool fresh;
+	/* orig is registered to nudge the thread at its first event
+	 * (SE_LOOP_NUDGE), until it goes back to the program's number. */
+	bool nudging;
 	int orig;			/* the program's socket, privately */
 	int wake;			/* the stand-in pipe's write end */
 	/* The program took its socket back with shutdown(): e is out of the

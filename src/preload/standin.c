@@ -104,6 +104,16 @@ static int stand_in(struct se_pending *e, int num)
 	return 0;
 }
 
+/* The program's socket on orig goes back to its number: the nudge
+ * registered on it at the connect goes first (one-shot, it may have fired
+ * and be spent, but it would stay with the socket for its life). */
+static void unnudge(struct se_pending *e)
+{
+	if (e->nudging)
+		se_loop_unwatch_fd(e->orig);
+	e->nudging = false;
+}
+
 /* This process's copies of e's run's descriptors go; only what is still
  * the library's: a number closed behind its back may hold a file of the
  * program's now. */
@@ -177,6 +187,7 @@ static void place(struct se_pending *e)
 	}
 	if (there) {
 		carry_flags(e);
+		unnudge(e);
 		se_epmirror_put(e->orig, e->num);
 	}
 	se_standin_end_run(e);
@@ -267,9 +278,11 @@ static void run_done(struct se_run *run, void *arg, bool connected, int err,
 	struct se_pending *e = arg;
 
 	if (winner >= 0) {
-		/* The program's own socket lost: nothing else holds it. */
+		/* The program's own socket lost: nothing else holds it (its
+		 * nudge goes with it). */
 		se_close_own(e->orig);
 		e->orig = winner;
+		e->nudging = false;
 	}
 	e->run = NULL;
 	e->fresh = false;
@@ -320,7 +333,7 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 	w[0].fd = e->wake;
 	w[0].data = reader_data(e, num);
 	w[1].fd = e->orig;
-	nudged = se_loop_watch_fds(w, 2) == 2;
+	nudged = e->nudging = se_loop_watch_fds(w, 2) == 2;
 	/* The run may be decided at once; run_done() then acts on e. */
 	when = se_run_adopt(run, ctx, e->orig, num, domain, sa, len, lvl, run_done, e);
 	/* Only a decided run, or one with private sockets already, wakes it
@@ -373,6 +386,7 @@ static bool give_back(int num, int (*answer)(int num, const void *arg),
 		if (e->run)
 			se_run_hold(e->run);
 		carry_flags(e);
+		unnudge(e);
 		se_epmirror_put(e->orig, num);
 		*rc = answer(num, arg);
 		err = errno;

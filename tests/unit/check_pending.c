@@ -82,6 +82,35 @@ static int sockets(void)
 	return holds("socket:");
 }
 
+/* Is the file whose inode is ino registered in an epoll instance of this
+ * process (its fdinfo names each registration's inode, in hex)? */
+static bool registered(ino_t ino)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	char path[300], target[64], line[256], want[64];
+	bool found = false;
+	ssize_t len;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(d);
+	snprintf(want, sizeof(want), " ino:%lx ", (unsigned long)ino);
+	while (!found && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0 || (target[len] = '\0', strcmp(target, "anon_inode:[eventpoll]") != 0))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		while (!found && fgets(line, sizeof(line), f))
+			found = strncmp(line, "tfd:", 4) == 0 && strstr(line, want);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
 /* Waits (3 s at most) until the process holds n sockets. */
 static bool sockets_back_to(int n)
 {
@@ -290,8 +319,10 @@ START_TEST(own_socket_wins)
 	ck_assert_int_ge(taken, 0);
 	close(taken);
 	ck_assert_msg(woke_connected(fd, &full) == ino, "not the program's own socket");
-	/* The run's private copy of it is closed. */
+	/* The run's private copy of it is closed, and the library keeps no
+	 * registration of it. */
 	ck_assert_msg(sockets_back_to(base + 1), "%d sockets, %d expected", sockets(), base + 1);
+	ck_assert_msg(!registered(ino), "the library's epoll instance still holds the socket");
 	close(fd);
 }
 END_TEST
@@ -389,8 +420,10 @@ static void give_back(bool shut)
 		ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
 		ck_assert_int_eq(err, 0);
 	}
-	/* The run's copy goes after the loop's next poll. */
+	/* The run's copy goes after the loop's next poll; the library keeps
+	 * no registration of the socket. */
 	ck_assert_msg(sockets_back_to(base + 1), "%d sockets, %d expected", sockets(), base + 1);
+	ck_assert_msg(!registered(ino), "the library's epoll instance still holds the socket");
 	close(fd);
 }
 
