@@ -24,6 +24,12 @@
  *
  * What each attempt came to goes to the address history.
  *
+ * The connect() does not wake the thread: the run is adopted in the
+ * program's thread, and the thread takes it (standin.c's
+ * se_standin_resume()) at the socket's first event or when its timers are
+ * due (core/loop.h's nudge and alarm). A close() before that ends the
+ * attempt itself.
+ *
  * num is always the program's number here. */
 #ifndef SOFTERR_PRELOAD_PENDING_H
 #define SOFTERR_PRELOAD_PENDING_H
@@ -80,7 +86,8 @@ bool se_watch_dissolve(int num, int *rc);
 
 /* The program closes num, or puts another file on it (registrations
  * naming it go; an attempt on it is handed to the thread, which ends it and
- * closes its sockets without touching the number); or num connected
+ * closes its sockets without touching the number, or, if the thread has
+ * not taken it yet, ended here, its sockets closed); or num connected
  * without a run and nothing recorded of it is needed. Async-signal-safe: no
  * memory is freed and libev is not called. */
 void se_watch_forget(int num);
