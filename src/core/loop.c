@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,7 +173,8 @@ void se_loop_give_wake(const sigset_t *old, bool wake)
 
 bool se_loop_here(void)
 {
-	return loop && loop_pid == getpid();
+	/* The thread is in the process that started it: no need to ask. */
+	return loop && (in_thread || loop_pid == getpid());
 }
 
 bool se_loop_alive(void)
@@ -345,7 +347,7 @@ int se_loop_wake_at(uint64_t ms)
 	if (ms >= alarm_at)
 		return 0;
 	if (alarm_fd < 0 || !se_owns(alarm_fd) || ms <= se_now_ms() ||
-	    timerfd_settime(alarm_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+	    syscall(SYS_timerfd_settime, alarm_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
 		errno = saved;
 		return -1;
 	}
@@ -564,8 +566,13 @@ static void make_alarm(void)
 	int fd;
 
 	alarm_at = UINT64_MAX;
+	/* Through syscall(): the C library's timerfd_create() and
+	 * timerfd_settime() would be two more imports, and a symbol version
+	 * more, for the dynamic linker to check in every process that loads
+	 * the library, connect or not. */
 	if (!se_own_room(1) ||
-	    (fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+	    (fd = (int)syscall(SYS_timerfd_create, CLOCK_MONOTONIC,
+			       TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
 		return;
 	fd = se_own_move(fd);
 	if (se_sys.epoll_ctl(gone_ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
