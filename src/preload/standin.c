@@ -40,8 +40,13 @@
 
 static ev_timer placer;			/* puts decided runs in place */
 static struct se_pending *placing;	/* ... these, linked by next_place */
-/* Runs begun since the thread last looked (fresh), at most. */
-static unsigned fresh_n;
+/* The numbers of the runs begun since the thread last looked (fresh): the
+ * thread takes them from this list, not from a walk of the whole table
+ * (which it falls back on when the list could not grow). */
+static int *fresh_nums;
+static size_t fresh_len, fresh_cap;
+static bool fresh_lost;
+#define FRESH_KEEP 4096		/* a larger list is freed once taken */
 
 /* The data of the registration that tells once when no reader of e's
  * stand-in (on num) is left (se_standin_reader_gone()). It goes with the
@@ -305,6 +310,22 @@ static bool room_for_run(void)
 	return se_own_room(2);
 }
 
+static void note_fresh(int num)
+{
+	if (fresh_len == fresh_cap) {
+		size_t cap = fresh_cap ? 2 * fresh_cap : 64;
+		int *n = realloc(fresh_nums, cap * sizeof(*n));
+
+		if (!n) {
+			fresh_lost = true;
+			return;
+		}
+		fresh_nums = n;
+		fresh_cap = cap;
+	}
+	fresh_nums[fresh_len++] = num;
+}
+
 bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, int domain, const struct sockaddr *sa,
 			  socklen_t len, unsigned lvl, bool *wake)
@@ -324,7 +345,7 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 	e->state = RUNNING;
 	e->run = run;
 	e->fresh = true;
-	fresh_n++;
+	note_fresh(num);
 	se_entry_set(num, e);
 	/* The thread hears when the stand-in loses its last reader (the
 	 * program closed the number behind the wrappers' back), and an event
@@ -342,23 +363,38 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 	return true;
 }
 
+/* The thread takes num's run if it is still fresh (a number listed twice,
+ * or whose run the program let go of, is passed over). */
+static void resume(struct ev_loop *loop, int num)
+{
+	struct se_pending *e = se_entry_get(num);
+
+	if (!e || !e->fresh)
+		return;
+	e->fresh = false;
+	if (e->state == RUNNING && e->run)
+		se_run_resume(e->run, loop);
+}
+
 void se_standin_resume(void)
 {
 	struct ev_loop *loop = se_loop_get();
 	unsigned num;
+	size_t i;
 
-	for (num = 0; num < se_fdtab_end() && fresh_n; num++) {
-		struct se_pending *e = se_entry_get((int)num);
-
-		if (!e || !e->fresh)
-			continue;
-		fresh_n--;
-		e->fresh = false;
-		if (e->state != RUNNING || !e->run)
-			continue;
-		se_run_resume(e->run, loop);
+	if (fresh_lost)
+		for (num = 0; num < se_fdtab_end(); num++)
+			resume(loop, (int)num);
+	else
+		for (i = 0; i < fresh_len; i++)
+			resume(loop, fresh_nums[i]);
+	fresh_len = 0;
+	fresh_lost = false;
+	if (fresh_cap > FRESH_KEEP) {
+		free(fresh_nums);
+		fresh_nums = NULL;
+		fresh_cap = 0;
 	}
-	fresh_n = 0;
 }
 
 void se_standin_give_up(struct se_pending *e)
@@ -500,5 +536,6 @@ void se_standin_fork_child(void)
 		free(h);
 	}
 	placing = NULL;		/* the others are freed from the table or the gone list */
-	fresh_n = 0;
+	fresh_len = 0;
+	fresh_lost = false;
 }
