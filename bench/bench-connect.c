@@ -9,6 +9,10 @@
  *                                         that does not answer at once)
  *   bench-connect gai N NAME              N x (getaddrinfo, freeaddrinfo)
  *   bench-connect socket N                N x (a TCP socket, close)
+ *   bench-connect syscall N               N x getpid() through syscall():
+ *                                         what one system call costs on
+ *                                         this machine (the library's cost
+ *                                         is mostly system calls)
  *   bench-connect http PORT               an HTTP/1.0 server: every request
  *                                         gets an empty 200 answer
  *
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +108,17 @@ static int bench_socket(long n)
 		}
 		close(fd);
 	}
+	printf("%.0f\n", (now_ns() - t0) / (double)n);
+	return 0;
+}
+
+static int bench_syscall(long n)
+{
+	double t0 = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++)
+		syscall(SYS_getpid);
 	printf("%.0f\n", (now_ns() - t0) / (double)n);
 	return 0;
 }
@@ -195,9 +211,11 @@ int main(int argc, char **argv)
 		return bench_gai(atol(argv[2]), argv[3]);
 	if (argc == 3 && strcmp(argv[1], "socket") == 0)
 		return bench_socket(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "syscall") == 0)
+		return bench_syscall(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "http") == 0)
 		return serve_http(atoi(argv[2]));
 	fprintf(stderr, "usage: bench-connect serve PORT | http PORT | {connect|nbconnect|nbstart} N ADDR PORT\n"
-		"       | gai N NAME | socket N\n");
+		"       | gai N NAME | socket N | syscall N\n");
 	return 2;
 }

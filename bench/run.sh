@@ -345,6 +345,9 @@ echo " without it the first address's error seen)"
 
 echo
 echo "== Healthy path: bare against preloaded, $ROUNDS interleaved rounds (medians)"
+# The library's cost is mostly system calls: what one costs here reads the
+# rows (a virtual machine's can be ten times bare metal's).
+echo "(one system call on this machine: $(taskset -c 0 "$BENCH" syscall 200000) ns, getpid() through syscall())"
 printf '%-48s %12s %12s   %s\n' "" "bare" "softerr" "ratio (quartiles)"
 n=$((CONNECTS / ROUNDS))
 ratio "connect+close, loopback, x$CONNECTS" "$BENCH" connect "$n" 127.0.0.1 9090
