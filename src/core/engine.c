@@ -1685,7 +1685,6 @@ void se_run_let_go(struct se_run *run)
 	struct run *r = (struct run *)run;
 
 	r->let_go_at = se_now_ms();
-	r->held = true;
 }
 
 void se_run_cancel(struct se_run *run, const char *why)

@@ -130,9 +130,9 @@ void se_run_resume(struct se_run *run, struct ev_loop *loop);
 void se_run_cancel(struct se_run *run, const char *why);
 
 /* The program let go of a run no loop has yet (se_run_resume()), and its
- * caller closed fd: the run does nothing more until se_run_cancel(), which
- * judges its silence as of now. Async-signal-safe (close() may come from a
- * signal handler). */
+ * caller closed fd: nothing runs it until se_run_cancel(), which judges
+ * its silence as of now. Async-signal-safe (close() may come from a signal
+ * handler). */
 void se_run_let_go(struct se_run *run);
 
 /* The program takes its socket back while the run goes on (shutdown()):

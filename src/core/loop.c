@@ -582,8 +582,8 @@ static void make_alarm(void)
 	alarm_fd = fd;
 }
 
-/* Makes gone_ep and its alarm, when the library may hold one descriptor
- * more, and two for both. */
+/* Makes gone_ep, and its alarm, each when the library may hold one
+ * descriptor more. */
 static void make_gone_ep(void)
 {
 	int ep;

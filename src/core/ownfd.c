@@ -95,7 +95,7 @@ int se_own_base(void)
 }
 
 /* A copy of fd from se_own_base() up, recorded as the library's by the
- * file fd holds: the new number is visible to the program's threads the
+ * file fd holds (*st, what fstat() said of fd): the new number is visible to the program's threads the
  * moment it exists, and one of them may put a file of its own there with
  * dup2() before the record is made; recorded by what fstat() says of the
  * number, that file would pass for the library's and be closed by it
@@ -115,28 +115,6 @@ static int own_copy_as(int fd, const struct stat *st, bool move)
 	return to;
 }
 
-static int own_copy(int fd, bool move)
-{
-	struct stat st;
-	int saved = errno;
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		errno = saved;
-		return -1;
-	}
-	return own_copy_as(fd, &st, move);
-}
-
-int se_own_move(int fd)
-{
-	int to = own_copy(fd, true);
-
-	if (to < 0)
-		return fd;
-	se_close(fd);
-	return to;
-}
-
 int se_own_move_as(int fd, const struct stat *st)
 {
 	int to = own_copy_as(fd, st, true);
@@ -147,9 +125,28 @@ int se_own_move_as(int fd, const struct stat *st)
 	return to;
 }
 
+int se_own_move(int fd)
+{
+	struct stat st;
+	int saved = errno;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		errno = saved;
+		return fd;
+	}
+	return se_own_move_as(fd, &st);
+}
+
 int se_own_dup(int fd)
 {
-	return own_copy(fd, false);
+	struct stat st;
+	int saved = errno;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		errno = saved;
+		return -1;
+	}
+	return own_copy_as(fd, &st, false);
 }
 
 void se_disown(int fd)

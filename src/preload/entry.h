@@ -111,8 +111,7 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, int domain, const struct sockaddr *sa,
 			  socklen_t len, unsigned lvl, bool *wake);
 /* The thread takes the runs begun since it last looked (every wake-up):
- * their sockets and timers go into libev, the stand-ins' readers are
- * watched. */
+ * their sockets and timers go into libev. */
 void se_standin_resume(void);
 /* The run of e is over: its descriptors go, every waiter wakes. */
 void se_standin_end_run(struct se_pending *e);

@@ -499,14 +499,12 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	se_loop_take(&old);
 	if (!e || se_loop_ensure(&hooks) < 0)
 		goto kernel;
-	se_own_limit_hold(true);
 	/* An entry left on the number is of a socket closed behind the
 	 * wrappers' back: let go of without touching the number, which holds
 	 * the program's new socket. */
 	if (se_entry_get(num))
 		se_entry_forget(num, false);
 	if (transparent && se_standin_take_over(ctx, e, num, domain, sa, len, lvl, &wake)) {
-		se_own_limit_hold(false);
 		se_loop_give_wake(&old, wake);
 		errno = EINPROGRESS;
 		return -1;
@@ -517,14 +515,12 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	if ((transparent && !ends_early(ctx, &a, sa)) ||
 	    !watch_visible(ctx, e, num, &a, sa, lvl, &wake))
 		goto kernel;
-	se_own_limit_hold(false);
 	se_loop_give_wake(&old, wake);
 	errno = EINPROGRESS;
 	return -1;
 
 kernel:
 	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
-	se_own_limit_hold(false);
 	se_loop_give(&old);
 	if (e)
 		free(e->line);
@@ -749,6 +745,7 @@ void se_watch_fork_child(void)
 		if (sl)
 			sl->has &= (unsigned char)~SE_KNOWN_ENTRY;
 	}
+	gone_n = 0;
 	while (gone) {
 		struct se_pending *e = gone;
 

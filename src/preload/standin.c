@@ -330,17 +330,18 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, int domain, const struct sockaddr *sa,
 			  socklen_t len, unsigned lvl, bool *wake)
 {
-	struct se_loop_watch w[2] = { { .events = 0 }, { .events = EPOLLOUT, .data = SE_LOOP_NUDGE } };
+	struct se_loop_watch w[2];
 	struct se_run *run;
 	uint64_t when;
-	bool nudged;
+	int rc = -1;
 
-	if (!room_for_run() || !(run = se_run_new()))
-		return false;
-	if (stand_in(e, num) < 0) {
+	/* One read of the descriptor limit for the room and both copies. */
+	se_own_limit_hold(true);
+	if (room_for_run() && (run = se_run_new()) && (rc = stand_in(e, num)) < 0)
 		free(run);
+	se_own_limit_hold(false);
+	if (rc < 0)
 		return false;
-	}
 	e->num = num;
 	e->state = RUNNING;
 	e->run = run;
@@ -351,15 +352,14 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 	 * program closed the number behind the wrappers' back), and an event
 	 * on the socket nudges it (it then takes the run, se_standin_resume());
 	 * the alarm rings when the run needs it anyway. */
-	w[0].fd = e->wake;
-	w[0].data = reader_data(e, num);
-	w[1].fd = e->orig;
-	nudged = e->nudging = se_loop_watch_fds(w, 2) == 2;
+	w[0] = (struct se_loop_watch){ e->wake, 0, reader_data(e, num) };
+	w[1] = (struct se_loop_watch){ e->orig, EPOLLOUT, SE_LOOP_NUDGE };
+	e->nudging = se_loop_watch_fds(w, 2) == 2;
 	/* The run may be decided at once; run_done() then acts on e. */
 	when = se_run_adopt(run, ctx, e->orig, num, domain, sa, len, lvl, run_done, e);
 	/* Only a decided run, or one with private sockets already, wakes it
 	 * now. */
-	*wake = !e->fresh || when == 0 || !nudged || se_loop_wake_at(when) < 0;
+	*wake = !e->fresh || when == 0 || !e->nudging || se_loop_wake_at(when) < 0;
 	return true;
 }
 
@@ -372,8 +372,9 @@ static void resume(struct ev_loop *loop, int num)
 	if (!e || !e->fresh)
 		return;
 	e->fresh = false;
-	if (e->state == RUNNING && e->run)
-		se_run_resume(e->run, loop);
+	if (e->state != RUNNING || !e->run)
+		return;
+	se_run_resume(e->run, loop);
 }
 
 void se_standin_resume(void)
