@@ -374,6 +374,15 @@ static void resume(struct ev_loop *loop, int num)
 	e->fresh = false;
 	if (e->state != RUNNING || !e->run)
 		return;
+	if (!se_owns(e->orig)) {
+		/* Its socket was closed behind the library's back since the
+		 * connect (a raw close_range() over the library's numbers):
+		 * libev never sees the number (it aborts on a closed one), and
+		 * the run ends as if the program had closed its own (woken()
+		 * buries it next). */
+		se_entry_forget(num, false);
+		return;
+	}
 	se_run_resume(e->run, loop);
 }
 

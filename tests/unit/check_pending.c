@@ -20,12 +20,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/fdtab.h"
 #include "core/lazy.h"
+#include "core/loop.h"
 #include "core/settings.h"
 #include "core/sockrec.h"
 #include "preload/entry.h"
@@ -462,6 +464,30 @@ START_TEST(raw_close_noticed)
 }
 END_TEST
 
+/* The program closes the run's private number with the raw system call
+ * (close_range() over every number) before the thread has looked at the
+ * run: when it looks, libev never sees that number (it would abort on a
+ * closed one), and the run ends as if the program had closed its socket:
+ * the stand-in wakes, and the number is the kernel's again. */
+START_TEST(private_number_closed_before_the_thread_looks)
+{
+	struct pollfd p;
+	sigset_t old;
+	ino_t ino;
+	int fd;
+
+	fd = pending(&ino);
+	ck_assert_int_eq(syscall(SYS_close, se_entry_get(fd)->orig), 0);
+	se_loop_take(&old);
+	se_loop_give_wake(&old, true);
+	p.fd = fd;
+	p.events = POLLIN;
+	ck_assert_int_eq(poll(&p, 1, 3000), 1);
+	ck_assert(!se_watch_has(fd));
+	close(fd);
+}
+END_TEST
+
 /* The same, and the new socket's first call comes before the thread has
  * noticed: the entry is let go of at that call. */
 START_TEST(raw_close_reused_at_once)
@@ -548,6 +574,7 @@ Suite *pending_suite(void)
 	tcase_add_test(tc, shutdown_gives_back);
 	tcase_add_test(tc, unspec_gives_back);
 	tcase_add_test(tc, raw_close_noticed);
+	tcase_add_test(tc, private_number_closed_before_the_thread_looks);
 	tcase_add_test(tc, raw_close_reused_at_once);
 	tcase_add_test(tc, fork_child_gets_the_socket);
 	tcase_add_test(tc, drop_spares_another_entry);
