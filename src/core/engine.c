@@ -96,6 +96,9 @@ struct run {
 	/* Driven by the watcher's loop for a non-blocking connect(): done
 	 * is called when it is decided, and the run frees itself. */
 	bool async;
+	/* ... and the program sees it (ctx->visible): one attempt, on the
+	 * program's socket, which the caller watches (se_run_poke()). */
+	bool visible;
 	se_run_done_fn done;
 	void *done_arg;
 	uint16_t port;		/* network order */
@@ -103,7 +106,9 @@ struct run {
 	int errno_in;		/* errno at entry, given back on success */
 	bool ask_recverr;	/* the program may have set RECVERR itself */
 	void (*replacing)(int num);	/* ctx->replacing */
-	ino_t fd_ino;		/* fd's inode, once private sockets start */
+	/* fd's file, once private sockets start, and in a visible run */
+	ino_t fd_ino;
+	dev_t fd_dev;
 
 	bool cand_loaded;
 	bool v6only;		/* the program's AF_INET6 socket is v6-only */
@@ -144,9 +149,15 @@ struct run {
 	/* Large, and set up only as far as used: everything above is zeroed
 	 * at the start of each connect(), nothing below. */
 	struct se_candidates cand;
-	struct se_sockrec rec;	/* what the program set, for private sockets */
-	struct attempt att[MAX_INFLIGHT];
-	struct se_line line;
+	struct se_line *line;	/* when logging */
+	/* What the program set, for private sockets (NULL in a visible run,
+	 * which has none). */
+	struct se_sockrec *rec;
+	/* Room for natt attempts: MAX_INFLIGHT in a blocking connect(), as
+	 * many as the settings let race in a watcher's run, one in a visible
+	 * run (a pending connect costs the memory it can use, no more). */
+	unsigned natt;
+	struct attempt att[];
 };
 
 /* What this thread's run holds that outlives its stack frame: the private
@@ -232,7 +243,7 @@ static void note(struct attempt *at, const char *what)
 	struct run *r = at->r;
 
 	if (r->logging)
-		se_line_add(&r->line, " %s %s at %llu ms;", addr_of(at, abuf, sizeof(abuf)),
+		se_line_add(r->line, " %s %s at %llu ms;", addr_of(at, abuf, sizeof(abuf)),
 			    what, (unsigned long long)since(r));
 }
 
@@ -293,7 +304,7 @@ static void tell_delay(struct run *r, unsigned ms, const char *why)
 	if (r->next >= r->cand.n)
 		return;		/* no other to start */
 	if (r->logging)
-		se_line_add(&r->line, " delay %s;", why);
+		se_line_add(r->line, " delay %s;", why);
 	if (r->report && r->report->delay_ms < 0) {
 		r->report->delay_ms = (int)ms;
 		snprintf(r->report->delay_why, sizeof(r->report->delay_why), "%s", why);
@@ -383,8 +394,10 @@ static void reset_socket(struct attempt *at)
 	/* The program's socket at the end of a non-blocking run is not used
 	 * for another attempt: the ECONNRESET the reset left stays, for a
 	 * child forked meanwhile, which holds the socket too, to read (the
-	 * watcher answers SO_ERROR for the program itself). */
-	if (!(at->own && at->r->async && (at->r->deciding || at->r->state != RUNNING)))
+	 * watcher answers SO_ERROR for the program itself), and in the
+	 * visible mode for the program's poll() to see as POLLERR. */
+	if (!(at->own && at->r->async &&
+	      (at->r->visible || at->r->deciding || at->r->state != RUNNING)))
 		se_sock_error(at->fd);
 	se_errq_drain(at->fd, NULL, NULL, 0);
 	at->alive = false;
@@ -424,7 +437,7 @@ static bool reachable(const struct run *r, const struct se_addr *a)
 	if (!r->can_private)
 		return false;
 	/* A local address the program bound fixes the family. */
-	return !r->rec.bound || r->rec.local.sin6_family == a->family;
+	return !r->rec->bound || r->rec->local.sin6_family == a->family;
 }
 
 /* Loads the other addresses of the asked one's name, once, when the run
@@ -444,7 +457,9 @@ static void load_candidates(struct run *r)
 	else
 		se_names_candidates(r->names, &asked, r->asked_key, se_now_ms(),
 				    &r->cand);
-	if (r->cand.n == 1)
+	/* A visible run's others are the program's to try: that there are
+	 * some is all the policy asks. */
+	if (r->cand.n == 1 || r->visible)
 		return;
 	if (r->domain == AF_INET6) {
 		int on = 0;
@@ -455,11 +470,11 @@ static void load_candidates(struct run *r)
 	}
 	/* Private sockets need to know all the program set on its own, and
 	 * cannot share a local port it bound. */
-	r->can_private = se_sockrec_get(r->rec_fd, &r->rec) == 0 &&
-			 se_sockrec_port(&r->rec) == 0;
+	r->can_private = se_sockrec_get(r->rec_fd, r->rec) == 0 &&
+			 se_sockrec_port(r->rec) == 0;
 	r->cap = r->can_private && r->s->race ? r->s->max_attempts : 1;
-	if (r->cap > MAX_INFLIGHT)
-		r->cap = MAX_INFLIGHT;
+	if (r->cap > r->natt)
+		r->cap = r->natt;
 	se_candidates_interleave(&r->cand);
 	if (r->hist && r->cand.n > 2) {
 		/* What failed lately goes last (the asked address stays
@@ -490,7 +505,7 @@ static bool lost_before(struct run *r, struct attempt *a)
 		if (r->logging) {
 			char what[96];
 
-			se_line_add(&r->line, " (history: %s: no persistence)",
+			se_line_add(r->line, " (history: %s: no persistence)",
 				    se_history_describe(&hi, r->cand.addr[a->cand].family,
 							what, sizeof(what)));
 		}
@@ -526,7 +541,7 @@ static bool alternative(struct run *r, struct attempt *at)
 		 * Java's cache): the program may well have another address
 		 * to try, and the kernel would have ended the attempt. */
 		if (r->logging && !r->said_unseen)
-			se_line_add(&r->line, " (no lookup seen: no persistence)");
+			se_line_add(r->line, " (no lookup seen: no persistence)");
 		r->said_unseen = true;
 		return true;
 	}
@@ -656,7 +671,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 			remember(at, SE_HIST_CONNECTED,
 				 (uint32_t)(se_now_us() - at->t0_us));
 	}
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (&r->att[i] != at && r->att[i].fd >= 0)
 			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	fd = at->fd;
@@ -694,7 +709,7 @@ static struct attempt *free_slot(struct run *r)
 {
 	unsigned i;
 
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd < 0)
 			return &r->att[i];
 	return NULL;
@@ -705,7 +720,7 @@ static struct attempt *own_attempt(struct run *r)
 {
 	unsigned i;
 
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && r->att[i].own)
 			return &r->att[i];
 	return NULL;
@@ -728,7 +743,7 @@ static void lost_socket(struct run *r, struct attempt *own, int err)
 	outcome(own, SE_OUT_LOCAL, err);
 	own->lvl_ours = 0;	/* nothing of ours to turn off there */
 	vacate(own);
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0)
 			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	r->last_err = err;
@@ -751,6 +766,14 @@ static bool private_lost(struct attempt *at)
 	return true;
 }
 
+/* Starts at's watcher when the run has a loop; a visible run's socket is
+ * the caller's to watch. */
+static void watch_io(struct attempt *at)
+{
+	if (at->r->loop && !at->r->visible)
+		ev_io_start(at->r->loop, &at->io);
+}
+
 /* Sends the attempt's SYN (again). */
 static void send_syn(struct attempt *at)
 {
@@ -769,8 +792,7 @@ static void send_syn(struct attempt *at)
 	}
 	if (errno == EINPROGRESS) {
 		at->alive = true;
-		if (r->loop)
-			ev_io_start(r->loop, &at->io);
+		watch_io(at);
 		return;
 	}
 	if (!network_errno(errno) && at->own && at->cand == 0 && at->syn_index == 0) {
@@ -813,7 +835,7 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 	}
 	fd = se_own_move(fd);
 	hold_fd(r, fd);
-	if (se_sockrec_apply(&r->rec, fd, family, why) < 0) {
+	if (se_sockrec_apply(r->rec, fd, family, why) < 0) {
 		close_private(fd);
 		return -1;
 	}
@@ -852,7 +874,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 		size_t i, n;
 
 		if (r->logging)
-			se_line_add(&r->line, " no private socket (%s): one at a time;", why);
+			se_line_add(r->line, " no private socket (%s): one at a time;", why);
 		r->can_private = false;
 		r->next = c;
 		for (i = n = c; i < r->cand.n; i++)
@@ -873,7 +895,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 		if (r->logging) {
 			char abuf[INET6_ADDRSTRLEN];
 
-			se_line_add(&r->line, " %s skipped: %s;",
+			se_line_add(r->line, " %s skipped: %s;",
 				    se_addr_str(a, abuf, sizeof(abuf)), why);
 		}
 		return false;
@@ -889,14 +911,13 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 		if (at->rep)
 			at->rep->syns++;
 		at->alive = true;
-		if (r->loop)
-			ev_io_start(r->loop, &at->io);
+		watch_io(at);
 		note(at, "sent");
 		return true;
 	}
 	if (want_recverr(at, se_recverr_level(at->family, a->family)) < 0 &&
 	    r->logging)
-		se_line_add(&r->line, " (no error queue: %s)", strerror(errno));
+		se_line_add(r->line, " (no error queue: %s)", strerror(errno));
 	note(at, own ? "sent" : "sent on a new socket");
 	send_syn(at);
 	return true;
@@ -906,7 +927,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
  * sockets it waits for the program's socket to be free. */
 static bool startable(struct run *r)
 {
-	return r->next < r->cand.n && r->inflight < r->cap &&
+	return !r->visible && r->next < r->cand.n && r->inflight < r->cap &&
 	       (r->can_private ||
 		(own_carries(r, &r->cand.addr[r->next]) && !own_attempt(r)));
 }
@@ -920,7 +941,7 @@ static struct attempt *silent_one(struct run *r)
 	struct attempt *own;
 	unsigned i;
 
-	if (r->next >= r->cand.n)
+	if (r->visible || r->next >= r->cand.n)
 		return NULL;
 	if (!r->can_private) {
 		/* The program's socket takes the candidates one at a time
@@ -930,7 +951,7 @@ static struct attempt *silent_one(struct run *r)
 	}
 	if (r->cap != 1 || r->inflight != 1)
 		return NULL;
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive && !r->att[i].soft_seen)
 			return &r->att[i];
 	return NULL;
@@ -963,7 +984,8 @@ static void advance(struct run *r)
 		else if (r->state == RUNNING && at->fd >= 0)
 			tell_delay(r, (unsigned)(r->stagger_at - se_now_ms()), why);
 	}
-	if (r->state == RUNNING && r->inflight == 0 && r->next >= r->cand.n)
+	if (r->state == RUNNING && r->inflight == 0 &&
+	    (r->next >= r->cand.n || r->visible))
 		finish(r, FAILED, 0);
 }
 
@@ -1015,6 +1037,12 @@ static void act(struct attempt *at, enum se_action a, int err)
 		end_attempt(at, err, false);
 		return;
 	case SE_ACT_RESEND:
+		if (at->r->visible) {
+			/* The program's own attempt, which the kernel ended:
+			 * the library sends no SYN of its own on it. */
+			end_attempt(at, err, false);
+			return;
+		}
 		reset_socket(at);
 		if (at->r->loop)
 			ev_io_stop(at->r->loop, &at->io);
@@ -1070,7 +1098,9 @@ static void on_socket(struct attempt *at, int ended_err)
 	ended = ti.tcpi_state == TCP_CLOSE;
 	if (ended) {
 		at->alive = false;
-		err = ended_err ? ended_err : se_sock_error(at->fd);
+		/* A visible run leaves the kernel's error to the program
+		 * (POLLERR, SO_ERROR). */
+		err = ended_err || r->visible ? ended_err : se_sock_error(at->fd);
 	}
 	for (i = 0; i < n; i++)
 		if (seen[i].cls == SE_ICMP_SOFT)
@@ -1114,6 +1144,15 @@ static void on_socket(struct attempt *at, int ended_err)
 		act(at, a, at->icmp.err);
 		return;
 	}
+	if (r->visible) {
+		/* Refused (RST), or the kernel gave up: the program reads it
+		 * as the kernel left it. */
+		note(at, "ended by the kernel");
+		outcome(at, SE_OUT_LEFT, 0);
+		vacate(at);
+		finish(r, LEFT_IN_PROGRESS, 0);
+		return;
+	}
 	/* Refused (RST), or the kernel gave up on its own retransmissions. */
 	end_attempt(at, err ? err : ECONNABORTED, err != ETIMEDOUT);
 }
@@ -1129,7 +1168,7 @@ static uint64_t next_wake(struct run *r)
 		t = r->sndtimeo_deadline;
 	if ((startable(r) || silent_one(r)) && r->stagger_at < t)
 		t = r->stagger_at;
-	for (i = 0; i < MAX_INFLIGHT; i++) {
+	for (i = 0; i < r->natt; i++) {
 		if (r->att[i].fd >= 0 && r->att[i].resend_at && r->att[i].resend_at < t)
 			t = r->att[i].resend_at;
 		if (r->att[i].fd >= 0 && r->att[i].persist_until &&
@@ -1148,7 +1187,7 @@ static bool leave_to_kernel(struct run *r, const char *why)
 	bool left = own && own->alive;
 	unsigned i;
 
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && !(left && &r->att[i] == own))
 			release(&r->att[i]);
 	if (left) {
@@ -1165,7 +1204,7 @@ static void on_time(struct run *r)
 	unsigned i;
 
 	if (now >= r->deadline) {
-		for (i = 0; i < MAX_INFLIGHT; i++)
+		for (i = 0; i < r->natt; i++)
 			if (r->att[i].fd >= 0)
 				give_up(&r->att[i], "establishment timer ran out",
 					SE_OUT_TIMED_OUT, ETIMEDOUT);
@@ -1186,7 +1225,7 @@ static void on_time(struct run *r)
 		}
 		return;
 	}
-	for (i = 0; i < MAX_INFLIGHT && r->state == RUNNING; i++) {
+	for (i = 0; i < r->natt && r->state == RUNNING; i++) {
 		struct attempt *at = &r->att[i];
 
 		if (at->fd >= 0 && at->persist_until && now >= at->persist_until) {
@@ -1223,14 +1262,29 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		settle(r);
 }
 
+/* Does a visible run's number still hold the program's socket? A timer
+ * is no event of the socket's: the program may have closed the number
+ * behind the library's back meanwhile, and put a file of its own there. */
+static bool visible_there(const struct run *r)
+{
+	struct stat st;
+
+	return fstat(r->fd, &st) == 0 && st.st_ino == r->fd_ino &&
+	       st.st_dev == r->fd_dev;
+}
+
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct run *r = w->data;
+	struct attempt *own = own_attempt(r);
 
 	if (r->held)
 		return;
 	r->fired = true;
-	on_time(r);
+	if (r->visible && own && !visible_there(r))
+		lost_socket(r, own, EBADF);
+	else
+		on_time(r);
 	if (r->async)
 		settle(r);
 }
@@ -1381,7 +1435,7 @@ static void release_all(struct run *r)
 {
 	unsigned i;
 
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0)
 			release(&r->att[i]);
 	if (r->loop)
@@ -1403,9 +1457,9 @@ static int run_loop(struct run *r)
 	held.loop = r->loop;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive)
-			ev_io_start(r->loop, &r->att[i].io);
+			watch_io(&r->att[i]);
 	watch_signals(r);
 
 	while (r->state == RUNNING) {
@@ -1445,7 +1499,7 @@ static void emit_log(struct run *r, const char *outcome)
 		    r->rec_fd, r->cand.name[0] ? r->cand.name :
 		    se_addr_str(&r->cand.addr[0], abuf, sizeof(abuf)),
 		    ntohs(r->port), se_policy_name(r->s->policy), r->cand.n,
-		    r->cand.n == 1 ? "" : "s", shared, r->line.buf, outcome);
+		    r->cand.n == 1 ? "" : "s", shared, r->line->buf, outcome);
 	se_line_emit(&out, &r->s->log);
 }
 
@@ -1468,7 +1522,7 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	unsigned i;
 
 	memset(r, 0, offsetof(struct run, cand));
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		r->att[i].fd = -1;
 	r->cand.name[0] = '\0';
 	r->cand.source = SE_CAND_NONE;
@@ -1489,7 +1543,7 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	r->fd = fd;
 	r->rec_fd = rec_fd;
 	r->domain = domain;
-	r->logging = r->s->log.to != SE_LOG_OFF;
+	r->logging = r->s->log.to != SE_LOG_OFF && r->line;
 	r->ask_recverr = ctx->program_may_use_recverr;
 	r->replacing = ctx->replacing;
 	r->cap = 1;
@@ -1500,7 +1554,7 @@ static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 	r->t0 = se_now_ms();
 	r->deadline = r->t0 + r->s->establish_timeout_ms;
 	if (r->logging)
-		se_line_init(&r->line);
+		se_line_init(r->line);
 	r->next = 1;
 	r->stagger_at = r->t0 + r->s->attempt_delay_ms;
 	return 0;
@@ -1522,7 +1576,7 @@ static void slow_start(struct run *r)
 		r->stagger_at = r->t0;
 		se_history_describe(&hi, r->cand.addr[0].family, what, sizeof(what));
 		if (r->logging)
-			se_line_add(&r->line, " (history: %s, the next starts at once)",
+			se_line_add(r->line, " (history: %s, the next starts at once)",
 				    what);
 		if (r->report && r->next < r->cand.n) {
 			r->report->delay_ms = 0;
@@ -1543,7 +1597,7 @@ static void wrap_up(struct run *r)
 	struct attempt *first = &r->att[0];
 
 	if (r->state == FAILED && r->names && r->soft_err && !r->last_hard &&
-	    se_policy_may_persist(r->s))
+	    !r->visible && se_policy_may_persist(r->s))
 		/* adaptive persisted on the last candidate and lost: the
 		 * program's own loop over the rest need not wait again. */
 		se_names_mark_persisted(r->names, &r->cand.addr[0], se_now_ms(), true);
@@ -1554,6 +1608,9 @@ static void wrap_up(struct run *r)
 
 		if (r->state == CONNECTED)
 			snprintf(what, sizeof(what), "connected in %llu ms",
+				 (unsigned long long)since(r));
+		else if (r->state == LEFT_IN_PROGRESS && !r->fail_errno)
+			snprintf(what, sizeof(what), "left to the kernel in %llu ms",
 				 (unsigned long long)since(r));
 		else
 			snprintf(what, sizeof(what), "%s in %llu ms: %s",
@@ -1567,25 +1624,37 @@ static void wrap_up(struct run *r)
 int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			int flags, const struct sockaddr *sa, socklen_t len)
 {
-	struct run r;
+	/* The run with room for every attempt (a union may hold a structure
+	 * with a flexible array member; a structure may not). */
+	union {
+		struct run r;
+		unsigned char room[sizeof(struct run) +
+				   MAX_INFLIGHT * sizeof(struct attempt)];
+	} u;
+	struct run *r = &u.r;
+	struct se_line line;
+	struct se_sockrec rec;
 	struct attempt *first;
 	unsigned i;
 
-	if (run_init(&r, ctx, fd, fd, domain, sa, len) < 0)
+	r->natt = MAX_INFLIGHT;
+	r->line = &line;
+	r->rec = &rec;
+	if (run_init(r, ctx, fd, fd, domain, sa, len) < 0)
 		return se_sys.connect(fd, sa, len);
-	r.flags = flags;
+	r->flags = flags;
 	if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return se_sys.connect(fd, sa, len);
 
-	first = &r.att[0];
-	start_attempt(&r, first, 0, true, NULL);
-	if (r.state == FAILED && r.fail_errno == EALREADY) {
+	first = &r->att[0];
+	start_attempt(r, first, 0, true, NULL);
+	if (r->state == FAILED && r->fail_errno == EALREADY) {
 		/* An attempt the program started earlier (and a signal cut short)
 		 * is still going: a blocking connect() waits for it. */
 		fcntl(fd, F_SETFL, flags);
 		return se_sys.connect(fd, sa, len);
 	}
-	if (r.state == RUNNING && first->fd >= 0 && first->alive) {
+	if (r->state == RUNNING && first->fd >= 0 && first->alive) {
 		/* Healthy and near (a LAN): the handshake is often over
 		 * already, and a second connect() both tells it and leaves the
 		 * socket as a blocking connect() would. */
@@ -1594,27 +1663,27 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 		else if (errno != EALREADY)
 			on_socket(first, errno);
 	}
-	if (r.state == RUNNING) {
-		slow_start(&r);
-		if (run_loop(&r) < 0) {
+	if (r->state == RUNNING) {
+		slow_start(r);
+		if (run_loop(r) < 0) {
 			/* No loop: wait the kernel's way on this attempt. */
-			for (i = 1; i < MAX_INFLIGHT; i++)
-				release(&r.att[i]);
-			if (r.logging)
-				emit_log(&r, "no event loop, left to the kernel");
+			for (i = 1; i < r->natt; i++)
+				release(&r->att[i]);
+			if (r->logging)
+				emit_log(r, "no event loop, left to the kernel");
 			if (first->fd >= 0)
 				se_recverr_restore(first->fd, &first->lvl_ours);
 			fcntl(fd, F_SETFL, flags);
 			return se_sys.connect(fd, sa, len);
 		}
 	}
-	wrap_up(&r);
+	wrap_up(r);
 	fcntl(fd, F_SETFL, flags);
-	if (r.state == CONNECTED) {
-		errno = r.errno_in;
+	if (r->state == CONNECTED) {
+		errno = r->errno_in;
 		return 0;
 	}
-	errno = result_errno(&r);
+	errno = result_errno(r);
 	return -1;
 }
 
@@ -1639,15 +1708,41 @@ static uint64_t settle(struct run *r)
 	release_all(r);
 	wrap_up(r);
 	r->done((struct se_run *)r, r->done_arg, r->state == CONNECTED,
-		r->state == CONNECTED ? 0 : result_errno(r),
-		r->state == CONNECTED ? r->winner : -1);
-	free(r);
+		r->state == CONNECTED || r->state == LEFT_IN_PROGRESS ? 0 :
+		result_errno(r), r->state == CONNECTED ? r->winner : -1);
+	se_run_free((struct se_run *)r);
 	return 0;
 }
 
-struct se_run *se_run_new(void)
+struct se_run *se_run_new(const struct se_settings *s, bool visible)
 {
-	return malloc(sizeof(struct run));
+	unsigned n = visible ? 1 : s->max_attempts;
+	struct run *r;
+
+	if (n < 1)
+		n = 1;
+	if (n > MAX_INFLIGHT)
+		n = MAX_INFLIGHT;
+	r = malloc(sizeof(*r) + n * sizeof(r->att[0]) +
+		   (visible ? 0 : sizeof(struct se_sockrec)));
+	if (!r)
+		return NULL;
+	r->natt = n;
+	r->rec = visible ? NULL : (struct se_sockrec *)(r->att + n);
+	r->line = NULL;
+	if (s->log.to != SE_LOG_OFF)
+		r->line = malloc(sizeof(*r->line));	/* NULL: no log line */
+	return (struct se_run *)r;
+}
+
+void se_run_free(struct se_run *run)
+{
+	struct run *r = (struct run *)run;
+
+	if (r) {
+		free(r->line);
+		free(r);
+	}
 }
 
 uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int fd,
@@ -1658,13 +1753,25 @@ uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int f
 
 	run_init(r, ctx, fd, rec_fd, domain, sa, len);
 	r->async = true;
+	r->visible = ctx->visible;
+	if (r->visible) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0) {
+			r->fd_ino = st.st_ino;
+			r->fd_dev = st.st_dev;
+		}
+	}
 	r->winner = -1;
 	r->done = done;
 	r->done_arg = arg;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
 	start_attempt(r, &r->att[0], 0, true, &lvl);
-	slow_start(r);
+	if (r->visible)
+		load_candidates(r);	/* for the log's name: the policy asks later */
+	else
+		slow_start(r);
 	return settle(r);
 }
 
@@ -1674,9 +1781,19 @@ void se_run_resume(struct se_run *run, struct ev_loop *loop)
 	unsigned i;
 
 	r->loop = loop;
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive)
-			ev_io_start(loop, &r->att[i].io);
+			watch_io(&r->att[i]);
+	settle(r);
+}
+
+void se_run_poke(struct se_run *run)
+{
+	struct run *r = (struct run *)run;
+	struct attempt *own = own_attempt(r);
+
+	if (r->state == RUNNING && own)
+		on_socket(own, 0);
 	settle(r);
 }
 
@@ -1693,7 +1810,7 @@ void se_run_cancel(struct se_run *run, const char *why)
 	unsigned i;
 
 	r->closing = true;
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0)
 			give_up(&r->att[i], why, SE_OUT_CANCELLED, 0);
 	if (r->loop)
@@ -1726,11 +1843,11 @@ void se_run_setsockopt(struct se_run *run, int level, int name,
 	one.opt[0].name = name;
 	one.opt[0].len = len;
 	memcpy(one.opt[0].val, val, len);
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && !r->att[i].own)
 			se_sockrec_apply(&one, r->att[i].fd, r->att[i].family, &why);
 	/* Sockets started later get it from the record. */
-	if (r->can_private && se_sockrec_get(r->rec_fd, &r->rec) < 0)
+	if (r->can_private && se_sockrec_get(r->rec_fd, r->rec) < 0)
 		r->can_private = false;
 }
 
@@ -1739,7 +1856,7 @@ bool se_run_holds(const struct se_run *run, int fd)
 	const struct run *r = (const struct run *)run;
 	unsigned i;
 
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd == fd)
 			return true;
 	return false;
@@ -1750,8 +1867,8 @@ void se_run_forget(struct se_run *run)
 	struct run *r = (struct run *)run;
 	unsigned i;
 
-	for (i = 0; i < MAX_INFLIGHT; i++)
+	for (i = 0; i < r->natt; i++)
 		if (r->att[i].fd >= 0 && !r->att[i].own)
 			se_close_own(r->att[i].fd);
-	free(r);
+	se_run_free(run);
 }

@@ -70,6 +70,16 @@ struct se_engine_ctx {
 	 * that the caller forgets what it knew of the file there (the
 	 * preload layer's records of it). NULL: nothing to tell. */
 	void (*replacing)(int num);
+	/* se_run_adopt() only: the run is visible. Its one attempt is the
+	 * program's own, on the program's number, which the caller watches
+	 * (se_run_poke(); no libev watcher is put on a number the program
+	 * may close behind the library's back). The other addresses of the
+	 * name only tell the policy that there are others: the program
+	 * tries them itself. The run ends with that attempt: connected,
+	 * ended by the policy (the socket cancelled, with the error for the
+	 * program to read), or left to the kernel where the kernel ended it
+	 * (refused, or its own timeout). */
+	bool visible;
 };
 
 /* connect() for fd, a blocking SOCK_STREAM TCP socket of family domain
@@ -92,15 +102,21 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 struct se_run;
 struct ev_loop;
 
-/* Called once when the run is decided (connected, or failed with err),
+/* Called once when the run is decided (connected, or failed with err;
+ * err 0: a visible run left to the kernel, whose answer the socket holds),
  * from inside the loop, just before the run frees itself. winner: the
  * private socket that connected, now the callee's to put in place and
  * close; -1 when the run's own socket (fd) connected, or none did. */
 typedef void (*se_run_done_fn)(struct se_run *run, void *arg, bool connected,
 			       int err, int winner);
 
-/* Memory for a run (NULL when there is none). */
-struct se_run *se_run_new(void);
+/* Memory for a run under s (NULL when there is none): room for as many
+ * attempts in flight as s lets race, one for a visible run (ctx->visible),
+ * and for its log line when s logs. */
+struct se_run *se_run_new(const struct se_settings *s, bool visible);
+/* Frees a run that se_run_adopt() was not given, or that was cancelled
+ * (se_run_cancel()). A decided run frees itself. */
+void se_run_free(struct se_run *run);
 
 /* Takes over a non-blocking connect() that the program's socket, now on
  * the private number fd (the program's number is rec_fd), has begun to sa
@@ -123,10 +139,16 @@ uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int f
  * before this returns. */
 void se_run_resume(struct se_run *run, struct ev_loop *loop);
 
+/* Something happened on a visible run's socket, or the program asks about
+ * it (SO_ERROR, connect() again): the run looks now. done may be called
+ * before this returns, and the run is then freed. With the loop's lock
+ * held, after se_run_resume(). */
+void se_run_poke(struct se_run *run);
+
 /* The program gave up (closed its descriptor): every attempt ends, the
  * history learns what was silent long enough (done is not called). fd is
  * left as it is, for the caller to close (or closed already), and run for
- * the caller to free (with free()). */
+ * the caller to free (se_run_free()). */
 void se_run_cancel(struct se_run *run, const char *why);
 
 /* The program let go of a run no loop has yet (se_run_resume()), and its

@@ -14,35 +14,25 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include <ev.h>
-
 #include "core/engine.h"
-#include "core/log.h"
 
 struct se_pending {
 	int num;
-	/* PENDING: the kernel's attempt, watched for its first ICMP error;
-	 * RUNNING: a transparent run behind the stand-in; VISIBLE: ended,
-	 * the program is to read visible_err. */
+	/* PENDING: the kernel's attempt on num, a visible run of the engine
+	 * (run); RUNNING: a transparent run behind the stand-in; VISIBLE:
+	 * ended, the program is to read visible_err. */
 	enum { PENDING, RUNNING, VISIBLE } state;
-	unsigned lvl_ours;		/* RECVERR levels we turned on */
 	int visible_err;		/* VISIBLE: the errno the program gets */
 	bool delivered;			/* ... and SO_ERROR handed it out */
-	const struct se_settings *s;
-	struct se_addr addr;
-	uint16_t port;
-	uint64_t t0, t0_us;
-	struct se_history *hist;	/* learns how the attempt went; or NULL */
-	bool icmp_seen;
-	struct se_line *line;		/* the debug line, when logging */
 	/* PENDING: num is registered in the loop's own epoll instance
 	 * (se_loop_watch_fd()), with gen to tell this entry's events from
 	 * those of an earlier one on the same number. */
 	uint32_t gen;
-	ev_timer timer;
+
+	/* PENDING, RUNNING: the engine's run (NULL once decided) */
+	struct se_run *run;
 
 	/* RUNNING */
-	struct se_run *run;
 	/* The thread has not looked at the run since the program began it:
 	 * nothing of it is in libev, and its sockets may be closed by the
 	 * program's thread (se_entry_forget()). */

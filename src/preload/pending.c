@@ -70,57 +70,6 @@ void se_entry_set(int num, struct se_pending *e)
 
 /* --- Entries ------------------------------------------------------------- */
 
-static void note(struct se_pending *e, const char *what)
-{
-	if (e->line)
-		se_line_add(e->line, " %s at %llu ms;", what,
-			    (unsigned long long)(se_now_ms() - e->t0));
-}
-
-static void emit(struct se_pending *e, const char *outcome)
-{
-	char abuf[INET6_ADDRSTRLEN];
-	struct se_line out;
-
-	if (!e->line)
-		return;
-	se_line_init(&out);
-	se_line_add(&out, "softerr: non-blocking connect fd %d to %s port %u, "
-		    "policy %s:%s %s", e->num, se_addr_str(&e->addr, abuf, sizeof(abuf)),
-		    ntohs(e->port), se_policy_name(e->s->policy), e->line->buf, outcome);
-	se_line_emit(&out, &e->s->log);
-	free(e->line);
-	e->line = NULL;
-}
-
-/* Tells the address history how e's attempt went (ic: the ICMP error that
- * ended it, or NULL). The thread writes it; the program does not wait. */
-static void learn(struct se_pending *e, enum se_hist_kind kind,
-		  const struct se_icmp_seen *ic, uint32_t rtt_us)
-{
-	if (!e->hist)
-		return;
-	if (kind == SE_HIST_CONNECTED)
-		se_history_handshake(e->hist, &e->addr, rtt_us, se_boot_ms());
-	else
-		se_history_record(e->hist, &e->addr, kind,
-				  ic ? ic->type : SE_HIST_NO_ICMP, ic ? ic->code : 0,
-				  rtt_us, se_boot_ms());
-}
-
-/* Was e's attempt silent long enough, against the handshake times its
- * address or its /24 or /48 usually show, for the program's giving up on
- * it to teach the history "no answer" (se_rtt_silence_ms())? */
-static bool long_silent(const struct se_pending *e)
-{
-	struct se_rtt rt;
-
-	if (!e->hist || e->icmp_seen)
-		return false;
-	se_history_rtt(e->hist, &e->addr, NULL, 0, se_boot_ms(), &rt);
-	return se_now_ms() - e->t0 >= se_rtt_silence_ms(&rt);
-}
-
 int se_entry_know_file(struct se_pending *e)
 {
 	struct stat st;
@@ -148,96 +97,46 @@ static uint64_t visible_data(const struct se_pending *e)
 	return VISIBLE_EVENT | (uint64_t)(e->gen & 0x7fffffffu) << 32 | (uint32_t)e->num;
 }
 
-/* Stops watching e's socket: its timer, and its registration while the
- * number still holds e's file. One left on a file the program closed
- * behind the wrappers' back goes with the file, or fires once and is told
- * from a later entry's on the same number by its gen. */
+/* Stops watching e's socket while the number still holds e's file. One
+ * left on a file the program closed behind the wrappers' back goes with
+ * the file, or fires once and is told from a later entry's on the same
+ * number by its gen. */
 static void unwatch(struct se_pending *e)
 {
-	struct ev_loop *loop = se_loop_get();
-
 	if (e->state == PENDING && se_entry_get(e->num) == e && se_entry_still_there(e))
 		se_loop_unwatch_fd(e->num);
-	if (loop)
-		ev_timer_stop(loop, &e->timer);
 }
 
 void se_entry_drop(struct se_pending *e)
 {
 	unwatch(e);
 	/* Its number only while it is still e's (not another attempt's). */
-	if (se_entry_get(e->num) == e) {
-		se_recverr_restore(e->num, &e->lvl_ours);	/* nothing once VISIBLE */
+	if (se_entry_get(e->num) == e)
 		se_entry_set(e->num, NULL);
-	}
-	free(e->line);
 	free(e);
 }
 
-/* Ends the attempt now and lets the program see err: its poll(), select()
- * or epoll wakes (the cancelled socket is in error), and SO_ERROR or a
- * second connect() hands it err. */
-static void make_visible(struct se_pending *e, int err, const char *why)
+/* The engine decided e's visible run (core/engine.h's se_run_done_fn):
+ * connected, or left to the kernel, the socket is the program's alone;
+ * ended by the policy (the socket cancelled: the program's poll() wakes),
+ * SO_ERROR or a second connect() hands the program err. */
+static void visible_done(struct se_run *run, void *arg, bool connected, int err,
+			 int winner)
 {
-	struct sockaddr sa = { .sa_family = AF_UNSPEC };
-	char what[96];
+	struct se_pending *e = arg;
 
+	(void)run;
+	(void)winner;
+	e->run = NULL;
+	if (e->gone)
+		return;		/* bury_gone() frees it */
+	if (connected || !err) {
+		se_entry_drop(e);
+		return;
+	}
 	unwatch(e);
-	se_recverr_restore(e->num, &e->lvl_ours);
-	se_sys.connect(e->num, &sa, sizeof(sa));
 	e->state = VISIBLE;
 	e->visible_err = err;
-	snprintf(what, sizeof(what), "%s, ended", why);
-	note(e, what);
-	snprintf(what, sizeof(what), "failed: %s", strerror(err));
-	emit(e, what);
-}
-
-/* Looks at e's socket: the error queue and the TCP state (from the thread,
- * or from the program's getsockopt()). Returns true when e is still
- * pending; else it is VISIBLE, or dropped (freed). */
-static bool examine(struct se_pending *e)
-{
-	struct se_icmp_seen seen[SE_ERRQ_MAX];
-	struct tcp_info ti;
-	socklen_t tlen = sizeof(ti);
-	char what[160];
-	size_t n, i;
-	bool up;
-
-	n = se_errq_drain(e->num, &e->s->icmp, seen, SE_ERRQ_MAX);
-	memset(&ti, 0, sizeof(ti));
-	if (se_sys.getsockopt(e->num, IPPROTO_TCP, TCP_INFO, &ti, &tlen) < 0)
-		ti.tcpi_state = TCP_CLOSE;
-	for (i = 0; i < n; i++) {
-		note(e, se_icmp_describe(&seen[i], what, sizeof(what)));
-		if (seen[i].cls == SE_ICMP_IGNORE)
-			continue;
-		/* A soft error ends the attempt under the policies watched
-		 * here (abort, adaptive with another address); a hard one
-		 * always. */
-		e->icmp_seen = true;
-		if (ti.tcpi_state == TCP_SYN_SENT) {
-			/* One soft error may be forged (RFC 5461 6): the
-			 * history holds it unconfirmed until another comes. */
-			learn(e, seen[i].cls == SE_ICMP_SOFT ? SE_HIST_SOFT_ONCE :
-			      SE_HIST_HARD, &seen[i], 0);
-			make_visible(e, seen[i].err, se_icmp_class_name(seen[i].cls));
-			return false;
-		}
-	}
-	if (ti.tcpi_state == TCP_SYN_SENT || ti.tcpi_state == TCP_SYN_RECV)
-		return true;
-	/* Connected (also when the peer spoke and closed before this look),
-	 * or ended by the kernel (which then holds the error the program
-	 * reads): nothing more to do. */
-	up = se_tcp_handshake_done(&ti);
-	if (up)
-		learn(e, SE_HIST_CONNECTED, NULL, (uint32_t)(se_now_us() - e->t0_us));
-	note(e, up ? "connected" : "ended by the kernel");
-	emit(e, up ? "connected" : "left to the kernel");
-	se_entry_drop(e);
-	return false;
 }
 
 /* The thread ends what the program let go of (se_watch_forget()), without
@@ -250,22 +149,18 @@ static void bury_gone(void)
 
 		gone = e->next_gone;
 		if (e->run) {
+			/* Given up on by the program (its own timeout, or
+			 * another address won): what was silent long enough
+			 * teaches the history "no answer". */
 			se_run_cancel(e->run, "closed by the program");
-			free(e->run);
-			se_standin_end_run(e);
+			se_run_free(e->run);
+			e->run = NULL;
+			if (e->state == RUNNING)
+				se_standin_end_run(e);
 		} else if (e->placing) {
 			se_standin_unplace(e);
 			se_standin_end_run(e);
-		} else if (e->state == PENDING) {
-			/* Given up on by the program (its own timeout, or
-			 * another address won): silent long enough, it was
-			 * no answer. */
-			if (long_silent(e))
-				learn(e, SE_HIST_SILENT, NULL, 0);
-			emit(e, "closed by the program");
 		}
-		unwatch(e);
-		free(e->line);
 		free(e);
 	}
 }
@@ -293,22 +188,14 @@ static void fd_event(uint64_t data)
 		return;
 	}
 	e = se_entry_get(num);
-	if (!e || e->state != PENDING || visible_data(e) != data || !se_entry_current(e))
+	if (!e || e->state != PENDING || !e->run || visible_data(e) != data ||
+	    !se_entry_current(e))
 		return;
+	se_run_poke(e->run);
 	/* Still pending (only errors the rules ignore): asked again. */
-	if (examine(e))
+	e = se_entry_get(num);
+	if (e && e->state == PENDING && visible_data(e) == data)
 		se_loop_rearm_fd(num, EPOLLOUT, data);
-}
-
-static void timer_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	struct se_pending *e = w->data;
-
-	if (!se_entry_current(e))
-		return;
-	if (!e->icmp_seen)
-		learn(e, SE_HIST_SILENT, NULL, 0);
-	make_visible(e, ETIMEDOUT, "establishment timer ran out");
 }
 
 /* --- The loop's turns ---------------------------------------------------- */
@@ -334,8 +221,8 @@ static void abandoned(void)
 			continue;
 		if (e->state == RUNNING)
 			se_standin_give_up(e);
-		else if (e->state == PENDING && se_entry_still_there(e))
-			se_recverr_restore(e->num, &e->lvl_ours);
+		else if (e->state == PENDING && e->run && se_entry_still_there(e))
+			se_run_hold(e->run);	/* the error queue as it was */
 		se_entry_set((int)num, NULL);
 	}
 }
@@ -397,45 +284,39 @@ static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
 				    c.source == SE_CAND_SHARED || c.source == SE_CAND_NONE);
 }
 
-/* Watches e's attempt on num in the visible mode (the lock held, the thread
- * running). Returns false when it cannot: nothing changed. Else *wake says
- * whether the thread must be woken to see it. */
+/* Watches e's attempt on num in the visible mode, a visible run of the
+ * engine (the lock held, the thread running). Returns false when it
+ * cannot: nothing changed. Else *wake says whether the thread must be
+ * woken to see it. */
 static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
-			  int num, const struct se_addr *a,
-			  const struct sockaddr *sa, unsigned lvl, bool *wake)
+			  int num, int domain, const struct sockaddr *sa,
+			  socklen_t len, unsigned lvl, bool *wake)
 {
-	struct ev_loop *loop = se_loop_get();
+	struct se_engine_ctx vctx = *ctx;
+	uint64_t at;
 
-	if (ctx->settings->log.to && !(e->line = malloc(sizeof(*e->line))))
-		return false;
-	if (e->line)
-		se_line_init(e->line);
 	e->num = num;
-	if (se_entry_know_file(e) < 0)
+	if (se_entry_know_file(e) < 0 || !(e->run = se_run_new(ctx->settings, true)))
 		return false;
-	e->state = PENDING;
-	e->lvl_ours = lvl;
-	e->s = ctx->settings;
-	e->addr = *a;
-	e->port = ((const struct sockaddr_in *)sa)->sin_port;
-	e->t0_us = se_now_us();
-	e->t0 = e->t0_us / 1000;	/* what se_now_ms() says now */
-	e->hist = ctx->history && ctx->history->enabled ? ctx->history : NULL;
-	note(e, "sent");
 	/* Registered now, while num is certainly the program's socket (the
 	 * program may close it the moment connect() returns). An error
 	 * queued already is reported at once. */
 	e->gen = ++gens;
-	if (se_loop_watch_fd(num, EPOLLOUT, visible_data(e)) < 0)
+	if (se_loop_watch_fd(num, EPOLLOUT, visible_data(e)) < 0) {
+		se_run_free(e->run);
+		e->run = NULL;
 		return false;
-	ev_timer_init(&e->timer, timer_cb, ctx->settings->establish_timeout_ms / 1000.0, 0.);
-	e->timer.data = e;
+	}
+	e->state = PENDING;
 	se_entry_set(num, e);
-	/* The loop's clock may be as old as its last wake-up. */
-	ev_now_update(loop);
-	ev_timer_start(loop, &e->timer);
-	/* Its events wake the thread; the alarm, its timer. */
-	*wake = se_loop_wake_at(e->t0 + ctx->settings->establish_timeout_ms) < 0;
+	vctx.visible = true;
+	/* Not decided here: nothing has been looked at yet. */
+	at = se_run_adopt(e->run, &vctx, num, num, domain, sa, len, lvl,
+			  visible_done, e);
+	/* The loop takes it at once: the registration brings its events,
+	 * the alarm its timer's. */
+	se_run_resume(e->run, se_loop_get());
+	*wake = se_loop_wake_at(at) < 0;
 	return true;
 }
 
@@ -513,7 +394,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	 * or this connect() would not be here), or no room for a run. The
 	 * name memory's lock comes after the loop's (core/loop.h). */
 	if ((transparent && !ends_early(ctx, &a, sa)) ||
-	    !watch_visible(ctx, e, num, &a, sa, lvl, &wake))
+	    !watch_visible(ctx, e, num, domain, sa, len, lvl, &wake))
 		goto kernel;
 	se_loop_give_wake(&old, wake);
 	errno = EINPROGRESS;
@@ -522,8 +403,6 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 kernel:
 	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
 	se_loop_give(&old);
-	if (e)
-		free(e->line);
 	free(e);
 	se_recverr_set(num, lvl, 0);
 	errno = EINPROGRESS;
@@ -612,8 +491,8 @@ bool se_watch_sockopt(int num, bool set, int level, int name, void *val,
 
 	se_loop_take(&old);
 	e = se_entry_find(num, &woken);
-	if (e && e->state == PENDING && so_error)
-		examine(e);	/* the program may be quicker than the thread */
+	if (e && e->state == PENDING && e->run && so_error)
+		se_run_poke(e->run);	/* the program may be quicker than the thread */
 	e = se_entry_get(num);
 	if (e && e->state == RUNNING) {
 		if (set) {
@@ -677,8 +556,8 @@ bool se_watch_connect_again(int num, int *rc)
 		errno = EALREADY;
 		return true;
 	}
-	if (e && e->state == PENDING)
-		examine(e);
+	if (e && e->state == PENDING && e->run)
+		se_run_poke(e->run);
 	e = se_entry_get(num);
 	if (e && e->state == VISIBLE) {
 		/* The kernel's second connect() after a failed attempt: the
@@ -738,7 +617,8 @@ void se_watch_fork_child(void)
 
 			if (e->state == RUNNING)
 				se_standin_child(e);
-			free(e->line);
+			else if (e->run)
+				se_run_forget(e->run);
 			free(e);
 			sl->entry = NULL;
 		}
@@ -750,9 +630,10 @@ void se_watch_fork_child(void)
 		struct se_pending *e = gone;
 
 		gone = e->next_gone;
-		if (e->run || e->placing)
+		if (e->state == PENDING && e->run)
+			se_run_forget(e->run);
+		else if (e->run || e->placing)
 			se_standin_forget_run(e);
-		free(e->line);
 		free(e);
 	}
 	se_loop_fork_child();

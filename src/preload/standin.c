@@ -221,7 +221,7 @@ static void place_cb(struct ev_loop *l, ev_timer *w, int revents)
 			/* Given back (se_watch_shut()): the held run ends now;
 			 * the socket's private number after the next poll. */
 			se_run_cancel(e->run, "shut down by the program");
-			free(e->run);
+			se_run_free(e->run);
 			e->run = NULL;
 			e->place_iteration = now;
 		}
@@ -234,7 +234,6 @@ static void place_cb(struct ev_loop *l, ev_timer *w, int revents)
 		if (e->shut) {
 			/* Out of the table: nobody else frees it. */
 			se_standin_end_run(e);
-			free(e->line);
 			free(e);
 		} else if (e->gone) {
 			se_standin_end_run(e);	/* the gone list frees it */
@@ -337,8 +336,9 @@ bool se_standin_take_over(const struct se_engine_ctx *ctx, struct se_pending *e,
 
 	/* One read of the descriptor limit for the room and both copies. */
 	se_own_limit_hold(true);
-	if (room_for_run() && (run = se_run_new()) && (rc = stand_in(e, num)) < 0)
-		free(run);
+	if (room_for_run() && (run = se_run_new(ctx->settings, false)) &&
+	    (rc = stand_in(e, num)) < 0)
+		se_run_free(run);
 	se_own_limit_hold(false);
 	if (rc < 0)
 		return false;
@@ -497,7 +497,7 @@ void se_standin_hand_back_holder(int num)
 			continue;
 		if (e->run) {
 			se_run_cancel(e->run, "the program put a file of its own on a number of the run's");
-			free(e->run);
+			se_run_free(e->run);
 			e->run = NULL;
 		} else if (e->placing) {
 			se_standin_unplace(e);
@@ -542,7 +542,6 @@ void se_standin_fork_child(void)
 		if (!h->shut)
 			continue;
 		se_standin_forget_run(h);
-		free(h->line);
 		free(h);
 	}
 	placing = NULL;		/* the others are freed from the table or the gone list */

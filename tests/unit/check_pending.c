@@ -390,6 +390,88 @@ START_TEST(visible_raw_close)
 }
 END_TEST
 
+/* The visible mode's establishment timer: the attempt ends when it runs
+ * out, not before; the program's wait wakes (the socket cancelled), and
+ * SO_ERROR, then a second connect(), answer as the kernel's would after
+ * a timeout: ETIMEDOUT once, then ECONNABORTED. The same socket stays on
+ * the number, and no registration of it is left. */
+START_TEST(visible_timer_ends_the_attempt)
+{
+	struct pollfd p = { .events = POLLOUT };
+	int fd, rc, err = -1;
+	socklen_t len = sizeof(err);
+	struct timespec t0, t1;
+	struct stat st;
+	double ms;
+	ino_t ino;
+
+	settings.transparent = false;
+	settings.policy = SE_POLICY_ABORT;
+	settings.establish_timeout_ms = 150;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ino = st.st_ino;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(se_watch_connect(&ctx, fd, AF_INET, (struct sockaddr *)&full,
+					  sizeof(full)), -1);
+	ck_assert_int_eq(errno, EINPROGRESS);
+	p.fd = fd;
+	ck_assert_int_eq(poll(&p, 1, 3000), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ck_assert_msg(ms >= 145, "woke after %.1f ms, before the timer", ms);
+	ck_assert_msg(p.revents & POLLERR, "revents %#x", (unsigned)p.revents);
+	ck_assert(se_watch_sockopt(fd, false, SOL_SOCKET, SO_ERROR, &err, &len, &rc));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(err, ETIMEDOUT);
+	ck_assert(se_watch_connect_again(fd, &rc));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_int_eq(errno, ECONNABORTED);
+	ck_assert(!se_watch_has(fd));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(st.st_ino == ino);
+	ck_assert_msg(!registered(ino), "the library's epoll instance still holds the socket");
+	close(fd);
+}
+END_TEST
+
+/* The number closed with the raw system call while the visible attempt
+ * waits, and reused at once by a socket the program connects: when the
+ * establishment timer runs out, the program's new connection is not
+ * touched (the attempt ended there would cancel it). */
+START_TEST(visible_timer_spares_a_reused_number)
+{
+	struct timespec ms400 = { 0, 400000000 };
+	struct pollfd p = { .events = POLLOUT };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd, again, rc, err = -1;
+
+	settings.transparent = false;
+	settings.policy = SE_POLICY_ABORT;
+	settings.establish_timeout_ms = 150;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(se_watch_connect(&ctx, fd, AF_INET, (struct sockaddr *)&full,
+					  sizeof(full)), -1);
+	ck_assert_int_eq(errno, EINPROGRESS);
+	ck_assert_int_eq(syscall(SYS_close, fd), 0);
+	again = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(again, fd);
+	rc = connect(again, (struct sockaddr *)&open_l, sizeof(open_l));
+	ck_assert(rc == 0 || errno == EINPROGRESS);
+	p.fd = again;
+	ck_assert_int_eq(poll(&p, 1, 3000), 1);
+	nanosleep(&ms400, NULL);
+	ck_assert_int_eq(getpeername(again, (struct sockaddr *)&ss, &len), 0);
+	len = sizeof(err);
+	ck_assert_int_eq(getsockopt(again, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	ck_assert_int_eq(err, 0);
+	ck_assert(!se_watch_sockopt(again, false, SOL_SOCKET, SO_ERROR, &err, &len, &rc));
+	ck_assert(!se_watch_has(again));
+	close(again);
+}
+END_TEST
+
 /* shutdown() (how 1) or connect(AF_UNSPEC) (how 0) while the stand-in
  * holds the number: the program's own socket comes back, its attempt ended
  * by the kernel's answer. */
@@ -571,6 +653,8 @@ Suite *pending_suite(void)
 	tcase_add_test(tc, own_socket_wins);
 	tcase_add_test(tc, visible_keeps_the_socket);
 	tcase_add_test(tc, visible_raw_close);
+	tcase_add_test(tc, visible_timer_ends_the_attempt);
+	tcase_add_test(tc, visible_timer_spares_a_reused_number);
 	tcase_add_test(tc, shutdown_gives_back);
 	tcase_add_test(tc, unspec_gives_back);
 	tcase_add_test(tc, raw_close_noticed);
