@@ -641,6 +641,34 @@ static void end_attempt(struct attempt *at, int err, bool hard)
  * in the program's place. closed: it was over already (the peer reset it
  * after the handshake): its SO_ERROR is the program's to read, and a
  * second connect() would take it. */
+/* A blocking run's private winner fd (of at, vacated) goes on the
+ * program's number, and its private number is closed. Returns 0, or the
+ * errno connect() is to fail with. Its file status flags become the
+ * program's when the run ends, as the program's own socket's do. The
+ * caller hears first that the file on the program's number changes. */
+static int put_in_place(struct attempt *at, int fd)
+{
+	struct run *r = at->r;
+	struct stat st;
+	int err;
+
+	if (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino) {
+		/* The program closed or replaced its socket meanwhile (a
+		 * signal handler did): the number is not the program's socket
+		 * any more, and a connect() restarted there would say EBADF. */
+		note(at, "not put in place: the program closed its socket");
+		close_private(fd);
+		return EBADF;
+	}
+	if (r->replacing)
+		r->replacing(r->fd);
+	err = se_dup_onto(fd, r->fd) < 0 ? errno : 0;
+	if (err)
+		note(at, "could not be put in place");
+	close_private(fd);
+	return err;
+}
+
 static void connected(struct attempt *at, bool slow, bool closed)
 {
 	struct run *r = at->r;
@@ -676,32 +704,10 @@ static void connected(struct attempt *at, bool slow, bool closed)
 			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	fd = at->fd;
 	vacate(at);
-	if (!at->own && r->async) {
-		/* The watcher puts it in the program's place itself (done()). */
-		r->winner = fd;
-	} else if (!at->own) {
-		/* Its file status flags become the program's when the run
-		 * ends, as the program's own socket's do. The caller hears
-		 * first that the file on the program's number changes. */
-		struct stat st;
-
-		if (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino) {
-			/* The program closed or replaced its socket meanwhile
-			 * (a signal handler did): the number is not the
-			 * program's socket any more, and a connect() restarted
-			 * there would say EBADF. */
-			note(at, "not put in place: the program closed its socket");
-			close_private(fd);
-			finish(r, FAILED, EBADF);
-			return;
-		}
-		if (r->replacing)
-			r->replacing(r->fd);
-		err = se_dup_onto(fd, r->fd) < 0 ? errno : 0;
-		if (err)
-			note(at, "could not be put in place");
-		close_private(fd);
-	}
+	if (!at->own && r->async)
+		r->winner = fd;	/* the watcher puts it in place (done()) */
+	else if (!at->own)
+		err = put_in_place(at, fd);
 	finish(r, err ? FAILED : CONNECTED, err);
 }
 
@@ -1054,6 +1060,79 @@ static void act(struct attempt *at, enum se_action a, int err)
 	}
 }
 
+/* The ICMP errors seen[0..n) of at, in order, through the policy (ended:
+ * the kernel ended the attempt, with err). Returns whether one of them
+ * decided what becomes of at. */
+static bool take_icmp(struct attempt *at, const struct se_icmp_seen *seen, size_t n,
+		      bool ended, int err)
+{
+	struct run *r = at->r;
+	size_t i, last_soft = SE_ERRQ_MAX;
+	enum se_action a;
+
+	for (i = 0; i < n; i++)
+		if (seen[i].cls == SE_ICMP_SOFT)
+			last_soft = i;
+	for (i = 0; i < n; i++) {
+		const struct se_icmp_seen *ic = &seen[i];
+
+		at->icmp = *ic;
+		at->has_icmp = true;
+		if (at->rep) {
+			at->rep->icmps++;
+			at->rep->has_icmp = true;
+			at->rep->icmp = *ic;
+		}
+		log_icmp(at, ic);
+		if (ic->cls == SE_ICMP_IGNORE)
+			continue;
+		if (ic->cls == SE_ICMP_HARD) {
+			end_attempt(at, ic->err ? ic->err : err, true);
+			return true;
+		}
+		at->soft_seen = true;
+		r->soft_err = ic->err;
+		a = se_policy_step(r->s, &at->counts,
+				   ended && i == last_soft ? SE_EV_SOFT_ENDED : SE_EV_SOFT,
+				   alternative(r, at));
+		if (a != SE_ACT_END)
+			persisting(at);
+		if (a != SE_ACT_WAIT || (ended && i == last_soft)) {
+			act(at, a, ic->err);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The kernel ended at with err (0: not read, in a visible run), and no
+ * ICMP error of this look decided it. */
+static void kernel_ended(struct attempt *at, int err)
+{
+	struct run *r = at->r;
+	enum se_action a;
+
+	if (at->soft_seen && (err == 0 || err == at->icmp.err)) {
+		/* Ended by a soft error an earlier wake-up counted. */
+		a = se_policy_step(r->s, &at->counts, SE_EV_ENDED, alternative(r, at));
+		if (a != SE_ACT_END)
+			persisting(at);
+		act(at, a, at->icmp.err);
+		return;
+	}
+	if (r->visible) {
+		/* Refused (RST), or the kernel gave up: the program reads it
+		 * as the kernel left it. */
+		note(at, "ended by the kernel");
+		outcome(at, SE_OUT_LEFT, 0);
+		vacate(at);
+		finish(r, LEFT_IN_PROGRESS, 0);
+		return;
+	}
+	/* Refused (RST), or the kernel gave up on its own retransmissions. */
+	end_attempt(at, err ? err : ECONNABORTED, err != ETIMEDOUT);
+}
+
 /* Something happened on at's socket: errors queued, connected, or failed.
  * ended_err: the attempt is known to have failed with this errno (a
  * connect() said so and reset the socket); 0 when the socket must tell. */
@@ -1063,10 +1142,9 @@ static void on_socket(struct attempt *at, int ended_err)
 	struct se_icmp_seen seen[SE_ERRQ_MAX];
 	struct tcp_info ti;
 	socklen_t tlen = sizeof(ti);
-	size_t n, i, last_soft = SE_ERRQ_MAX;
+	size_t n;
 	bool ended;
 	int err = 0;
-	enum se_action a;
 
 	if (private_lost(at))
 		return;
@@ -1102,59 +1180,8 @@ static void on_socket(struct attempt *at, int ended_err)
 		 * (POLLERR, SO_ERROR). */
 		err = ended_err || r->visible ? ended_err : se_sock_error(at->fd);
 	}
-	for (i = 0; i < n; i++)
-		if (seen[i].cls == SE_ICMP_SOFT)
-			last_soft = i;
-	for (i = 0; i < n; i++) {
-		const struct se_icmp_seen *ic = &seen[i];
-
-		at->icmp = *ic;
-		at->has_icmp = true;
-		if (at->rep) {
-			at->rep->icmps++;
-			at->rep->has_icmp = true;
-			at->rep->icmp = *ic;
-		}
-		log_icmp(at, ic);
-		if (ic->cls == SE_ICMP_IGNORE)
-			continue;
-		if (ic->cls == SE_ICMP_HARD) {
-			end_attempt(at, ic->err ? ic->err : err, true);
-			return;
-		}
-		at->soft_seen = true;
-		r->soft_err = ic->err;
-		a = se_policy_step(r->s, &at->counts,
-				   ended && i == last_soft ? SE_EV_SOFT_ENDED : SE_EV_SOFT,
-				   alternative(r, at));
-		if (a != SE_ACT_END)
-			persisting(at);
-		if (a != SE_ACT_WAIT || (ended && i == last_soft)) {
-			act(at, a, ic->err);
-			return;
-		}
-	}
-	if (!ended)
-		return;
-	if (at->soft_seen && (err == 0 || err == at->icmp.err)) {
-		/* Ended by a soft error an earlier wake-up counted. */
-		a = se_policy_step(r->s, &at->counts, SE_EV_ENDED, alternative(r, at));
-		if (a != SE_ACT_END)
-			persisting(at);
-		act(at, a, at->icmp.err);
-		return;
-	}
-	if (r->visible) {
-		/* Refused (RST), or the kernel gave up: the program reads it
-		 * as the kernel left it. */
-		note(at, "ended by the kernel");
-		outcome(at, SE_OUT_LEFT, 0);
-		vacate(at);
-		finish(r, LEFT_IN_PROGRESS, 0);
-		return;
-	}
-	/* Refused (RST), or the kernel gave up on its own retransmissions. */
-	end_attempt(at, err ? err : ECONNABORTED, err != ETIMEDOUT);
+	if (!take_icmp(at, seen, n, ended, err) && ended)
+		kernel_ended(at, err);
 }
 
 /* --- Time ---------------------------------------------------------------- */
@@ -1621,21 +1648,38 @@ static void wrap_up(struct run *r)
 	}
 }
 
+/* A run with room for every attempt, on a blocking connect()'s stack (a
+ * union may hold a structure with a flexible array member; a structure
+ * may not). */
+union run_room {
+	struct run r;
+	unsigned char room[sizeof(struct run) + MAX_INFLIGHT * sizeof(struct attempt)];
+};
+
+/* No loop could be had: the program's attempt waits the kernel's way. */
+static int kernel_way(struct run *r, const struct sockaddr *sa, socklen_t len)
+{
+	struct attempt *first = &r->att[0];
+	unsigned i;
+
+	for (i = 1; i < r->natt; i++)
+		release(&r->att[i]);
+	if (r->logging)
+		emit_log(r, "no event loop, left to the kernel");
+	if (first->fd >= 0)
+		se_recverr_restore(first->fd, &first->lvl_ours);
+	fcntl(r->fd, F_SETFL, r->flags);
+	return se_sys.connect(r->fd, sa, len);
+}
+
 int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 			int flags, const struct sockaddr *sa, socklen_t len)
 {
-	/* The run with room for every attempt (a union may hold a structure
-	 * with a flexible array member; a structure may not). */
-	union {
-		struct run r;
-		unsigned char room[sizeof(struct run) +
-				   MAX_INFLIGHT * sizeof(struct attempt)];
-	} u;
+	union run_room u;
 	struct run *r = &u.r;
 	struct se_line line;
 	struct se_sockrec rec;
 	struct attempt *first;
-	unsigned i;
 
 	r->natt = MAX_INFLIGHT;
 	r->line = &line;
@@ -1665,17 +1709,8 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	}
 	if (r->state == RUNNING) {
 		slow_start(r);
-		if (run_loop(r) < 0) {
-			/* No loop: wait the kernel's way on this attempt. */
-			for (i = 1; i < r->natt; i++)
-				release(&r->att[i]);
-			if (r->logging)
-				emit_log(r, "no event loop, left to the kernel");
-			if (first->fd >= 0)
-				se_recverr_restore(first->fd, &first->lvl_ours);
-			fcntl(fd, F_SETFL, flags);
-			return se_sys.connect(fd, sa, len);
-		}
+		if (run_loop(r) < 0)
+			return kernel_way(r, sa, len);
 	}
 	wrap_up(r);
 	fcntl(fd, F_SETFL, flags);

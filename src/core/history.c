@@ -686,8 +686,9 @@ void se_history_flush(struct se_history *h)
 	int fd = -1;
 
 	/* Asked at every turn of the loop: nothing queued, no lock taken.
-	 * The count is written under the lock, and only the thread that
-	 * queues (and asks here) adds to it. */
+	 * The count is written under the lock, and a thread that queued
+	 * asks here after, so it sees what it added itself (another
+	 * thread's may be written by that thread, or by this one). */
 	if (!__atomic_load_n(&h->queued, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&h->lock);

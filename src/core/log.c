@@ -176,7 +176,7 @@ void se_log_flush(void)
 	int saved = errno;
 
 	/* Asked at every turn of the loop: nothing queued, no lock taken
-	 * (only a deferring thread adds, and it is the one asking). */
+	 * (only a deferring thread adds, and it asks after it added). */
 	if (!__atomic_load_n(&queued, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&queue_lock);

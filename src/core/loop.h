@@ -21,11 +21,12 @@
  *      (history.h, se_history.lock; the network's is never taken under
  *      it);
  *   3. the shared history file's flock(), under the history's lock but
- *      never under the loop's: the thread queues its records and log
- *      lines while it holds the loop's lock and writes them once it has
- *      let go (hooks->unlocked, se_history_flush(), se_log_flush()), so
- *      that no program thread waits behind another process's lock or a
- *      full pipe;
+ *      never under the loop's: the thread, and a program's thread in a
+ *      call that may end an attempt (the preload layer's pending.c),
+ *      queue their records and log lines while they hold the loop's lock
+ *      and write them once they have let go (hooks->unlocked,
+ *      se_history_flush(), se_log_flush()), so that no program thread
+ *      waits behind another process's lock or a full pipe;
  *   4. no lock: the per-descriptor table (fdtab.h: atomics, and sockrec's
  *      rec_busy, an atomic exchange never waited on), the library's own
  *      descriptors (ownfd.h, lock-free), the log (log.h: one write() per

@@ -268,6 +268,38 @@ static const struct se_loop_hooks hooks = {
 
 /* --- What the wrappers call ---------------------------------------------- */
 
+/* The loop's lock, taken by a program's thread for a call that may end an
+ * attempt: the history's record and the log line it makes wait for the
+ * lock to be let go, as the thread's own do (core/loop.h's order: no
+ * program thread waits behind another process's flock() or a full pipe
+ * for want of this lock), and are written by give_deferred(). */
+static void take_deferred(sigset_t *old)
+{
+	se_loop_take(old);
+	if (se_loop_in_thread())
+		return;		/* deferring always */
+	se_history_defer_here(true);
+	se_log_defer_here(true);
+}
+
+/* Gives the lock back (waking the thread if wake says so), then writes
+ * what waited. errno is kept. */
+static void give_deferred(const sigset_t *old, bool wake)
+{
+	int err = errno;
+
+	if (se_loop_in_thread()) {
+		se_loop_give_wake(old, wake);
+		return;
+	}
+	se_history_defer_here(false);
+	se_log_defer_here(false);
+	se_loop_give_wake(old, wake);
+	se_history_flush(&se_history);
+	se_log_flush();
+	errno = err;
+}
+
 /* Does the policy end an attempt to a on the first soft error? */
 static bool ends_early(const struct se_engine_ctx *ctx, const struct se_addr *a,
 		       const void *key)
@@ -377,7 +409,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 		return rc;
 
 	e = calloc(1, sizeof(*e));
-	se_loop_take(&old);
+	take_deferred(&old);
 	if (!e || se_loop_ensure(&hooks) < 0)
 		goto kernel;
 	/* An entry left on the number is of a socket closed behind the
@@ -386,7 +418,7 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	if (se_entry_get(num))
 		se_entry_forget(num, false);
 	if (transparent && se_standin_take_over(ctx, e, num, domain, sa, len, lvl, &wake)) {
-		se_loop_give_wake(&old, wake);
+		give_deferred(&old, wake);
 		errno = EINPROGRESS;
 		return -1;
 	}
@@ -396,13 +428,13 @@ int se_watch_connect(const struct se_engine_ctx *ctx, int num, int domain,
 	if ((transparent && !ends_early(ctx, &a, sa)) ||
 	    !watch_visible(ctx, e, num, domain, sa, len, lvl, &wake))
 		goto kernel;
-	se_loop_give_wake(&old, wake);
+	give_deferred(&old, wake);
 	errno = EINPROGRESS;
 	return -1;
 
 kernel:
 	/* Nobody to watch it, or nothing to watch for: the kernel's way. */
-	se_loop_give(&old);
+	give_deferred(&old, false);
 	free(e);
 	se_recverr_set(num, lvl, 0);
 	errno = EINPROGRESS;
@@ -489,7 +521,7 @@ bool se_watch_sockopt(int num, bool set, int level, int name, void *val,
 	bool answered = true, woken = false;
 	struct se_pending *e;
 
-	se_loop_take(&old);
+	take_deferred(&old);
 	e = se_entry_find(num, &woken);
 	if (e && e->state == PENDING && e->run && so_error)
 		se_run_poke(e->run);	/* the program may be quicker than the thread */
@@ -520,7 +552,7 @@ bool se_watch_sockopt(int num, bool set, int level, int name, void *val,
 	} else {
 		answered = false;
 	}
-	se_loop_give_wake(&old, woken);
+	give_deferred(&old, woken);
 	return answered;
 }
 
@@ -547,11 +579,11 @@ bool se_watch_connect_again(int num, int *rc)
 	bool answered = false, woken = false;
 	int err = 0;
 
-	se_loop_take(&old);
+	take_deferred(&old);
 	e = se_entry_find(num, &woken);
 	if (e && e->state == RUNNING) {
 		/* Still connecting, as the kernel says. */
-		se_loop_give(&old);
+		give_deferred(&old, false);
 		*rc = -1;
 		errno = EALREADY;
 		return true;
@@ -568,7 +600,7 @@ bool se_watch_connect_again(int num, int *rc)
 		se_entry_drop(e);
 		answered = true;
 	}
-	se_loop_give_wake(&old, woken);
+	give_deferred(&old, woken);
 	if (answered) {
 		*rc = -1;
 		errno = err;
@@ -581,12 +613,12 @@ int se_watch_own_dup(int oldfd, int newfd, int flags, bool is_dup2)
 	sigset_t old;
 	int rc;
 
-	se_loop_take(&old);
+	take_deferred(&old);
 	if (se_loop_alive())
 		se_standin_hand_back_holder(newfd);
 	se_loop_let_go(newfd);
 	rc = is_dup2 ? se_sys.dup3(oldfd, newfd, 0) : se_sys.dup3(oldfd, newfd, flags);
-	se_loop_give(&old);
+	give_deferred(&old, false);
 	return rc;
 }
 
