@@ -118,6 +118,9 @@ struct run {
 	uint64_t stagger_at;	/* when the next candidate starts anyway */
 	bool rtt_spent;		/* a delay from the history was taken */
 	unsigned inflight;
+	/* att[0] to att[nused - 1] have been used (their fd -1 when free);
+	 * those after, never: the healthy path looks at one. */
+	unsigned nused;
 
 	uint64_t t0, deadline, sndtimeo_deadline;
 	int soft_err;		/* the latest soft error's errno, any attempt */
@@ -699,7 +702,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 			remember(at, SE_HIST_CONNECTED,
 				 (uint32_t)(se_now_us() - at->t0_us));
 	}
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (&r->att[i] != at && r->att[i].fd >= 0)
 			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	fd = at->fd;
@@ -715,10 +718,10 @@ static struct attempt *free_slot(struct run *r)
 {
 	unsigned i;
 
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd < 0)
 			return &r->att[i];
-	return NULL;
+	return r->nused < r->natt ? &r->att[r->nused] : NULL;
 }
 
 /* The program's attempt, if it is in flight. */
@@ -726,7 +729,7 @@ static struct attempt *own_attempt(struct run *r)
 {
 	unsigned i;
 
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && r->att[i].own)
 			return &r->att[i];
 	return NULL;
@@ -749,7 +752,7 @@ static void lost_socket(struct run *r, struct attempt *own, int err)
 	outcome(own, SE_OUT_LOCAL, err);
 	own->lvl_ours = 0;	/* nothing of ours to turn off there */
 	vacate(own);
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0)
 			give_up(&r->att[i], "cancelled", SE_OUT_CANCELLED, 0);
 	r->last_err = err;
@@ -866,6 +869,8 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 	const char *why = "?";
 
 	memset(at, 0, sizeof(*at));
+	if (at - r->att >= (ptrdiff_t)r->nused)
+		r->nused = (unsigned)(at - r->att) + 1;
 	at->r = r;
 	at->cand = c;
 	at->own = own;
@@ -957,7 +962,7 @@ static struct attempt *silent_one(struct run *r)
 	}
 	if (r->cap != 1 || r->inflight != 1)
 		return NULL;
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive && !r->att[i].soft_seen)
 			return &r->att[i];
 	return NULL;
@@ -1195,7 +1200,7 @@ static uint64_t next_wake(struct run *r)
 		t = r->sndtimeo_deadline;
 	if ((startable(r) || silent_one(r)) && r->stagger_at < t)
 		t = r->stagger_at;
-	for (i = 0; i < r->natt; i++) {
+	for (i = 0; i < r->nused; i++) {
 		if (r->att[i].fd >= 0 && r->att[i].resend_at && r->att[i].resend_at < t)
 			t = r->att[i].resend_at;
 		if (r->att[i].fd >= 0 && r->att[i].persist_until &&
@@ -1214,7 +1219,7 @@ static bool leave_to_kernel(struct run *r, const char *why)
 	bool left = own && own->alive;
 	unsigned i;
 
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && !(left && &r->att[i] == own))
 			release(&r->att[i]);
 	if (left) {
@@ -1231,7 +1236,7 @@ static void on_time(struct run *r)
 	unsigned i;
 
 	if (now >= r->deadline) {
-		for (i = 0; i < r->natt; i++)
+		for (i = 0; i < r->nused; i++)
 			if (r->att[i].fd >= 0)
 				give_up(&r->att[i], "establishment timer ran out",
 					SE_OUT_TIMED_OUT, ETIMEDOUT);
@@ -1252,7 +1257,7 @@ static void on_time(struct run *r)
 		}
 		return;
 	}
-	for (i = 0; i < r->natt && r->state == RUNNING; i++) {
+	for (i = 0; i < r->nused && r->state == RUNNING; i++) {
 		struct attempt *at = &r->att[i];
 
 		if (at->fd >= 0 && at->persist_until && now >= at->persist_until) {
@@ -1462,7 +1467,7 @@ static void release_all(struct run *r)
 {
 	unsigned i;
 
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0)
 			release(&r->att[i]);
 	if (r->loop)
@@ -1484,7 +1489,7 @@ static int run_loop(struct run *r)
 	held.loop = r->loop;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive)
 			watch_io(&r->att[i]);
 	watch_signals(r);
@@ -1546,11 +1551,7 @@ static int result_errno(const struct run *r)
 static int run_init(struct run *r, const struct se_engine_ctx *ctx, int fd,
 		    int rec_fd, int domain, const struct sockaddr *sa, socklen_t len)
 {
-	unsigned i;
-
 	memset(r, 0, offsetof(struct run, cand));
-	for (i = 0; i < r->natt; i++)
-		r->att[i].fd = -1;
 	r->cand.name[0] = '\0';
 	r->cand.source = SE_CAND_NONE;
 	r->cand.persist_spent = false;
@@ -1662,7 +1663,7 @@ static int kernel_way(struct run *r, const struct sockaddr *sa, socklen_t len)
 	struct attempt *first = &r->att[0];
 	unsigned i;
 
-	for (i = 1; i < r->natt; i++)
+	for (i = 1; i < r->nused; i++)
 		release(&r->att[i]);
 	if (r->logging)
 		emit_log(r, "no event loop, left to the kernel");
@@ -1816,7 +1817,7 @@ void se_run_resume(struct se_run *run, struct ev_loop *loop)
 	unsigned i;
 
 	r->loop = loop;
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive)
 			watch_io(&r->att[i]);
 	settle(r);
@@ -1845,7 +1846,7 @@ void se_run_cancel(struct se_run *run, const char *why)
 	unsigned i;
 
 	r->closing = true;
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0)
 			give_up(&r->att[i], why, SE_OUT_CANCELLED, 0);
 	if (r->loop)
@@ -1878,7 +1879,7 @@ void se_run_setsockopt(struct se_run *run, int level, int name,
 	one.opt[0].name = name;
 	one.opt[0].len = len;
 	memcpy(one.opt[0].val, val, len);
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && !r->att[i].own)
 			se_sockrec_apply(&one, r->att[i].fd, r->att[i].family, &why);
 	/* Sockets started later get it from the record. */
@@ -1891,7 +1892,7 @@ bool se_run_holds(const struct se_run *run, int fd)
 	const struct run *r = (const struct run *)run;
 	unsigned i;
 
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd == fd)
 			return true;
 	return false;
@@ -1902,7 +1903,7 @@ void se_run_forget(struct se_run *run)
 	struct run *r = (struct run *)run;
 	unsigned i;
 
-	for (i = 0; i < r->natt; i++)
+	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && !r->att[i].own)
 			se_close_own(r->att[i].fd);
 	se_run_free(run);
