@@ -51,6 +51,15 @@
 
 struct run;
 
+/* Blocking runs with handlers of both kinds: the signalfd watching those
+ * without SA_RESTART (fd -1: none), over set. */
+struct sigwatch {
+	int fd;
+	bool woke;
+	sigset_t set;
+	ev_io io;
+};
+
 /* One connection attempt to one candidate, on one socket. */
 struct attempt {
 	struct run *r;
@@ -58,8 +67,12 @@ struct attempt {
 	bool own;		/* the program's socket */
 	size_t cand;		/* index in r->cand */
 	int family;		/* of the socket */
-	struct sockaddr_storage ss;
-	socklen_t sslen;
+	union {			/* the candidate's address and port */
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} peer;
+	socklen_t peerlen;
 	unsigned lvl_ours;	/* RECVERR levels we turned on */
 	unsigned lvl_known;	/* RECVERR levels whose setting we know */
 
@@ -142,12 +155,9 @@ struct run {
 	struct ev_loop *loop;
 	ev_timer timer;
 	bool fired;
-	/* Blocking runs with handlers of both kinds: the signalfd watching
-	 * those without SA_RESTART (-1: none), over sigfd_set. */
-	int sigfd;
-	bool sig_woke;
-	sigset_t sigfd_set;
-	ev_io sig_io;
+	/* A blocking run's watch of the signals (run_loop()'s; NULL in a
+	 * watcher's run). */
+	struct sigwatch *sig;
 
 	/* Large, and set up only as far as used: everything above is zeroed
 	 * at the start of each connect(), nothing below. */
@@ -686,7 +696,7 @@ static void connected(struct attempt *at, bool slow, bool closed)
 		se_sock_error(at->fd);
 		/* A non-blocking connect() leaves that to the program. */
 		if (!r->async)
-			se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen);
+			se_sys.connect(at->fd, &at->peer.sa, at->peerlen);
 	}
 	note(at, "connected");
 	outcome(at, SE_OUT_CONNECTED, 0);
@@ -795,7 +805,7 @@ static void send_syn(struct attempt *at)
 	at->resend_at = 0;
 	if (at->rep)
 		at->rep->syns++;
-	if (se_sys.connect(at->fd, (struct sockaddr *)&at->ss, at->sslen) == 0) {
+	if (se_sys.connect(at->fd, &at->peer.sa, at->peerlen) == 0) {
 		connected(at, true, false);
 		return;
 	}
@@ -866,6 +876,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 			  const unsigned *adopted)
 {
 	const struct se_addr *a = &r->cand.addr[c];
+	struct sockaddr_storage ss;
 	const char *why = "?";
 
 	memset(at, 0, sizeof(*at));
@@ -912,9 +923,10 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 		return false;
 	}
 	r->inflight++;
-	at->sslen = se_addr_to_sockaddr(a, r->port,
-					at->family == AF_INET6 && a->family == AF_INET,
-					&at->ss);
+	at->peerlen = se_addr_to_sockaddr(a, r->port,
+					  at->family == AF_INET6 && a->family == AF_INET,
+					  &ss);
+	memcpy(&at->peer, &ss, at->peerlen);
 	ev_io_init(&at->io, io_cb, at->fd, EV_WRITE);
 	at->io.data = at;
 	if (adopted) {
@@ -1379,33 +1391,33 @@ static void sig_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct run *r = w->data;
 
 	r->fired = true;
-	r->sig_woke = true;
+	r->sig->woke = true;
 }
 
 /* Watches the signals without SA_RESTART when there are both kinds (see
  * above); without a signalfd, any interruption is one of those. */
 static void watch_signals(struct run *r)
 {
-	r->sigfd = -1;
+	r->sig->fd = -1;
 	if (r->sndtimeo_deadline || gettid() != getpid() ||
-	    handled_signals(&r->sigfd_set) != (HANDLED_RESTART | HANDLED_NORESTART))
+	    handled_signals(&r->sig->set) != (HANDLED_RESTART | HANDLED_NORESTART))
 		return;
-	r->sigfd = signalfd(-1, &r->sigfd_set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (r->sigfd < 0)
+	r->sig->fd = signalfd(-1, &r->sig->set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r->sig->fd < 0)
 		return;
-	hold_fd(r, r->sigfd);
-	ev_io_init(&r->sig_io, sig_cb, r->sigfd, EV_READ);
-	r->sig_io.data = r;
-	ev_io_start(r->loop, &r->sig_io);
+	hold_fd(r, r->sig->fd);
+	ev_io_init(&r->sig->io, sig_cb, r->sig->fd, EV_READ);
+	r->sig->io.data = r;
+	ev_io_start(r->loop, &r->sig->io);
 }
 
 static void unwatch_signals(struct run *r)
 {
-	if (r->sigfd < 0)
+	if (r->sig->fd < 0)
 		return;
-	ev_io_stop(r->loop, &r->sig_io);
-	close_private(r->sigfd);
-	r->sigfd = -1;
+	ev_io_stop(r->loop, &r->sig->io);
+	close_private(r->sig->fd);
+	r->sig->fd = -1;
 }
 
 /* The wait was cut short and the signalfd, if any, stayed quiet: would the
@@ -1420,11 +1432,11 @@ static bool restartable(const struct run *r)
 		return false;
 	if (!(handled_signals(&norestart) & HANDLED_NORESTART))
 		return true;
-	if (r->sigfd < 0)
+	if (r->sig->fd < 0)
 		return false;
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigismember(&norestart, sig) == 1 &&
-		    sigismember(&r->sigfd_set, sig) != 1)
+		    sigismember(&r->sig->set, sig) != 1)
 			return false;	/* installed since: unwatched */
 	return true;
 }
@@ -1479,6 +1491,7 @@ static void release_all(struct run *r)
 static int run_loop(struct run *r)
 {
 	uint64_t snd = sndtimeo_ms(r->fd);
+	struct sigwatch sig = { .fd = -1 };
 	unsigned i;
 
 	if (snd)
@@ -1492,6 +1505,7 @@ static int run_loop(struct run *r)
 	for (i = 0; i < r->nused; i++)
 		if (r->att[i].fd >= 0 && r->att[i].alive)
 			watch_io(&r->att[i]);
+	r->sig = &sig;
 	watch_signals(r);
 
 	while (r->state == RUNNING) {
@@ -1502,11 +1516,12 @@ static int run_loop(struct run *r)
 		r->fired = false;
 		ev_run(r->loop, EVRUN_ONCE);
 		if (r->state == RUNNING &&
-		    (r->sig_woke || (!r->fired && !restartable(r))))
+		    (r->sig->woke || (!r->fired && !restartable(r))))
 			interrupted(r);
 	}
 	release_all(r);
 	unwatch_signals(r);
+	r->sig = NULL;
 	held.loop = NULL;
 	ev_loop_destroy(r->loop);
 	r->loop = NULL;
@@ -1703,7 +1718,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 		/* Healthy and near (a LAN): the handshake is often over
 		 * already, and a second connect() both tells it and leaves the
 		 * socket as a blocking connect() would. */
-		if (se_sys.connect(fd, (struct sockaddr *)&first->ss, first->sslen) == 0)
+		if (se_sys.connect(fd, &first->peer.sa, first->peerlen) == 0)
 			connected(first, false, false);
 		else if (errno != EALREADY)
 			on_socket(first, errno);
