@@ -868,6 +868,23 @@ static int private_socket(struct run *r, int family, const struct se_addr *a,
 	return fd;
 }
 
+/* No private socket could be had for candidate c (why: EMFILE, or the
+ * library's descriptor budget spent): the candidates go one at a time on
+ * the program's socket from now on, c first, rather than be dropped. */
+static void one_at_a_time(struct run *r, size_t c, const char *why)
+{
+	size_t i, n;
+
+	if (r->logging)
+		se_line_add(r->line, " no private socket (%s): one at a time;", why);
+	r->can_private = false;
+	r->next = c;
+	for (i = n = c; i < r->cand.n; i++)
+		if (own_carries(r, &r->cand.addr[i]))
+			r->cand.addr[n++] = r->cand.addr[i];
+	r->cand.n = n;
+}
+
 /* Starts candidate c on the program's socket (own) or a private one.
  * Returns false if no socket could be had for it. adopted: the program's
  * connect() sent the SYN already, with RECVERR levels *adopted turned on
@@ -890,19 +907,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
 	at->t0 = at->t0_us / 1000;	/* what se_now_ms() says now */
 	at->fd = own ? r->fd : private_socket(r, at->family, a, &why);
 	if (at->fd < 0 && !own && own_carries(r, a)) {
-		/* No private socket (EMFILE, or the library's descriptor
-		 * budget spent): the candidates go one at a time on the program's
-		 * socket from now on, this one first, rather than be dropped. */
-		size_t i, n;
-
-		if (r->logging)
-			se_line_add(r->line, " no private socket (%s): one at a time;", why);
-		r->can_private = false;
-		r->next = c;
-		for (i = n = c; i < r->cand.n; i++)
-			if (own_carries(r, &r->cand.addr[i]))
-				r->cand.addr[n++] = r->cand.addr[i];
-		r->cand.n = n;
+		one_at_a_time(r, c, why);
 		return false;
 	}
 	if (r->report && r->report->n < SE_NAME_ADDRS_MAX) {
