@@ -109,9 +109,6 @@ struct run {
 	/* Driven by the watcher's loop for a non-blocking connect(): done
 	 * is called when it is decided, and the run frees itself. */
 	bool async;
-	/* ... and the program sees it (ctx->visible): one attempt, on the
-	 * program's socket, which the caller watches (se_run_poke()). */
-	bool visible;
 	se_run_done_fn done;
 	void *done_arg;
 	uint16_t port;		/* network order */
@@ -170,6 +167,10 @@ struct run {
 	 * many as the settings let race in a watcher's run, one in a visible
 	 * run (a pending connect costs the memory it can use, no more). */
 	unsigned natt;
+	/* A watcher's run that the program sees (se_run_new()): one
+	 * attempt, on the program's socket, which the caller watches
+	 * (se_run_poke()). Set with the memory, never from a context. */
+	bool visible;
 	struct attempt att[];
 };
 
@@ -1703,6 +1704,7 @@ int se_connect_blocking(const struct se_engine_ctx *ctx, int fd, int domain,
 	struct attempt *first;
 
 	r->natt = MAX_INFLIGHT;
+	r->visible = false;
 	r->line = &line;
 	r->rec = &rec;
 	if (run_init(r, ctx, fd, fd, domain, sa, len) < 0)
@@ -1784,6 +1786,7 @@ struct se_run *se_run_new(const struct se_settings *s, bool visible)
 	if (!r)
 		return NULL;
 	r->natt = n;
+	r->visible = visible;
 	r->rec = visible ? NULL : (struct se_sockrec *)(r->att + n);
 	r->line = NULL;
 	if (s->log.to != SE_LOG_OFF)
@@ -1809,7 +1812,6 @@ uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int f
 
 	run_init(r, ctx, fd, rec_fd, domain, sa, len);
 	r->async = true;
-	r->visible = ctx->visible;
 	if (r->visible) {
 		struct stat st;
 

@@ -70,16 +70,6 @@ struct se_engine_ctx {
 	 * that the caller forgets what it knew of the file there (the
 	 * preload layer's records of it). NULL: nothing to tell. */
 	void (*replacing)(int num);
-	/* se_run_adopt() only: the run is visible. Its one attempt is the
-	 * program's own, on the program's number, which the caller watches
-	 * (se_run_poke(); no libev watcher is put on a number the program
-	 * may close behind the library's back). The other addresses of the
-	 * name only tell the policy that there are others: the program
-	 * tries them itself. The run ends with that attempt: connected,
-	 * ended by the policy (the socket cancelled, with the error for the
-	 * program to read), or left to the kernel where the kernel ended it
-	 * (refused, or its own timeout). */
-	bool visible;
 };
 
 /* connect() for fd, a blocking SOCK_STREAM TCP socket of family domain
@@ -111,8 +101,16 @@ typedef void (*se_run_done_fn)(struct se_run *run, void *arg, bool connected,
 			       int err, int winner);
 
 /* Memory for a run under s (NULL when there is none): room for as many
- * attempts in flight as s lets race, one for a visible run (ctx->visible),
- * and for its log line when s logs. */
+ * attempts in flight as s lets race, and for its log line when s logs.
+ *
+ * visible: the run is visible. Its one attempt is the program's own, on
+ * the program's number, which the caller watches (se_run_poke(); no libev
+ * watcher is put on a number the program may close behind the library's
+ * back). The other addresses of the name only tell the policy that there
+ * are others: the program tries them itself. The run ends with that
+ * attempt: connected, ended by the policy (the socket cancelled, with the
+ * error for the program to read), or left to the kernel where the kernel
+ * ended it (refused, or its own timeout). */
 struct se_run *se_run_new(const struct se_settings *s, bool visible);
 /* Frees a run that se_run_adopt() was not given, or that was cancelled
  * (se_run_cancel()). A decided run frees itself. */

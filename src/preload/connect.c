@@ -99,16 +99,18 @@ SE_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	se_announce(s);
 	errno = saved;
 
-	ctx.settings = s;
-	ctx.names = &se_names;
-	ctx.candidates = NULL;
-	ctx.report = NULL;
-	ctx.history = &se_history;
-	ctx.program_may_use_recverr =
-		__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED);
-	/* A blocking connect's private winner replaces the program's socket:
-	 * what the watcher recorded of the old file goes first. */
-	ctx.replacing = se_watch_forget;
+	/* What is not named here is zero. */
+	ctx = (struct se_engine_ctx){
+		.settings = s,
+		.names = &se_names,
+		.history = &se_history,
+		.program_may_use_recverr =
+			__atomic_load_n(&se_program_uses_recverr, __ATOMIC_RELAXED),
+		/* A blocking connect's private winner replaces the program's
+		 * socket: what the watcher recorded of the old file goes
+		 * first. */
+		.replacing = se_watch_forget,
+	};
 	/* libmnl (and libev below) loaded before any lock of the library's
 	 * is taken: the history reads the network under its own. */
 	se_lazy_load_mnl();

@@ -324,7 +324,6 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 			  int num, int domain, const struct sockaddr *sa,
 			  socklen_t len, unsigned lvl, bool *wake)
 {
-	struct se_engine_ctx vctx = *ctx;
 	uint64_t at;
 
 	e->num = num;
@@ -341,9 +340,8 @@ static bool watch_visible(const struct se_engine_ctx *ctx, struct se_pending *e,
 	}
 	e->state = PENDING;
 	se_entry_set(num, e);
-	vctx.visible = true;
 	/* Not decided here: nothing has been looked at yet. */
-	at = se_run_adopt(e->run, &vctx, num, num, domain, sa, len, lvl,
+	at = se_run_adopt(e->run, ctx, num, num, domain, sa, len, lvl,
 			  visible_done, e);
 	/* The loop takes it at once: the registration brings its events,
 	 * the alarm its timer's. */
