@@ -507,6 +507,21 @@ static bool holds(const struct se_hist_entry *e, const struct se_addr *a,
 	       memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0;
 }
 
+/* Does the history hold a on any path (with the lock held)? */
+static bool holds_any(const struct se_history *h, const struct se_addr *a)
+{
+	unsigned s = slot_of(a), i;
+
+	for (i = 0; i < SE_HIST_PROBE; i++) {
+		const struct se_hist_entry *e = &h->e[(s + i) % SE_HIST_SLOTS];
+
+		if (e->check && e->check == entry_check(e) && e->family == a->family &&
+		    memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The slot holding a on path, or -1. All of a's paths share its slots. */
 static int find(const struct se_history *h, const struct se_addr *a, uint64_t path)
 {
@@ -563,6 +578,16 @@ bool se_history_get(struct se_history *h, const struct se_addr *a,
 
 	if (!h->enabled)
 		return false;
+	/* The path needs the network read (rtnetlink, every few seconds at
+	 * most): only for an address the history holds on some path. A
+	 * process whose addresses it never saw reads no network. */
+	pthread_mutex_lock(&h->lock);
+	refresh(h, now_ms);
+	known = holds_any(h, a);
+	pthread_mutex_unlock(&h->lock);
+	if (!known)
+		return false;
+	known = false;
 	path = path_of(h, a);
 	pthread_mutex_lock(&h->lock);
 	refresh(h, now_ms);

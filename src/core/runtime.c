@@ -94,17 +94,11 @@ bool se_runtime_configure(const struct se_runtime_setup *setup)
 	return true;
 }
 
-void se_runtime_network_check(void)
-{
-	se_lazy_load_mnl();
-	se_network_check(&netstate, &se_history);
-}
-
 size_t se_runtime_order(struct se_addr *addrs, size_t n, size_t *order,
 			struct se_hist_info *why)
 {
 	if (!se_history.enabled)
 		return 0;
-	se_runtime_network_check();
+	se_lazy_load_mnl();	/* for the paths, should the network be read */
 	return se_history_order(&se_history, addrs, n, se_boot_ms(), order, why);
 }

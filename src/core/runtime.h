@@ -58,20 +58,16 @@ struct se_runtime_setup {
 /* Stage two, after stage one: reads the settings into se_conf, chooses
  * where the history lives and opens it with the settings' history,
  * history_share, history_path and history_lifetime, keys it by the network
- * (se_runtime_network_check()), and registers the fork handlers
+ * (read when a path is first needed), and registers the fork handlers
  * (pthread_atfork()). Returns whether softerr acts in this process: false
  * only when setup->stand_aside_when_secure in secure-execution mode
  * without secure_programs, and then nothing but se_conf is set up. errno
  * is left as it was. */
 bool se_runtime_configure(const struct se_runtime_setup *setup);
 
-/* Asks rtnetlink whether the network changed since the last call (the
- * first call takes its fingerprint) and forgets the history if it did.
- * Loads libmnl first: call it with no lock of softerr's held. */
-void se_runtime_network_check(void);
-
-/* se_history_order() on the process's history as of now, after
- * se_runtime_network_check(): addrs[0..n) in place, those that failed
+/* se_history_order() on the process's history as of now (libmnl loaded
+ * first, for the network a path needs: call it with no lock of softerr's
+ * held): addrs[0..n) in place, those that failed
  * lately last; order[i] where the i-th came from; why[i] (may be NULL)
  * what the history knew of it. Returns how many failed (the last ones);
  * 0 when the history is off. */

@@ -141,10 +141,10 @@ static void learn_addrinfo(const char *node, struct addrinfo **res)
 	} else if (n == 1 && se_history.enabled && beyond) {
 		/* A lone address: the history is read now (not in connect()),
 		 * so that a connect that succeeds at once knows it must clear
-		 * a failure the history holds for it. */
+		 * a failure the history holds for it (the network too, when
+		 * the history holds the address: libmnl is loaded). */
 		struct se_hist_info known;
 
-		se_runtime_network_check();
 		se_history_get(&se_history, &addrs[0], se_boot_ms(), &known);
 	}
 	/* A lone address too: it is then known as its name's last, which the

@@ -706,6 +706,31 @@ START_TEST(keyed_by_path)
 }
 END_TEST
 
+/* An address the history does not hold needs no path: the network is not
+ * read for it, so a process whose addresses never failed reads none. A
+ * record needs its path, and a lookup of an address held reads it. */
+START_TEST(unknown_address_reads_no_network)
+{
+	struct se_netstate ns = SE_NETSTATE_INIT;
+	struct se_addr a = se_test_addr("203.0.113.11"), b = se_test_addr("203.0.113.12");
+	struct se_addr ab[2] = { a, b };
+	struct se_hist_info i;
+	size_t order[2];
+
+	se_history_init(&h, true, 600000, path);
+	se_history_use_network(&h, &ns);
+	ck_assert(!se_history_get(&h, &a, se_boot_ms(), &i));
+	ck_assert_uint_eq(se_history_order(&h, ab, 2, se_boot_ms(), order, NULL), 0);
+	ck_assert_msg(!ns.known, "the network was read for addresses the history does not hold");
+	se_history_record(&h, &b, SE_HIST_REFUSED, SE_HIST_NO_ICMP, 0, 0, se_boot_ms());
+	ck_assert_msg(ns.known, "a record was keyed without its path");
+	ck_assert(se_history_get(&h, &b, se_boot_ms(), &i));
+	ck_assert_int_eq(i.kind, SE_HIST_REFUSED);
+	ck_assert(!se_history_get(&h, &a, se_boot_ms(), &i));
+	se_nettab_free(&ns.tab);
+}
+END_TEST
+
 /* Entries of other paths are kept while there is room, and make room for
  * the current path's when there is none. */
 START_TEST(paths_share_an_address_slots)
@@ -1226,6 +1251,7 @@ Suite *history_suite(void)
 	tcase_add_test(tc, each_lists_the_shared_file);
 	tcase_add_test(tc, each_refuses_as_readers_do);
 	tcase_add_test(tc, forget_one_address);
+	tcase_add_test(tc, unknown_address_reads_no_network);
 	tcase_add_test(tc, forget_addr_refused_file_untouched);
 	tcase_add_test(tc, handshakes_smoothed);
 	tcase_add_test(tc, rtt_own_sibling_prefix);
