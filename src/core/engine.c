@@ -116,7 +116,8 @@ struct run {
 	int errno_in;		/* errno at entry, given back on success */
 	bool ask_recverr;	/* the program may have set RECVERR itself */
 	void (*replacing)(int num);	/* ctx->replacing */
-	/* fd's file, once private sockets start, and in a visible run */
+	/* fd's file (know_program_socket()), once private sockets start,
+	 * and in a visible run */
 	ino_t fd_ino;
 	dev_t fd_dev;
 
@@ -183,9 +184,31 @@ static __thread struct {
 	int fd[MAX_INFLIGHT];	/* known by their files (ownfd.h) */
 } held __attribute__((tls_model("initial-exec")));
 
-static void hold_fd(struct run *r, int fd)
+/* Notes which file the program's number holds, once: its socket. */
+static void know_program_socket(struct run *r)
 {
 	struct stat st;
+
+	if (!r->fd_ino && fstat(r->fd, &st) == 0) {
+		r->fd_ino = st.st_ino;
+		r->fd_dev = st.st_dev;
+	}
+}
+
+/* Does the program's number still hold the file know_program_socket()
+ * noted? The program may have closed it meanwhile (a signal handler, or
+ * the raw system call behind the wrappers' back) and put a file of its
+ * own there. */
+static bool program_socket_there(const struct run *r)
+{
+	struct stat st;
+
+	return fstat(r->fd, &st) == 0 && st.st_ino == r->fd_ino &&
+	       st.st_dev == r->fd_dev;
+}
+
+static void hold_fd(struct run *r, int fd)
+{
 	unsigned i;
 
 	/* A watcher's run is never longjmp()ed out of. */
@@ -193,8 +216,7 @@ static void hold_fd(struct run *r, int fd)
 		return;
 	/* To know at the end that the program's number still holds its
 	 * socket (a signal handler may close it meanwhile). */
-	if (!r->fd_ino && fstat(r->fd, &st) == 0)
-		r->fd_ino = st.st_ino;
+	know_program_socket(r);
 	for (i = 0; i < MAX_INFLIGHT; i++)
 		if (held.fd[i] <= 0) {
 			held.fd[i] = fd + 1;	/* 0: a free entry */
@@ -534,7 +556,9 @@ static bool lost_before(struct run *r, struct attempt *a)
 static bool alternative(struct run *r, struct attempt *at)
 {
 	load_candidates(r);
-	if (r->next < r->cand.n || r->inflight > 1)
+	/* An untried candidate: the run's to start, or in a visible run
+	 * (which starts none) the program's. */
+	if (r->next < r->cand.n || (r->visible && r->cand.n > 1) || r->inflight > 1)
 		return true;
 	if (!se_policy_may_persist(r->s))
 		return false;
@@ -651,10 +675,6 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 		finish(r, FAILED, 0);
 }
 
-/* at is established: it wins, the others are closed, and the winner is put
- * in the program's place. closed: it was over already (the peer reset it
- * after the handshake): its SO_ERROR is the program's to read, and a
- * second connect() would take it. */
 /* A blocking run's private winner fd (of at, vacated) goes on the
  * program's number, and its private number is closed. Returns 0, or the
  * errno connect() is to fail with. Its file status flags become the
@@ -663,10 +683,9 @@ static void end_attempt(struct attempt *at, int err, bool hard)
 static int put_in_place(struct attempt *at, int fd)
 {
 	struct run *r = at->r;
-	struct stat st;
 	int err;
 
-	if (fstat(r->fd, &st) < 0 || st.st_ino != r->fd_ino) {
+	if (!program_socket_there(r)) {
 		/* The program closed or replaced its socket meanwhile (a
 		 * signal handler did): the number is not the program's socket
 		 * any more, and a connect() restarted there would say EBADF. */
@@ -683,6 +702,10 @@ static int put_in_place(struct attempt *at, int fd)
 	return err;
 }
 
+/* at is established: it wins, the others are closed, and the winner is put
+ * in the program's place. closed: it was over already (the peer reset it
+ * after the handshake): its SO_ERROR is the program's to read, and a
+ * second connect() would take it. */
 static void connected(struct attempt *at, bool slow, bool closed)
 {
 	struct run *r = at->r;
@@ -956,7 +979,7 @@ static bool start_attempt(struct run *r, struct attempt *at, size_t c, bool own,
  * sockets it waits for the program's socket to be free. */
 static bool startable(struct run *r)
 {
-	return !r->visible && r->next < r->cand.n && r->inflight < r->cap &&
+	return r->next < r->cand.n && r->inflight < r->cap &&
 	       (r->can_private ||
 		(own_carries(r, &r->cand.addr[r->next]) && !own_attempt(r)));
 }
@@ -970,7 +993,7 @@ static struct attempt *silent_one(struct run *r)
 	struct attempt *own;
 	unsigned i;
 
-	if (r->visible || r->next >= r->cand.n)
+	if (r->next >= r->cand.n)
 		return NULL;
 	if (!r->can_private) {
 		/* The program's socket takes the candidates one at a time
@@ -1013,8 +1036,7 @@ static void advance(struct run *r)
 		else if (r->state == RUNNING && at->fd >= 0)
 			tell_delay(r, (unsigned)(r->stagger_at - se_now_ms()), why);
 	}
-	if (r->state == RUNNING && r->inflight == 0 &&
-	    (r->next >= r->cand.n || r->visible))
+	if (r->state == RUNNING && r->inflight == 0 && r->next >= r->cand.n)
 		finish(r, FAILED, 0);
 }
 
@@ -1312,17 +1334,6 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		settle(r);
 }
 
-/* Does a visible run's number still hold the program's socket? A timer
- * is no event of the socket's: the program may have closed the number
- * behind the library's back meanwhile, and put a file of its own there. */
-static bool visible_there(const struct run *r)
-{
-	struct stat st;
-
-	return fstat(r->fd, &st) == 0 && st.st_ino == r->fd_ino &&
-	       st.st_dev == r->fd_dev;
-}
-
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct run *r = w->data;
@@ -1331,7 +1342,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (r->held)
 		return;
 	r->fired = true;
-	if (r->visible && own && !visible_there(r))
+	/* A timer is no event of a visible run's socket: its number is
+	 * checked before the run acts on it. */
+	if (r->visible && own && !program_socket_there(r))
 		lost_socket(r, own, EBADF);
 	else
 		on_time(r);
@@ -1812,24 +1825,22 @@ uint64_t se_run_adopt(struct se_run *run, const struct se_engine_ctx *ctx, int f
 
 	run_init(r, ctx, fd, rec_fd, domain, sa, len);
 	r->async = true;
-	if (r->visible) {
-		struct stat st;
-
-		if (fstat(fd, &st) == 0) {
-			r->fd_ino = st.st_ino;
-			r->fd_dev = st.st_dev;
-		}
-	}
+	if (r->visible)
+		know_program_socket(r);
 	r->winner = -1;
 	r->done = done;
 	r->done_arg = arg;
 	ev_timer_init(&r->timer, timer_cb, 0., 0.);
 	r->timer.data = r;
 	start_attempt(r, &r->att[0], 0, true, &lvl);
-	if (r->visible)
-		load_candidates(r);	/* for the log's name: the policy asks later */
-	else
+	if (r->visible) {
+		/* The name's others are the program's to start: none is the
+		 * run's, and the run ends with its one attempt. */
+		load_candidates(r);
+		r->next = r->cand.n;
+	} else {
 		slow_start(r);
+	}
 	return settle(r);
 }
 

@@ -122,8 +122,9 @@ void se_run_free(struct se_run *run);
  * staggered attempts and the timers as se_connect_blocking() does, once a
  * loop has it (se_run_resume()). Until then nothing of the run is in a
  * loop, so the caller may close fd without one knowing (se_run_cancel()
- * then leaves it alone). A private winner is put on fd with dup3(). done
- * may be called before this returns.
+ * then leaves it alone). A private winner goes to done, for the caller
+ * to put in place. done may be called before this returns, but for a
+ * visible run, whose fd is the program's number itself (rec_fd too).
  *
  * Returns when the run needs its loop if nothing happens on fd meanwhile
  * (se_now_ms()'s clock: the attempt delay, the establishment timer); 0:
