@@ -499,12 +499,17 @@ static unsigned slot_of(const struct se_addr *a)
 	return fnv(a->bytes, a->family == AF_INET ? 4 : 16) % SE_HIST_SLOTS;
 }
 
+/* Is e a sound entry of a (on any path)? */
+static bool of_addr(const struct se_hist_entry *e, const struct se_addr *a)
+{
+	return e->check && e->check == entry_check(e) && e->family == a->family &&
+	       memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0;
+}
+
 static bool holds(const struct se_hist_entry *e, const struct se_addr *a,
 		  uint64_t path)
 {
-	return e->check && e->check == entry_check(e) && e->family == a->family &&
-	       e->path == path &&
-	       memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0;
+	return e->path == path && of_addr(e, a);
 }
 
 /* Does the history hold a on any path (with the lock held)? */
@@ -512,13 +517,9 @@ static bool holds_any(const struct se_history *h, const struct se_addr *a)
 {
 	unsigned s = slot_of(a), i;
 
-	for (i = 0; i < SE_HIST_PROBE; i++) {
-		const struct se_hist_entry *e = &h->e[(s + i) % SE_HIST_SLOTS];
-
-		if (e->check && e->check == entry_check(e) && e->family == a->family &&
-		    memcmp(e->addr, a->bytes, a->family == AF_INET ? 4 : 16) == 0)
+	for (i = 0; i < SE_HIST_PROBE; i++)
+		if (of_addr(&h->e[(s + i) % SE_HIST_SLOTS], a))
 			return true;
-	}
 	return false;
 }
 

@@ -95,11 +95,11 @@ int se_own_base(void)
 }
 
 /* A copy of fd from se_own_base() up, recorded as the library's by the
- * file fd holds (*st, what fstat() said of fd): the new number is visible to the program's threads the
- * moment it exists, and one of them may put a file of its own there with
- * dup2() before the record is made; recorded by what fstat() says of the
- * number, that file would pass for the library's and be closed by it
- * later. Recorded by the file it should hold, such a number is simply not
+ * file fd holds (*st, what fstat() said of fd): the new number is visible
+ * to the program's threads the moment it exists, and one of them may put
+ * a file of its own there with dup2() before the record is made; recorded
+ * by what fstat() says of the new number, that file would pass for the
+ * library's and be closed by it later. Recorded by the file it should hold, such a number is simply not
  * the library's. Returns the copy, or -1 (fd untouched; recorded itself
  * when move says so, by the same file). errno is kept. */
 static int own_copy_as(int fd, const struct stat *st, bool move)
@@ -125,28 +125,28 @@ int se_own_move_as(int fd, const struct stat *st)
 	return to;
 }
 
+/* fstat() of fd, errno kept. */
+static bool stat_of(int fd, struct stat *st)
+{
+	int saved = errno;
+	bool ok = fd >= 0 && fstat(fd, st) == 0;
+
+	errno = saved;
+	return ok;
+}
+
 int se_own_move(int fd)
 {
 	struct stat st;
-	int saved = errno;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		errno = saved;
-		return fd;
-	}
-	return se_own_move_as(fd, &st);
+	return stat_of(fd, &st) ? se_own_move_as(fd, &st) : fd;
 }
 
 int se_own_dup(int fd)
 {
 	struct stat st;
-	int saved = errno;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		errno = saved;
-		return -1;
-	}
-	return own_copy_as(fd, &st, false);
+	return stat_of(fd, &st) ? own_copy_as(fd, &st, false) : -1;
 }
 
 void se_disown(int fd)

@@ -8,15 +8,11 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-
-#include <ev.h>
 
 #include "core/errq.h"
 #include "core/fdtab.h"
@@ -268,16 +264,15 @@ static const struct se_loop_hooks hooks = {
 
 /* --- What the wrappers call ---------------------------------------------- */
 
-/* The loop's lock, taken by a program's thread for a call that may end an
- * attempt: the history's record and the log line it makes wait for the
- * lock to be let go, as the thread's own do (core/loop.h's order: no
- * program thread waits behind another process's flock() or a full pipe
- * for want of this lock), and are written by give_deferred(). */
+/* The loop's lock, taken by a program's thread (never the loop's, which
+ * holds it) for a call that may end an attempt: the history's record and
+ * the log line it makes wait for the lock to be let go, as the thread's
+ * own do (core/loop.h's order: no program thread waits behind another
+ * process's flock() or a full pipe for want of this lock), and are
+ * written by give_deferred(). */
 static void take_deferred(sigset_t *old)
 {
 	se_loop_take(old);
-	if (se_loop_in_thread())
-		return;		/* deferring always */
 	se_history_defer_here(true);
 	se_log_defer_here(true);
 }
@@ -288,10 +283,6 @@ static void give_deferred(const sigset_t *old, bool wake)
 {
 	int err = errno;
 
-	if (se_loop_in_thread()) {
-		se_loop_give_wake(old, wake);
-		return;
-	}
 	se_history_defer_here(false);
 	se_log_defer_here(false);
 	se_loop_give_wake(old, wake);
